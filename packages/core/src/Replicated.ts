@@ -1,0 +1,450 @@
+import { EventEmitter } from 'node:events'
+import * as encoding from 'lib0/encoding'
+import * as decoding from 'lib0/decoding'
+import { HearsayError, ErrorCodes } from './errors.js'
+import { randomReplicaId, toReplicaId, type ReplicaId } from './ids.js'
+import { HybridClock, DEFAULT_MAX_DRIFT_MS } from './HybridClock.js'
+import { VersionVector, type Dot, type ReadonlyVersionVector } from './VersionVector.js'
+import { decodeWith, encodeWith, readSafeUint } from './encoding.js'
+import { readRanges, updateEnd, writeRanges, type OpCodec, type Range, type Update } from './update.js'
+import { STATE_FORMAT_VERSION } from './protocol.js'
+import { ReplicaStream, type ApplyResult, type StreamOptions, type StreamTarget } from './ReplicaStream.js'
+
+/** Options every replicated type accepts. */
+export interface ReplicatedOptions {
+  /** This replica's id, the source of its updates; random when omitted. Keep it stable across restarts of a persisted replica. */
+  id?: string
+  /** Wall clock in ms for the hybrid clock; inject one for simulations and tests. */
+  now?: () => number
+  /** How far (ms) a remote update's time may run ahead of our wall clock; default 60 000. */
+  maxDrift?: number
+  /** Most updates the causal buffer holds before it drops ranges (they are re-fetched later); default 1 000 000. */
+  maxPending?: number
+}
+
+/** Origin reported for updates written on this replica. */
+export const LOCAL_ORIGIN = 'local'
+
+/** Counters a replica keeps; for status displays and tests. */
+export interface ReplicatedStats {
+  /** Updates applied, local and remote. */
+  applied: number
+  /** Updates received that the clock already covered. */
+  duplicates: number
+  /** Updates refused for clock drift. */
+  driftRefused: number
+  /** Updates refused as invalid. */
+  invalid: number
+  /** Ranges dropped because the causal buffer was full. */
+  overflowed: number
+}
+
+interface PendingEntry<Op> {
+  readonly range: Range<Op>
+  readonly index: number
+  readonly size: number
+}
+
+class Batch<Op> {
+  readonly pieces = new Map<ReplicaId, { source: ReplicaId; from: number; to: number; updates: Update<Op>[] }>()
+  readonly advanced: ReplicaId[] = []
+  result: ApplyResult = { applied: 0, duplicates: 0, waiting: 0, refused: 0 }
+}
+
+/** The class side of a replicated type: constructible from options, with a type id. */
+export interface ReplicatedClass<R extends Replicated<any> = Replicated<any>> {
+  new (options?: ReplicatedOptions): R
+  /** Stable numeric tag of the type, written into states and handshakes. */
+  readonly typeId: number
+  /** Human-readable type name, for errors and status output. */
+  readonly typeName: string
+}
+
+const EMPTY = new VersionVector()
+
+/**
+ * The base of every replicated type. It owns the replica id, the version vector, the hybrid
+ * clock, dedup, the bounded causal buffer, validation and the stream protocol. A type supplies
+ * an op codec and two hooks: {@link applyOp} (apply one update, report whether state changed)
+ * and {@link history} (the updates it keeps that are newer than a vector).
+ *
+ * Guarantees: an update is applied at most once; updates of one source are applied in seq
+ * order; an update whose dependencies are missing waits in the causal buffer; an update that
+ * fails validation or is timed too far ahead is refused whole, never half-applied, and offered
+ * again by the next digest exchange.
+ *
+ * Events: `update` (update, origin) for every applied update; `ranges` (ranges, origin) once per
+ * applied batch with exactly the pieces of history that batch added (what a store persists and a
+ * node forwards); `rejected` (HearsayError, update?) for refused input; `dispose`; and the
+ * type's own `change` events.
+ */
+export abstract class Replicated<Op, Json = unknown> extends EventEmitter implements StreamTarget<Op> {
+  /** Stable numeric tag of the type; every subclass sets its own. */
+  static readonly typeId: number = 0
+  /** Human-readable type name. */
+  static readonly typeName: string = 'Replicated'
+
+  /** This replica's id: the source of the updates it writes. */
+  readonly id: ReplicaId
+  /** The hybrid logical clock stamping local updates. */
+  readonly hlc: HybridClock
+  /** The options the replica was created with (used by {@link clone}). */
+  protected readonly options: ReplicatedOptions
+  readonly #clock = new VersionVector()
+  readonly #pending = new Map<ReplicaId, PendingEntry<Op>[]>()
+  #pendingCount = 0
+  readonly #maxPending: number
+  #disposed = false
+  #codec: OpCodec<Op> | undefined
+  readonly #stats: ReplicatedStats = { applied: 0, duplicates: 0, driftRefused: 0, invalid: 0, overflowed: 0 }
+
+  constructor(options: ReplicatedOptions = {}) {
+    super()
+    if (options === null || typeof options !== 'object') throw new TypeError('options is an object such as { id }')
+    this.options = options
+    this.id = options.id === undefined ? randomReplicaId() : toReplicaId(options.id)
+    this.hlc = new HybridClock({ now: options.now, maxDrift: options.maxDrift ?? DEFAULT_MAX_DRIFT_MS })
+    this.#maxPending = options.maxPending ?? 1_000_000
+    if (this.typeId === 0) throw new TypeError(`${new.target.name} must declare a static typeId`)
+  }
+
+  /** Applies one update to the type's state. Must validate first and throw without changing anything if the update is invalid. `covered` is the clock entry of the update's source before it: a multi-seq update may overlap it, and only the part past `covered` is new. Returns whether visible state changed. */
+  protected abstract applyOp(update: Update<Op>, covered: number): boolean
+  /** Every update the type keeps whose last seq is past `since[source]`, in any order. */
+  protected abstract history(since: ReadonlyVersionVector): Iterable<Update<Op>>
+  /** Writes one op. */
+  protected abstract writeOp(encoder: encoding.Encoder, op: Op): void
+  /** Reads and validates one op from a peer; throws on anything malformed. */
+  protected abstract readOp(decoder: decoding.Decoder): Op
+  /** The replica's value as plain data: equal on replicas holding equal state. */
+  abstract toJSON(): Json
+
+  /** The dots an update needs applied before it; by default its `deps`. Types that carry references inside the op override this instead of duplicating them in `deps`. */
+  protected depsOf(update: Update<Op>): readonly Dot[] | undefined {
+    return update.deps
+  }
+
+  /** The type's numeric tag. */
+  get typeId(): number {
+    return (this.constructor as ReplicatedClass).typeId
+  }
+
+  /** The type's name. */
+  get typeName(): string {
+    return (this.constructor as ReplicatedClass).typeName
+  }
+
+  /** What this replica has seen: source → highest seq covered. A live read-only view. */
+  get clock(): ReadonlyVersionVector {
+    return this.#clock
+  }
+
+  /** Updates waiting in the causal buffer for a predecessor or a dependency. */
+  get pendingCount(): number {
+    return this.#pendingCount
+  }
+
+  /** How many times the causal buffer had to drop a range. */
+  get overflowCount(): number {
+    return this.#stats.overflowed
+  }
+
+  /** Counters of applied, duplicate and refused updates. */
+  get stats(): Readonly<ReplicatedStats> {
+    return this.#stats
+  }
+
+  /** False after {@link dispose}. */
+  get isOpen(): boolean {
+    return !this.#disposed
+  }
+
+  /** @throws HearsayError `HEARSAY_NOT_OPEN` after {@link dispose}. */
+  protected assertOpen(): void {
+    if (this.#disposed) throw new HearsayError(ErrorCodes.NOT_OPEN, `${this.typeName} replica ${this.id} is disposed`)
+  }
+
+  get #opCodec(): OpCodec<Op> {
+    return (this.#codec ??= { write: (e, op) => this.writeOp(e, op), read: (d) => this.readOp(d) })
+  }
+
+  /**
+   * Stamps, applies and announces a local op; the type's public methods call this after
+   * checking their arguments. Returns the update.
+   */
+  protected commit(op: Op, extra?: { deps?: readonly Dot[]; len?: number }): Update<Op> {
+    this.assertOpen()
+    const covered = this.#clock.get(this.id)
+    const u: { -readonly [K in keyof Update<Op>]: Update<Op>[K] } = { source: this.id, seq: covered + 1, time: this.hlc.now(), op }
+    if (extra?.deps !== undefined && extra.deps.length > 0) u.deps = extra.deps
+    if (extra?.len !== undefined && extra.len !== 1) u.len = extra.len
+    this.applyOp(u, covered)
+    const end = updateEnd(u)
+    this.#clock.set(this.id, end)
+    this.#stats.applied++
+    this.emit('update', u, LOCAL_ORIGIN)
+    if (this.listenerCount('ranges') > 0) this.emit('ranges', [{ source: this.id, from: covered, to: end, updates: [u] }], LOCAL_ORIGIN)
+    if (this.#pending.has(this.id)) {
+      const batch = new Batch<Op>()
+      batch.advanced.push(this.id)
+      this.#drain(LOCAL_ORIGIN, batch)
+      this.#finish(batch, LOCAL_ORIGIN)
+    }
+    return u
+  }
+
+  /**
+   * Applies ranges from a peer, a file or a store. Updates already covered are skipped; a range
+   * that starts past our clock, or an update whose dependencies are missing, waits in the causal
+   * buffer; refused updates (drift, invalid) stop their range there and are reported as
+   * `rejected`. Never throws for bad peer data.
+   */
+  applyRanges(ranges: readonly Range<Op>[], origin: unknown = undefined): ApplyResult {
+    this.assertOpen()
+    const batch = new Batch<Op>()
+    for (const r of ranges) this.#applyFrom(r, 0, origin, batch)
+    this.#drain(origin, batch)
+    return this.#finish(batch, origin)
+  }
+
+  #finish(batch: Batch<Op>, origin: unknown): ApplyResult {
+    batch.result.waiting = this.#pendingCount
+    if (batch.pieces.size > 0 && this.listenerCount('ranges') > 0) {
+      this.emit('ranges', [...batch.pieces.values()], origin)
+    }
+    return batch.result
+  }
+
+  #advance(source: ReplicaId, to: number, batch: Batch<Op>): void {
+    const old = this.#clock.get(source)
+    if (to <= old) return
+    let piece = batch.pieces.get(source)
+    if (piece === undefined) batch.pieces.set(source, (piece = { source, from: old, to, updates: [] }))
+    else piece.to = to
+    this.#clock.set(source, to)
+    if (this.#pending.has(source)) batch.advanced.push(source)
+  }
+
+  #missingDep(u: Update<Op>): Dot | undefined {
+    const deps = this.depsOf(u)
+    if (deps === undefined) return undefined
+    for (const d of deps) {
+      // A dependency on an earlier seq of the same source is covered by range order.
+      if (d.source !== u.source && this.#clock.get(d.source) < d.seq) return d
+    }
+    return undefined
+  }
+
+  #reject(code: typeof ErrorCodes.CLOCK_DRIFT | typeof ErrorCodes.INVALID_UPDATE | typeof ErrorCodes.BUFFER_OVERFLOW, message: string, u?: Update<Op>, cause?: unknown): void {
+    if (this.listenerCount('rejected') > 0) this.emit('rejected', new HearsayError(code, message, { cause }), u)
+  }
+
+  #applyFrom(r: Range<Op>, start: number, origin: unknown, batch: Batch<Op>): void {
+    const s = r.source
+    let c = this.#clock.get(s)
+    if (r.to <= c) {
+      batch.result.duplicates += r.updates.length - start
+      this.#stats.duplicates += r.updates.length - start
+      return
+    }
+    if (start === 0 && r.from > c) {
+      this.#enqueue(r, 0, s, batch)
+      return
+    }
+    const ups = r.updates
+    for (let i = start; i < ups.length; i++) {
+      const u = ups[i]!
+      const end = u.len === undefined ? u.seq : u.seq + u.len - 1
+      if (end <= c) {
+        batch.result.duplicates++
+        this.#stats.duplicates++
+        continue
+      }
+      const missing = this.#missingDep(u)
+      if (missing !== undefined) {
+        this.#advance(s, u.seq - 1, batch)
+        this.#enqueue(r, i, missing.source, batch)
+        return
+      }
+      if (!this.hlc.accepts(u.time)) {
+        this.#advance(s, u.seq - 1, batch)
+        batch.result.refused += ups.length - i
+        this.#stats.driftRefused++
+        this.#reject(ErrorCodes.CLOCK_DRIFT, `update ${s}:${u.seq} is timed ${Math.round(u.time / 1024 - Date.now())} ms ahead, beyond the ${this.hlc.maxDrift} ms drift bound`, u)
+        return
+      }
+      try {
+        this.applyOp(u, c)
+      } catch (err) {
+        this.#advance(s, u.seq - 1, batch)
+        batch.result.refused += ups.length - i
+        this.#stats.invalid++
+        this.#reject(ErrorCodes.INVALID_UPDATE, `update ${s}:${u.seq} refused: ${(err as Error)?.message ?? err}`, u, err)
+        return
+      }
+      this.hlc.receive(u.time)
+      this.#advance(s, end, batch)
+      batch.pieces.get(s)!.updates.push(u)
+      batch.result.applied++
+      this.#stats.applied++
+      this.emit('update', u, origin)
+      c = end
+    }
+    this.#advance(s, r.to, batch)
+  }
+
+  #enqueue(r: Range<Op>, index: number, waitSource: ReplicaId, batch: Batch<Op>): void {
+    const size = Math.max(1, r.updates.length - index)
+    let list = this.#pending.get(waitSource)
+    if (list?.some((e) => e.range.source === r.source && e.range.to === r.to && e.range.updates.length - e.index === r.updates.length - index)) {
+      batch.result.duplicates += size
+      return
+    }
+    if (this.#pendingCount + size > this.#maxPending) {
+      this.#stats.overflowed++
+      batch.result.refused += size
+      this.#reject(ErrorCodes.BUFFER_OVERFLOW, `causal buffer full (${this.#pendingCount} updates); dropped a range of ${r.source}, it will be fetched again`)
+      return
+    }
+    if (list === undefined) this.#pending.set(waitSource, (list = []))
+    list.push({ range: r, index, size })
+    this.#pendingCount += size
+  }
+
+  #waitSeq(e: PendingEntry<Op>): { source: ReplicaId; seq: number } {
+    if (e.index === 0 && e.range.from > this.#clock.get(e.range.source)) return { source: e.range.source, seq: e.range.from }
+    const u = e.range.updates[e.index]
+    return (u && this.#missingDep(u)) ?? { source: e.range.source, seq: 0 }
+  }
+
+  #drain(origin: unknown, batch: Batch<Op>): void {
+    while (batch.advanced.length > 0) {
+      const s = batch.advanced.pop()!
+      const list = this.#pending.get(s)
+      if (list === undefined) continue
+      const keep: PendingEntry<Op>[] = []
+      const ready: PendingEntry<Op>[] = []
+      for (const e of list) {
+        const w = this.#waitSeq(e)
+        if (w.source === s && w.seq > this.#clock.get(s)) keep.push(e)
+        else ready.push(e)
+      }
+      if (keep.length > 0) this.#pending.set(s, keep)
+      else this.#pending.delete(s)
+      for (const e of ready) {
+        this.#pendingCount -= e.size
+        this.#applyFrom(e.range, e.index, origin, batch)
+      }
+    }
+  }
+
+  /**
+   * This replica's history newer than `since`, one range per source in source order, updates
+   * in seq order. Send it to a peer whose digest is `since` and the peer will have everything.
+   */
+  historySince(since: ReadonlyVersionVector = EMPTY): Range<Op>[] {
+    const bySource = new Map<ReplicaId, Update<Op>[]>()
+    for (const u of this.history(since)) {
+      if (updateEnd(u) <= since.get(u.source)) continue
+      let list = bySource.get(u.source)
+      if (list === undefined) bySource.set(u.source, (list = []))
+      list.push(u)
+    }
+    const out: Range<Op>[] = []
+    for (const [s, to] of this.#clock.entries()) {
+      let from = since.get(s)
+      if (to <= from) continue
+      const updates = bySource.get(s) ?? []
+      for (let i = 1; i < updates.length; i++) {
+        if (updates[i]!.seq < updates[i - 1]!.seq) {
+          updates.sort((a, b) => a.seq - b.seq)
+          break
+        }
+      }
+      if (updates.length > 0 && updates[0]!.seq <= from) from = updates[0]!.seq - 1
+      out.push({ source: s, from, to, updates })
+    }
+    return out
+  }
+
+  /** Writes ranges of this type's ops. */
+  writeRanges(encoder: encoding.Encoder, ranges: readonly Range<Op>[]): void {
+    writeRanges(encoder, ranges, this.#opCodec)
+  }
+
+  /** Reads ranges of this type's ops, validating every op. */
+  readRanges(decoder: decoding.Decoder): Range<Op>[] {
+    return readRanges(decoder, this.#opCodec)
+  }
+
+  /** Ranges as standalone bytes. */
+  encodeRanges(ranges: readonly Range<Op>[]): Uint8Array {
+    return encodeWith((e) => this.writeRanges(e, ranges))
+  }
+
+  /** Decodes {@link encodeRanges} output. @throws HearsayError `HEARSAY_DECODE_ERROR` with the offset. */
+  decodeRanges(bytes: Uint8Array): Range<Op>[] {
+    return decodeWith(bytes, (d) => this.readRanges(d))
+  }
+
+  /**
+   * The whole state as bytes: format version, type id, then the full history. Equal states
+   * give byte-identical encodings; the replica id is not included.
+   */
+  encodeState(): Uint8Array {
+    return encodeWith((e) => {
+      encoding.writeVarUint(e, STATE_FORMAT_VERSION)
+      encoding.writeVarUint(e, this.typeId)
+      this.writeRanges(e, this.historySince(EMPTY))
+    })
+  }
+
+  /**
+   * Merges an encoded state (from {@link encodeState}, this type) into this replica. The bytes are
+   * decoded in full before anything is applied.
+   * @throws HearsayError `HEARSAY_DECODE_ERROR`, `HEARSAY_PROTOCOL_VERSION` or `HEARSAY_TYPE_MISMATCH`.
+   */
+  applyState(bytes: Uint8Array): ApplyResult {
+    const ranges = decodeWith(bytes, (d) => {
+      const v = readSafeUint(d)
+      if (v !== STATE_FORMAT_VERSION) throw new HearsayError(ErrorCodes.PROTOCOL_VERSION, `state format ${v} is not ${STATE_FORMAT_VERSION}`, { offset: 0 })
+      const t = readSafeUint(d)
+      if (t !== this.typeId) throw new HearsayError(ErrorCodes.TYPE_MISMATCH, `state of type ${t} given to a ${this.typeName} (type ${this.typeId})`, { offset: 1 })
+      return this.readRanges(d)
+    })
+    return this.applyRanges(ranges, 'state')
+  }
+
+  /** A duplex replication stream; see {@link ReplicaStream}. */
+  createStream(options: StreamOptions = {}): ReplicaStream<Op> {
+    this.assertOpen()
+    return new ReplicaStream<Op>(this, options)
+  }
+
+  /** A stream that only sends this replica's history (to a file or a peer), then ends. */
+  createReadStream(options: Omit<StreamOptions, 'readable' | 'writable'> = {}): ReplicaStream<Op> {
+    return this.createStream({ tail: false, ...options, readable: true, writable: false })
+  }
+
+  /** A stream that only takes history in (from a file or a peer). */
+  createWriteStream(options: Omit<StreamOptions, 'readable' | 'writable'> = {}): ReplicaStream<Op> {
+    return this.createStream({ ...options, readable: false, writable: true })
+  }
+
+  /** A new replica of the same type with a fresh id and this one's state. */
+  clone(): this {
+    const C = this.constructor as new (o: ReplicatedOptions) => this
+    const copy = new C({ ...this.options, id: undefined })
+    copy.applyState(this.encodeState())
+    return copy
+  }
+
+  /** Ends every stream of this replica and refuses further use. Idempotent. */
+  dispose(): void {
+    if (this.#disposed) return
+    this.#disposed = true
+    this.emit('dispose')
+    this.#pending.clear()
+    this.#pendingCount = 0
+  }
+}

@@ -1,0 +1,204 @@
+import * as encoding from 'lib0/encoding'
+import * as decoding from 'lib0/decoding'
+import { Packr, Unpackr } from 'msgpackr'
+import { HearsayError, ErrorCodes } from './errors.js'
+
+export { encoding, decoding }
+
+/** Deepest nesting accepted in a user value, locally and from peers. */
+export const MAX_VALUE_DEPTH = 64
+
+function decodeError(decoder: decoding.Decoder, message: string): HearsayError {
+  return new HearsayError(ErrorCodes.DECODE_ERROR, message, { offset: decoder.pos })
+}
+
+/** Reads a var-uint and checks it is a safe integer (lib0 can overshoot by a few bits on the last byte). */
+export function readSafeUint(decoder: decoding.Decoder): number {
+  const at = decoder.pos
+  const n = decoding.readVarUint(decoder)
+  if (!Number.isSafeInteger(n)) throw new HearsayError(ErrorCodes.DECODE_ERROR, 'integer out of range', { offset: at })
+  return n
+}
+
+/** Reads a signed var-int, checking the buffer end first (lib0's reader does not). */
+export function readSafeInt(decoder: decoding.Decoder): number {
+  if (decoder.pos >= decoder.arr.length) throw decodeError(decoder, 'unexpected end of data')
+  const at = decoder.pos
+  const n = decoding.readVarInt(decoder)
+  if (!Number.isSafeInteger(n)) throw new HearsayError(ErrorCodes.DECODE_ERROR, 'integer out of range', { offset: at })
+  return n
+}
+
+/**
+ * Reads an element count and checks it against the bytes left, given the fewest bytes one
+ * element can take, so a hostile count can never make us allocate more than the payload holds.
+ */
+export function readCount(decoder: decoding.Decoder, minBytesPerItem = 1): number {
+  const at = decoder.pos
+  const n = readSafeUint(decoder)
+  if (n * minBytesPerItem > decoder.arr.length - decoder.pos) {
+    throw new HearsayError(ErrorCodes.DECODE_ERROR, `count ${n} exceeds the remaining payload`, { offset: at })
+  }
+  return n
+}
+
+/** Reads a length-prefixed string of at most `maxLength` bytes. */
+export function readBoundedString(decoder: decoding.Decoder, maxLength: number): string {
+  const at = decoder.pos
+  const len = readSafeUint(decoder)
+  if (len > maxLength || len > decoder.arr.length - decoder.pos) {
+    throw new HearsayError(ErrorCodes.DECODE_ERROR, `string of ${len} bytes is too long or truncated`, { offset: at })
+  }
+  decoder.pos = at
+  return decoding.readVarString(decoder)
+}
+
+/** Reads length-prefixed bytes (a view, not a copy), checking the length against what is left. */
+export function readBytes(decoder: decoding.Decoder): Uint8Array {
+  const at = decoder.pos
+  const len = readSafeUint(decoder)
+  if (len > decoder.arr.length - decoder.pos) throw new HearsayError(ErrorCodes.DECODE_ERROR, 'byte array truncated', { offset: at })
+  return decoding.readUint8Array(decoder, len)
+}
+
+/**
+ * Runs `read` over `bytes`, turning any failure into a {@link HearsayError} with
+ * `HEARSAY_DECODE_ERROR` and the byte offset, and requiring that every byte is consumed.
+ */
+export function decodeWith<T>(bytes: Uint8Array, read: (decoder: decoding.Decoder) => T): T {
+  const decoder = decoding.createDecoder(bytes)
+  let value: T
+  try {
+    value = read(decoder)
+  } catch (err) {
+    if (err instanceof HearsayError) throw err
+    throw new HearsayError(ErrorCodes.DECODE_ERROR, `malformed payload: ${(err as Error)?.message ?? err}`, { offset: decoder.pos, cause: err })
+  }
+  if (decoder.pos !== bytes.length) throw decodeError(decoder, `${bytes.length - decoder.pos} trailing bytes`)
+  return value
+}
+
+/** Runs `write` into a fresh encoder and returns the bytes. */
+export function encodeWith(write: (encoder: encoding.Encoder) => void): Uint8Array {
+  const e = encoding.createEncoder()
+  write(e)
+  return encoding.toUint8Array(e)
+}
+
+/**
+ * A value that replicates: what msgpack carries and gives back unchanged.
+ * null, booleans, finite numbers (not -0), strings, byte arrays, arrays and plain objects of these.
+ */
+export type Value = null | boolean | number | string | Uint8Array | readonly Value[] | { readonly [key: string]: Value }
+
+// Records and structured clones would make encodings depend on encoder state; plain maps keep
+// equal values byte-identical. Unpackr keeps no structures between calls (checked in tests).
+const packr = new Packr({ useRecords: false, moreTypes: false, structuredClone: false, mapsAsObjects: true, variableMapSize: true })
+const unpackr = new Unpackr({ useRecords: false, moreTypes: false, structuredClone: false, mapsAsObjects: true })
+
+function describe(v: unknown): string {
+  if (v === undefined) return 'undefined'
+  if (typeof v === 'number') return String(v)
+  if (typeof v === 'object' && v !== null) return v.constructor?.name ?? 'object without prototype'
+  return typeof v
+}
+
+function checkValue(v: unknown, depth: number, path: string): string | undefined {
+  switch (typeof v) {
+    case 'string':
+    case 'boolean':
+      return undefined
+    case 'number':
+      if (!Number.isFinite(v)) return `${path} is ${v}; only finite numbers replicate`
+      if (Object.is(v, -0)) return `${path} is -0, which msgpack turns into 0`
+      return undefined
+    case 'object': {
+      if (v === null) return undefined
+      if (depth >= MAX_VALUE_DEPTH) return `${path} nests deeper than ${MAX_VALUE_DEPTH} levels`
+      if (v instanceof Uint8Array) return undefined
+      if (Array.isArray(v)) {
+        for (let i = 0; i < v.length; i++) {
+          if (!(i in v)) return `${path}[${i}] is a hole in a sparse array`
+          const r = checkValue(v[i], depth + 1, `${path}[${i}]`)
+          if (r) return r
+        }
+        return undefined
+      }
+      const proto = Object.getPrototypeOf(v)
+      if (proto !== Object.prototype && proto !== null) return `${path} is a ${describe(v)}; only plain objects replicate`
+      for (const k in v) {
+        if (k === '__proto__') return `${path} has a "__proto__" key`
+        const r = checkValue((v as Record<string, unknown>)[k], depth + 1, `${path}.${k}`)
+        if (r) return r
+      }
+      if (Object.getOwnPropertySymbols(v).length > 0) return `${path} has symbol keys`
+      return undefined
+    }
+    default:
+      return `${path} is ${describe(v)}; values are null, booleans, finite numbers, strings, Uint8Arrays, arrays and plain objects`
+  }
+}
+
+/** True when `v` is a {@link Value}. */
+export function isValue(v: unknown): v is Value {
+  return checkValue(v, 0, 'value') === undefined
+}
+
+/**
+ * Checks a value from our own caller.
+ * @throws TypeError naming the first part that would not survive replication.
+ */
+export function assertValue(v: unknown, name = 'value'): asserts v is Value {
+  const problem = checkValue(v, 0, name)
+  if (problem) throw new TypeError(problem)
+}
+
+/** Encodes a value already checked by {@link assertValue}. */
+export function packValue(v: Value): Uint8Array {
+  return packr.pack(v)
+}
+
+// msgpackr hands back Buffers for bin; keep byte values plain Uint8Arrays on every replica.
+function normalize(v: unknown): unknown {
+  if (typeof v !== 'object' || v === null) return v
+  if (v instanceof Uint8Array) return Buffer.isBuffer(v) ? Uint8Array.prototype.slice.call(v) : v
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) v[i] = normalize(v[i])
+    return v
+  }
+  for (const k in v) (v as Record<string, unknown>)[k] = normalize((v as Record<string, unknown>)[k])
+  return v
+}
+
+/**
+ * Decodes a value from a peer or a file with msgpackr, then checks it is a plain {@link Value}.
+ * @throws HearsayError `HEARSAY_DECODE_ERROR` on malformed bytes or a value of another kind.
+ */
+export function unpackValue(bytes: Uint8Array): Value {
+  let v: unknown
+  try {
+    v = unpackr.unpack(bytes)
+  } catch (err) {
+    throw new HearsayError(ErrorCodes.DECODE_ERROR, `malformed msgpack value: ${(err as Error).message}`, { cause: err })
+  }
+  v = normalize(v)
+  const problem = checkValue(v, 0, 'value')
+  if (problem) throw new HearsayError(ErrorCodes.DECODE_ERROR, `peer value refused: ${problem}`)
+  return v as Value
+}
+
+/** Writes a value as length-prefixed msgpack. */
+export function writeValue(encoder: encoding.Encoder, v: Value): void {
+  encoding.writeVarUint8Array(encoder, packValue(v))
+}
+
+/** Reads what {@link writeValue} wrote; errors carry the offset of the value. */
+export function readValue(decoder: decoding.Decoder): Value {
+  const at = decoder.pos
+  const bytes = readBytes(decoder)
+  try {
+    return unpackValue(bytes)
+  } catch (err) {
+    throw new HearsayError(ErrorCodes.DECODE_ERROR, (err as Error).message, { offset: at, cause: err })
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * Every error code hearsay raises on purpose. Codes are API and never change meaning;
+ * messages are for people and may change. Wrong arguments from a caller are plain
+ * `TypeError`/`RangeError` without a code; everything that comes from a peer, a file
+ * or a store carries one of these.
+ */
+export const ErrorCodes = {
+  /** Bytes from a peer, a file or a store could not be decoded; `offset` says where. */
+  DECODE_ERROR: 'HEARSAY_DECODE_ERROR',
+  /** A frame's declared length exceeds the configured cap; it was refused before buffering. */
+  FRAME_TOO_LARGE: 'HEARSAY_FRAME_TOO_LARGE',
+  /** The peer speaks a protocol or format version this build does not understand. */
+  PROTOCOL_VERSION: 'HEARSAY_PROTOCOL_VERSION',
+  /** The peer's object has another replicated type than ours. */
+  TYPE_MISMATCH: 'HEARSAY_TYPE_MISMATCH',
+  /** An update decoded but breaks its type's rules (unknown reference, bad op); it was refused whole. */
+  INVALID_UPDATE: 'HEARSAY_INVALID_UPDATE',
+  /** An update's hybrid time is further ahead of the local wall clock than the allowed drift; refused for now. */
+  CLOCK_DRIFT: 'HEARSAY_CLOCK_DRIFT',
+  /** The causal buffer is full; the range was dropped and will be fetched again by the next digest exchange. */
+  BUFFER_OVERFLOW: 'HEARSAY_BUFFER_OVERFLOW',
+  /** The object, store, stream or node was closed or disposed. */
+  NOT_OPEN: 'HEARSAY_NOT_OPEN',
+  /** The operation is not supported by this implementation (see its capabilities). */
+  NOT_SUPPORTED: 'HEARSAY_NOT_SUPPORTED',
+  /** A type id that no registered replicated type claims. */
+  UNKNOWN_TYPE: 'HEARSAY_UNKNOWN_TYPE',
+  /** The peer could not prove it holds the network key, or refused ours. */
+  AUTH_FAILED: 'HEARSAY_AUTH_FAILED',
+  /** The peer stopped reading and its bounded send buffer filled up. */
+  BACKPRESSURE: 'HEARSAY_BACKPRESSURE',
+  /** A storage backend failed; the write was not acknowledged. */
+  STORE_ERROR: 'HEARSAY_STORE_ERROR',
+  /** A transport failed to connect, listen or deliver. */
+  TRANSPORT_ERROR: 'HEARSAY_TRANSPORT_ERROR',
+  /** Something did not answer in time. */
+  TIMEOUT: 'HEARSAY_TIMEOUT',
+} as const
+
+/** One of the stable {@link ErrorCodes}. */
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes]
+
+/** Extra context carried by a {@link HearsayError}. */
+export interface HearsayErrorOptions {
+  /** Byte offset in the payload where decoding failed. */
+  offset?: number
+  /** The underlying error. */
+  cause?: unknown
+}
+
+/**
+ * The one error class hearsay throws or emits for bad input and failed I/O.
+ * Test `err.code`, never the message.
+ */
+export class HearsayError extends Error {
+  readonly code: ErrorCode
+  readonly offset: number | undefined
+
+  constructor(code: ErrorCode, message: string, options: HearsayErrorOptions = {}) {
+    super(options.offset === undefined ? message : `${message} (at byte ${options.offset})`, { cause: options.cause })
+    this.name = 'HearsayError'
+    this.code = code
+    this.offset = options.offset
+  }
+}
+
+/** True when `err` is a {@link HearsayError}, optionally with the given code. */
+export function isHearsayError(err: unknown, code?: ErrorCode): err is HearsayError {
+  return err instanceof HearsayError && (code === undefined || err.code === code)
+}

@@ -1,0 +1,78 @@
+/**
+ * @hearsay/core: the replication core every hearsay type builds on.
+ *
+ * - {@link VersionVector}: source → highest seq, compared as before/after/equal/concurrent.
+ * - {@link HybridClock}: hybrid logical time for last-writer-wins, refusing times too far ahead.
+ * - {@link Update} and {@link Range}: the update envelope and the ranges `(from, to]` of one
+ *   source's history that travel between replicas, so compacted histories keep exact digests.
+ * - {@link Replicated}: the base class. A type implements `applyOp` and `history`; the base owns
+ *   the clock, dedup, the causal buffer, validation and `createStream()`.
+ * - Encoding helpers over lib0 (structure) and msgpackr (values), framing with a hard cap, and
+ *   {@link HearsayError} with stable codes.
+ * - {@link Store} and {@link Transport}: the pluggable interfaces, with {@link MemoryStore}.
+ *
+ * @example
+ * ```ts
+ * import { LWWMap } from '@hearsay/model'
+ * const a = new LWWMap({ id: 'a' }), b = new LWWMap({ id: 'b' })
+ * const sa = a.createStream(), sb = b.createStream()
+ * sa.pipe(sb).pipe(sa)
+ * a.set('hello', 'world')   // b.get('hello') === 'world' once the frames have flowed
+ * ```
+ * Test your own types with `checkConvergence` from `@hearsay/core/testing`.
+ * @packageDocumentation
+ */
+export { ErrorCodes, HearsayError, isHearsayError } from './errors.js'
+export type { ErrorCode, HearsayErrorOptions } from './errors.js'
+export { MAX_REPLICA_ID_LENGTH, isReplicaId, randomReplicaId, toReplicaId } from './ids.js'
+export type { ReplicaId } from './ids.js'
+export { VersionVector, encodeVersionVector, readVersionVector, writeVersionVector } from './VersionVector.js'
+export type { Comparison, Dot, ReadonlyVersionVector } from './VersionVector.js'
+export { DEFAULT_MAX_DRIFT_MS, HybridClock, TICKS_PER_MS, hybridTimeToMs } from './HybridClock.js'
+export type { HybridClockOptions } from './HybridClock.js'
+export {
+  MAX_VALUE_DEPTH,
+  assertValue,
+  decodeWith,
+  decoding,
+  encodeWith,
+  encoding,
+  isValue,
+  packValue,
+  readBoundedString,
+  readBytes,
+  readCount,
+  readSafeInt,
+  readSafeUint,
+  readValue,
+  unpackValue,
+  writeValue,
+} from './encoding.js'
+export type { Value } from './encoding.js'
+export { MAX_SEQ, readRange, readRanges, updateEnd, writeRange, writeRanges } from './update.js'
+export type { OpCodec, Range, Update } from './update.js'
+export { DEFAULT_MAX_FRAME, FrameDecoder, encodeFrame } from './framing.js'
+export { MessageKind, STATE_FORMAT_VERSION, STREAM_PROTOCOL_VERSION, readHello, writeHello } from './protocol.js'
+export type { Hello } from './protocol.js'
+export { ReplicaStream, splitRanges } from './ReplicaStream.js'
+export type { ApplyResult, StreamOptions, StreamTarget } from './ReplicaStream.js'
+export { LOCAL_ORIGIN, Replicated } from './Replicated.js'
+export type { ReplicatedClass, ReplicatedOptions, ReplicatedStats } from './Replicated.js'
+export { createReplica, getType, registerType, registeredTypes } from './registry.js'
+export {
+  DocTypeId,
+  EventLogTypeId,
+  FirstUserTypeId,
+  GSetTypeId,
+  LWWMapTypeId,
+  LWWRegisterTypeId,
+  ListTypeId,
+  MembershipTypeId,
+  ORSetTypeId,
+  PNCounterTypeId,
+  TextTypeId,
+  YDocTypeId,
+} from './typeIds.js'
+export { MemoryStore, restoreReplica } from './store.js'
+export type { Store, StoreCapabilities, StoreEntry, StoredObject } from './store.js'
+export type { Connection, Listener, Transport, TransportCapabilities } from './transport.js'

@@ -1,0 +1,17 @@
+/**
+ * @hearsay/core/testing: the test kit for replicated types, ours and yours.
+ *
+ * - {@link checkConvergence}: the law checker every hearsay type passes.
+ * - {@link withSeed}, {@link createPrng}, {@link testSeed}: seeded randomness that prints how to replay.
+ *
+ * @example
+ * ```ts
+ * import * as fc from 'fast-check'
+ * import { checkConvergence } from '@hearsay/core/testing'
+ * await checkConvergence((o) => new MyCounter(o), fc.integer({ min: 1, max: 9 }), { apply: (c, n) => c.add(n) })
+ * ```
+ * @packageDocumentation
+ */
+export { ConvergenceFailure, checkConvergence, runScenario } from './checkConvergence.js'
+export type { ConvergenceOptions } from './checkConvergence.js'
+export { createPrng, prng, testSeed, withSeed } from './prng.js'

@@ -1,0 +1,44 @@
+import type { EventEmitter } from 'node:events'
+
+/**
+ * One open link to a peer, carrying whole frames (the transport does the framing).
+ * Events: `frame` (payload: Uint8Array), `close` (error?: Error).
+ */
+export interface Connection extends EventEmitter {
+  /** The other end's address, for logs and status. */
+  readonly remoteAddress: string
+  /** True until closed by either side. */
+  readonly isOpen: boolean
+  /** Bytes accepted by `send` and not yet handed to the operating system. */
+  readonly bufferedBytes: number
+  /**
+   * Queues one frame. When the bounded send buffer would overflow the connection closes itself
+   * with `HEARSAY_BACKPRESSURE` and this returns false; a slow peer never grows our memory.
+   */
+  send(frame: Uint8Array): boolean
+  /** Closes the link; `close` fires once on both ends. */
+  close(reason?: Error): void
+}
+
+/** A listening endpoint. */
+export interface Listener {
+  /** The address peers can connect to (with the real port when 0 was asked for). */
+  readonly url: string
+  close(): Promise<void>
+}
+
+/** What a transport can do. */
+export interface TransportCapabilities {
+  /** Frames arrive in order and without loss while the connection is open. */
+  readonly ordered: boolean
+  /** Reaches other processes or machines. */
+  readonly remote: boolean
+}
+
+/** A way to reach peers, registered for one URL scheme (`mem:`, `tcp:`, `ws:`). */
+export interface Transport {
+  readonly scheme: string
+  readonly capabilities: TransportCapabilities
+  listen(url: string, onConnection: (connection: Connection) => void): Promise<Listener>
+  connect(url: string): Promise<Connection>
+}

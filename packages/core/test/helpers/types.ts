@@ -1,0 +1,80 @@
+import { Replicated, encoding, decoding, readBoundedString, type ReadonlyVersionVector, type Update, type ReplicatedOptions } from '@hearsay/core'
+
+/** A grow-only set of strings: the smallest correct type, used to prove the base. */
+export class TestGSet extends Replicated<string, string[]> {
+  static override readonly typeId = 9001
+  static override readonly typeName = 'TestGSet'
+  readonly #items = new Map<string, Update<string>>()
+
+  constructor(options?: ReplicatedOptions) {
+    super(options)
+  }
+
+  add(item: string): void {
+    if (typeof item !== 'string') throw new TypeError('item is a string')
+    if (!this.#items.has(item)) this.commit(item)
+  }
+
+  has(item: string): boolean {
+    return this.#items.has(item)
+  }
+
+  protected applyOp(u: Update<string>): boolean {
+    const prev = this.#items.get(u.op)
+    // Keep the smallest (source, seq) as the item's witness so every replica keeps the same update.
+    if (prev && (prev.source < u.source || (prev.source === u.source && prev.seq <= u.seq))) return false
+    this.#items.set(u.op, u)
+    if (!prev) this.emit('change', u.op)
+    return !prev
+  }
+
+  protected *history(since: ReadonlyVersionVector): Iterable<Update<string>> {
+    for (const u of this.#items.values()) if (u.seq > since.get(u.source)) yield u
+  }
+
+  protected writeOp(e: encoding.Encoder, op: string): void {
+    encoding.writeVarString(e, op)
+  }
+
+  protected readOp(d: decoding.Decoder): string {
+    return readBoundedString(d, 1 << 16)
+  }
+
+  toJSON(): string[] {
+    return [...this.#items.keys()].sort()
+  }
+}
+
+/** A register where the last update *received* wins: not commutative, so the checker must catch it. */
+export class BrokenRegister extends Replicated<number, number | null> {
+  static override readonly typeId = 9002
+  static override readonly typeName = 'BrokenRegister'
+  #value: number | null = null
+  #last: Update<number> | undefined
+
+  set(v: number): void {
+    this.commit(v)
+  }
+
+  protected applyOp(u: Update<number>): boolean {
+    this.#value = u.op
+    this.#last = u
+    return true
+  }
+
+  protected *history(since: ReadonlyVersionVector): Iterable<Update<number>> {
+    if (this.#last && this.#last.seq > since.get(this.#last.source)) yield this.#last
+  }
+
+  protected writeOp(e: encoding.Encoder, op: number): void {
+    encoding.writeVarUint(e, op)
+  }
+
+  protected readOp(d: decoding.Decoder): number {
+    return decoding.readVarUint(d)
+  }
+
+  toJSON(): number | null {
+    return this.#value
+  }
+}
