@@ -124,6 +124,13 @@ export abstract class Replicated<Op, Json = unknown> extends EventEmitter implem
     return update.deps
   }
 
+  /**
+   * Called once after each batch of remote updates (or a local commit that released buffered
+   * ones) has been applied, before the `ranges` event. Types that aggregate per-batch events
+   * (live queries, text deltas) override it; the default does nothing.
+   */
+  protected afterApply(_origin: unknown): void {}
+
   /** The type's numeric tag. */
   get typeId(): number {
     return (this.constructor as ReplicatedClass).typeId
@@ -209,6 +216,7 @@ export abstract class Replicated<Op, Json = unknown> extends EventEmitter implem
 
   #finish(batch: Batch<Op>, origin: unknown): ApplyResult {
     batch.result.waiting = this.#pendingCount
+    if (batch.pieces.size > 0) this.afterApply(origin)
     if (batch.pieces.size > 0 && this.listenerCount('ranges') > 0) {
       this.emit('ranges', [...batch.pieces.values()], origin)
     }
