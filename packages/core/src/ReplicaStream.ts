@@ -157,6 +157,10 @@ export class ReplicaStream<Op = unknown> extends Duplex {
   }
 
   override _final(cb: (err?: Error | null) => void): void {
+    if (this.#frames.buffered > 0) {
+      cb(new HearsayError(ErrorCodes.DECODE_ERROR, `input ended inside a frame (${this.#frames.buffered} bytes of it buffered)`, { offset: this.#frames.bytesRead }))
+      return
+    }
     // The other side has finished; a tailing stream has nothing more to wait for.
     if (this.#tail || !this.#sends) this.#end()
     cb()

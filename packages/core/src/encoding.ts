@@ -161,7 +161,7 @@ export function packValue(v: Value): Uint8Array {
 // msgpackr hands back Buffers for bin; keep byte values plain Uint8Arrays on every replica.
 function normalize(v: unknown): unknown {
   if (typeof v !== 'object' || v === null) return v
-  if (v instanceof Uint8Array) return Buffer.isBuffer(v) ? Uint8Array.prototype.slice.call(v) : v
+  if (v instanceof Uint8Array) return Buffer.isBuffer(v) ? new Uint8Array(v) : v
   if (Array.isArray(v)) {
     for (let i = 0; i < v.length; i++) v[i] = normalize(v[i])
     return v

@@ -27,7 +27,7 @@ export class FrameDecoder {
     this.maxFrame = maxFrame
   }
 
-  /** Bytes held waiting for the rest of a frame. */
+  /** Bytes held waiting for the rest of a frame (including a partial length prefix). */
   get buffered(): number {
     return this.#buffered
   }

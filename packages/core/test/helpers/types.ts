@@ -1,4 +1,4 @@
-import { Replicated, encoding, decoding, readBoundedString, type ReadonlyVersionVector, type Update, type ReplicatedOptions } from '@hearsay/core'
+import { Replicated, encoding, decoding, readBoundedString, type ReadonlyVersionVector, type Update, type ReplicatedOptions, type Dot } from '@hearsay/core'
 
 /** A grow-only set of strings: the smallest correct type, used to prove the base. */
 export class TestGSet extends Replicated<string, string[]> {
@@ -11,8 +11,13 @@ export class TestGSet extends Replicated<string, string[]> {
   }
 
   add(item: string): void {
-    if (typeof item !== 'string') throw new TypeError('item is a string')
+    if (typeof item !== 'string' || item.startsWith('!')) throw new TypeError('item is a string not starting with "!"')
     if (!this.#items.has(item)) this.commit(item)
+  }
+
+  /** Adds an item that must not be applied anywhere before `deps`. */
+  addAfter(item: string, deps: Dot[]): void {
+    this.commit(item, { deps })
   }
 
   has(item: string): boolean {
@@ -20,6 +25,8 @@ export class TestGSet extends Replicated<string, string[]> {
   }
 
   protected applyOp(u: Update<string>): boolean {
+    // Test rule: items starting with '!' are invalid, so peers can send something to refuse.
+    if (u.op.startsWith('!')) throw new Error(`invalid item ${u.op}`)
     const prev = this.#items.get(u.op)
     // Keep the smallest (source, seq) as the item's witness so every replica keeps the same update.
     if (prev && (prev.source < u.source || (prev.source === u.source && prev.seq <= u.seq))) return false
