@@ -1,0 +1,22 @@
+// Every example runs here, as a user would run it, so examples never rot.
+// Interactive examples (stdin-driven, long-running peers) have their own tests next to this one.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
+import { existsSync } from 'node:fs'
+
+const root = new URL('..', import.meta.url).pathname
+
+/** [script, args, a pattern its output must match] */
+const examples: Array<[string, string[], RegExp]> = [
+  ['examples/custom-type.ts', [], /laptop: \[ 'home', 'urgent' \] phone: \[ 'home', 'urgent' \]/],
+]
+
+for (const [script, args, expected] of examples) {
+  test(`example ${script} runs and prints what it promises`, { timeout: 120_000 }, () => {
+    assert.ok(existsSync(root + script), `${script} exists`)
+    const r = spawnSync(process.execPath, ['--conditions=source', '--import', 'tsx', script, ...args], { cwd: root, encoding: 'utf8', timeout: 110_000 })
+    assert.equal(r.status, 0, `exit ${r.status}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`)
+    assert.match(r.stdout, expected)
+  })
+}
