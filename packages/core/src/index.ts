@@ -76,3 +76,5 @@ export {
 export { MemoryStore, restoreReplica } from './store.js'
 export type { Store, StoreCapabilities, StoreEntry, StoredObject } from './store.js'
 export type { Connection, Listener, Transport, TransportCapabilities } from './transport.js'
+export { DEFAULT_MAX_SEND_BUFFER, MemoryConnection, MemoryNetwork, MemoryTransport } from './MemoryTransport.js'
+export type { MemoryTransportOptions } from './MemoryTransport.js'
