@@ -1,0 +1,68 @@
+#!/usr/bin/env node
+// Lint: fails on import cycles among source files and on relative imports that cross a
+// package boundary (packages import each other by name). No dependency needed: the import
+// specifiers of our own TypeScript are regular enough to read with a regular expression.
+import { readdirSync, readFileSync, statSync, existsSync } from 'node:fs'
+import { join, dirname, resolve, relative } from 'node:path'
+
+const root = resolve(new URL('..', import.meta.url).pathname)
+const pkgs = readdirSync(join(root, 'packages'))
+const files = []
+const walk = (d) => {
+  for (const n of readdirSync(d)) {
+    const p = join(d, n)
+    if (statSync(p).isDirectory()) walk(p)
+    else if (n.endsWith('.ts') && !n.endsWith('.d.ts')) files.push(p)
+  }
+}
+for (const p of pkgs) if (existsSync(join(root, 'packages', p, 'src'))) walk(join(root, 'packages', p, 'src'))
+
+const pkgOf = (f) => relative(join(root, 'packages'), f).split('/')[0]
+const srcDir = (p) => join(root, 'packages', p, 'src')
+const importRe = /(?:import|export)\s+(?:type\s+)?(?:[^'";]*?\s+from\s+)?['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g
+const problems = []
+const graph = new Map()
+for (const f of files) {
+  // Doc comments hold example imports; they are not edges.
+  const text = readFileSync(f, 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '')
+  const deps = []
+  for (const m of text.matchAll(importRe)) {
+    const spec = m[1] ?? m[2]
+    // type-only imports are erased and cannot form a runtime cycle
+    if (/^\s*(import|export)\s+type\s/.test(m[0])) continue
+    let target
+    if (spec.startsWith('.')) {
+      target = resolve(dirname(f), spec.replace(/\.js$/, '.ts'))
+      if (!target.endsWith('.ts')) target += '.ts'
+      if (pkgOf(target) !== pkgOf(f)) problems.push(`${relative(root, f)}: relative import '${spec}' crosses into package ${pkgOf(target)}; import it by name`)
+    } else if (spec.startsWith('@hearsay/')) {
+      const [, name, ...sub] = spec.split('/')
+      target = join(srcDir(name), ...(sub.length ? sub : []), 'index.ts')
+      if (!existsSync(target)) target = join(srcDir(name), ...sub) + '.ts'
+    }
+    if (target && existsSync(target)) deps.push(target)
+  }
+  graph.set(f, deps)
+}
+// Tarjan's strongly connected components: any component larger than one file is a cycle.
+let index = 0
+const idx = new Map(), low = new Map(), stack = [], on = new Set()
+const strong = (v) => {
+  idx.set(v, index); low.set(v, index); index++; stack.push(v); on.add(v)
+  for (const w of graph.get(v) ?? []) {
+    if (!idx.has(w)) { strong(w); low.set(v, Math.min(low.get(v), low.get(w))) }
+    else if (on.has(w)) low.set(v, Math.min(low.get(v), idx.get(w)))
+  }
+  if (low.get(v) === idx.get(v)) {
+    const comp = []
+    let w
+    do { w = stack.pop(); on.delete(w); comp.push(w) } while (w !== v)
+    if (comp.length > 1) problems.push(`import cycle: ${comp.map((c) => relative(root, c)).join(' → ')}`)
+  }
+}
+for (const f of files) if (!idx.has(f)) strong(f)
+if (problems.length) {
+  console.error(problems.join('\n'))
+  process.exit(1)
+}
+console.log(`lint: ${files.length} source files, no import cycles, no cross-package relative imports`)
