@@ -178,3 +178,23 @@ test('a large history is split into bounded frames', async () => {
   assert.ok(rs.stats.framesOut >= 5, `frames: ${rs.stats.framesOut}`)
   assert.deepEqual(b.encodeState(), a.encodeState())
 })
+
+test('ranges dropped from a full causal buffer are requested again with a Digest and arrive', async () => {
+  // Source 'a' sorts before 'z' but depends on it, so a receiver with a tiny buffer must drop
+  // a's range during the initial sync and ask for it again afterwards.
+  const z = new TestGSet({ id: 'z' })
+  z.add('z1')
+  const a = new TestGSet({ id: 'a' })
+  a.applyRanges(z.historySince(a.clock))
+  a.addAfter('a1', [{ source: z.id, seq: 1 }])
+  a.addAfter('a2', [{ source: z.id, seq: 1 }])
+  const r = new TestGSet({ id: 'r', maxPending: 1 })
+  const sa = a.createStream()
+  const sr = r.createStream()
+  sa.pipe(sr).pipe(sa)
+  await once(sr, 'sync')
+  await settle()
+  assert.equal(r.overflowCount, 1)
+  assert.deepEqual(r.toJSON(), ['a1', 'a2', 'z1'])
+  assert.equal(r.pendingCount, 0)
+})
