@@ -46,9 +46,19 @@ export class HybridClock {
     return this.#last
   }
 
+  /** The greatest remote time acceptable right now (wall clock + drift bound, in ticks). */
+  limit(): number {
+    return (Math.floor(this.#wall()) + this.maxDrift) * TICKS_PER_MS
+  }
+
   /** True when `remote` is within the drift bound of the local wall clock. */
   accepts(remote: number): boolean {
-    return remote <= (Math.floor(this.#wall()) + this.maxDrift) * TICKS_PER_MS
+    return remote <= this.limit()
+  }
+
+  /** Advances past a remote time already checked against {@link limit}. */
+  observe(remote: number): void {
+    if (remote > this.#last) this.#last = remote
   }
 
   /**

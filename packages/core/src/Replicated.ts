@@ -48,6 +48,8 @@ interface PendingEntry<Op> {
 class Batch<Op> {
   readonly pieces = new Map<ReplicaId, { source: ReplicaId; from: number; to: number; updates: Update<Op>[] }>()
   readonly advanced: ReplicaId[] = []
+  /** Latest acceptable remote time, read once per batch rather than once per update. */
+  driftLimit = 0
   result: ApplyResult = { applied: 0, duplicates: 0, waiting: 0, refused: 0 }
 }
 
@@ -193,6 +195,7 @@ export abstract class Replicated<Op, Json = unknown> extends EventEmitter implem
     if (this.listenerCount('ranges') > 0) this.emit('ranges', [{ source: this.id, from: covered, to: end, updates: [u] }], LOCAL_ORIGIN)
     if (this.#pending.has(this.id)) {
       const batch = new Batch<Op>()
+      batch.driftLimit = this.hlc.limit()
       batch.advanced.push(this.id)
       this.#drain(LOCAL_ORIGIN, batch)
       this.#finish(batch, LOCAL_ORIGIN)
@@ -209,6 +212,7 @@ export abstract class Replicated<Op, Json = unknown> extends EventEmitter implem
   applyRanges(ranges: readonly Range<Op>[], origin: unknown = undefined): ApplyResult {
     this.assertOpen()
     const batch = new Batch<Op>()
+    batch.driftLimit = this.hlc.limit()
     for (const r of ranges) this.#applyFrom(r, 0, origin, batch)
     this.#drain(origin, batch)
     return this.#finish(batch, origin)
@@ -274,7 +278,7 @@ export abstract class Replicated<Op, Json = unknown> extends EventEmitter implem
         this.#enqueue(r, i, missing.source, batch)
         return
       }
-      if (!this.hlc.accepts(u.time)) {
+      if (u.time > batch.driftLimit) {
         this.#advance(s, u.seq - 1, batch)
         batch.result.refused += ups.length - i
         this.#stats.driftRefused++
@@ -290,7 +294,7 @@ export abstract class Replicated<Op, Json = unknown> extends EventEmitter implem
         this.#reject(ErrorCodes.INVALID_UPDATE, `update ${s}:${u.seq} refused: ${(err as Error)?.message ?? err}`, u, err)
         return
       }
-      this.hlc.receive(u.time)
+      this.hlc.observe(u.time)
       this.#advance(s, end, batch)
       batch.pieces.get(s)!.updates.push(u)
       batch.result.applied++
