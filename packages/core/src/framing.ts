@@ -78,6 +78,8 @@ export class FrameDecoder {
   }
 
   #take(n: number): Uint8Array {
+    // An empty frame may end exactly at a chunk boundary, when no chunk is left to slice.
+    if (n === 0) return new Uint8Array(0)
     this.bytesRead += n
     this.#buffered -= n
     const first = this.#chunks[0]!

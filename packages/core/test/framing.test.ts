@@ -31,3 +31,10 @@ test('an oversized frame is refused from its length prefix alone, before bufferi
   const d2 = new FrameDecoder()
   assert.throws(() => d2.push(new Uint8Array([0xff, 0xff, 0xff, 0xff, 0xff, 0xff])), (e) => isHearsayError(e))
 })
+
+test('an empty frame at the end of a chunk decodes', () => {
+  const d = new FrameDecoder()
+  assert.deepEqual(d.push(encodeFrame(new Uint8Array(0))).map((f) => f.length), [0])
+  const both = Buffer.concat([encodeFrame(Uint8Array.of(1)), encodeFrame(new Uint8Array(0))])
+  assert.deepEqual(d.push(both).map((f) => f.length), [1, 0])
+})
