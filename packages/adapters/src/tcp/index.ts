@@ -1,0 +1,2 @@
+export { TcpConnection, TcpTransport, parseTcpUrl } from './TcpTransport.js'
+export type { TcpTransportOptions } from './TcpTransport.js'

@@ -1,0 +1,2 @@
+export { WsConnection, WsTransport, parseWsUrl } from './WsTransport.js'
+export type { WsTransportOptions } from './WsTransport.js'
