@@ -1,0 +1,114 @@
+import {
+  GSetTypeId,
+  Replicated,
+  assertValue,
+  decoding,
+  encoding,
+  packValue,
+  registerType,
+  type ReadonlyVersionVector,
+  type ReplicatedOptions,
+  type Update,
+  type Value,
+} from '@hearsay/core'
+import { isNewer } from './lww.js'
+import { canonicalValue, freezeDecoded, freezeValue, readValueAt, valueKey } from './values.js'
+
+/** Options of a {@link GSet}. */
+export type GSetOptions = ReplicatedOptions
+
+/**
+ * A replicated grow-only set: elements are added, never removed (use {@link ORSet} to remove).
+ *
+ * Guarantees: elements are compared as data: `{ a: 1, b: 2 }` and `{ b: 2, a: 1 }` are the same
+ * element (object keys are put in code-unit order when an element enters the set, so every
+ * replica holds and iterates the same canonical value). Adding an element already present
+ * writes nothing. History keeps one add per element (the earliest by `(time, source)`), so
+ * concurrent adds of one element cost one update in every later sync.
+ *
+ * Events: `add` (value) when an element first appears, local or remote.
+ *
+ * @example
+ * ```ts
+ * const s = new GSet<string>({ id: 'a' })
+ * s.add('x').add('y')
+ * s.has('x') // true
+ * ```
+ */
+export class GSet<T extends Value = Value> extends Replicated<Value, T[]> {
+  static override readonly typeId = GSetTypeId
+  static override readonly typeName = 'GSet'
+
+  // element key (canonical msgpack bytes) → the add kept as the element's witness.
+  readonly #items = new Map<string, Update<Value>>()
+
+  /** @throws TypeError on bad options. */
+  constructor(options: GSetOptions = {}) {
+    super(options)
+  }
+
+  /**
+   * Adds `value` unless it is already present; returns this set.
+   * @throws TypeError when `value` is not replicable.
+   */
+  add(value: T): this {
+    assertValue(value)
+    const c = canonicalValue(value)
+    if (!this.#items.has(valueKey(c))) this.commit(freezeValue(c))
+    return this
+  }
+
+  /** True when `value` (compared as data) is in the set. @throws TypeError when it is not replicable. */
+  has(value: T): boolean {
+    assertValue(value)
+    return this.#items.has(valueKey(canonicalValue(value)))
+  }
+
+  /** The elements, in the order this replica first saw them. */
+  *values(): IterableIterator<T> {
+    for (const u of this.#items.values()) yield u.op as T
+  }
+
+  /** Same as {@link values}. */
+  [Symbol.iterator](): IterableIterator<T> {
+    return this.values()
+  }
+
+  /** Number of elements. */
+  get size(): number {
+    return this.#items.size
+  }
+
+  /** The elements sorted by their canonical encoding: equal on replicas with equal state. */
+  toJSON(): T[] {
+    return [...this.#items.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map((e) => e[1].op as T)
+  }
+
+  protected applyOp(u: Update<Value>): boolean {
+    const key = valueKey(u.op)
+    const prev = this.#items.get(key)
+    // Keep the earliest add as witness, so every replica keeps the same one.
+    if (prev !== undefined) {
+      if (isNewer(prev, u)) this.#items.set(key, u)
+      return false
+    }
+    this.#items.set(key, u)
+    this.emit('add', u.op)
+    return true
+  }
+
+  protected *history(since: ReadonlyVersionVector): Iterable<Update<Value>> {
+    for (const u of this.#items.values()) if (u.seq > since.get(u.source)) yield u
+  }
+
+  protected writeOp(e: encoding.Encoder, op: Value): void {
+    encoding.writeVarUint8Array(e, packValue(op))
+  }
+
+  protected readOp(d: decoding.Decoder): Value {
+    // A peer may send keys in any order; hold the canonical form like a local add would.
+    return freezeDecoded(canonicalValue(readValueAt(d)))
+  }
+}
+
+registerType(GSet)

@@ -1,0 +1,117 @@
+import {
+  PNCounterTypeId,
+  Replicated,
+  decoding,
+  encoding,
+  readSafeInt,
+  registerType,
+  type ReadonlyVersionVector,
+  type ReplicaId,
+  type ReplicatedOptions,
+  type Update,
+} from '@hearsay/core'
+
+/** Options of a {@link PNCounter}. */
+export type PNCounterOptions = ReplicatedOptions
+
+/**
+ * A replicated counter that goes up and down: `increment(n)`, `decrement(n)`, `value`.
+ *
+ * Each update carries its source's running total (the sum of everything that source ever
+ * added), so the latest update of a source supersedes its earlier ones: history keeps **one
+ * cumulative update per source**, however many increments it saw. The value is the sum of the
+ * sources' totals, equal on every replica that saw the same updates.
+ *
+ * Integers only: a non-integer, a value beyond `Number.MAX_SAFE_INTEGER`, or a change that would
+ * take this source's total or the value out of the safe range is refused with a `RangeError`;
+ * a peer's total outside the safe range is refused as `HEARSAY_DECODE_ERROR`.
+ *
+ * Events: `change` (value) after every applied update.
+ *
+ * @example
+ * ```ts
+ * const c = new PNCounter({ id: 'a' })
+ * c.increment(5)
+ * c.decrement(2)
+ * c.value // 3
+ * ```
+ */
+export class PNCounter extends Replicated<number, number> {
+  static override readonly typeId = PNCounterTypeId
+  static override readonly typeName = 'PNCounter'
+
+  readonly #totals = new Map<ReplicaId, Update<number>>()
+  #value = 0
+
+  /** @throws TypeError on bad options. */
+  constructor(options: PNCounterOptions = {}) {
+    super(options)
+  }
+
+  /**
+   * Adds `n` (default 1; may be negative); returns this counter. Adding 0 writes nothing.
+   * @throws RangeError when `n` is not a safe integer or the result would not be one.
+   */
+  increment(n = 1): this {
+    if (typeof n !== 'number' || !Number.isSafeInteger(n)) throw new RangeError(`a counter changes by a safe integer, got ${String(n)}`)
+    if (n === 0) return this
+    const own = this.#totals.get(this.id)?.op ?? 0
+    const total = own + n
+    if (!Number.isSafeInteger(total)) throw new RangeError(`this replica's total ${own} + ${n} leaves the safe integer range`)
+    if (!Number.isSafeInteger(this.#value + n)) throw new RangeError(`counter value ${this.#value} + ${n} leaves the safe integer range`)
+    this.commit(total)
+    return this
+  }
+
+  /**
+   * Subtracts `n` (default 1); returns this counter.
+   * @throws RangeError when `n` is not a safe integer or the result would not be one.
+   */
+  decrement(n = 1): this {
+    if (typeof n !== 'number' || !Number.isSafeInteger(n)) throw new RangeError(`a counter changes by a safe integer, got ${String(n)}`)
+    return this.increment(-n)
+  }
+
+  /** The counter's value: the sum of every source's total. */
+  get value(): number {
+    return this.#value
+  }
+
+  /** source → that source's running total, sorted by source. */
+  totals(): Record<string, number> {
+    const out: Record<string, number> = {}
+    for (const s of [...this.#totals.keys()].sort()) out[s] = this.#totals.get(s)!.op
+    return out
+  }
+
+  /** The value. */
+  toJSON(): number {
+    return this.#value
+  }
+
+  protected applyOp(u: Update<number>): boolean {
+    const prev = this.#totals.get(u.source)
+    // Updates of one source arrive in seq order; a stale one (from a compacted range) is ignored.
+    if (prev !== undefined && prev.seq >= u.seq) return false
+    const old = prev?.op ?? 0
+    this.#totals.set(u.source, u)
+    this.#value += u.op - old
+    if (u.op === old) return false
+    this.emit('change', this.#value)
+    return true
+  }
+
+  protected *history(since: ReadonlyVersionVector): Iterable<Update<number>> {
+    for (const u of this.#totals.values()) if (u.seq > since.get(u.source)) yield u
+  }
+
+  protected writeOp(e: encoding.Encoder, op: number): void {
+    encoding.writeVarInt(e, op)
+  }
+
+  protected readOp(d: decoding.Decoder): number {
+    return readSafeInt(d)
+  }
+}
+
+registerType(PNCounter)
