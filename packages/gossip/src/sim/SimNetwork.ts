@@ -115,7 +115,7 @@ export class SimNetwork {
   readonly #group = new Map<string, number>()
   #partitioned = false
   readonly #incarnations = new Map<string, Incarnation>()
-  readonly #listeners = new Map<string, { inc: Incarnation; onConnection: (c: Connection) => void }>()
+  readonly #listeners = new Map<string, { inc: Incarnation; onConnection: (c: Connection) => void; accepted: Set<SimConnection> }>()
   readonly #stats = zeroStats()
   readonly #hostStats = new Map<string, TrafficStats>()
   #port = 40000
@@ -260,17 +260,20 @@ export class SimNetwork {
     if (this.#listeners.has(url)) {
       return Promise.reject(new HearsayError(ErrorCodes.TRANSPORT_ERROR, `address in use: ${url}`))
     }
-    this.#listeners.set(url, { inc, onConnection })
+    const entry = { inc, onConnection, accepted: new Set<SimConnection>() }
+    this.#listeners.set(url, entry)
     inc.listeners.add(url)
     const net = this
     return Promise.resolve({
       url,
       async close(): Promise<void> {
-        const l = net.#listeners.get(url)
-        if (l !== undefined && l.inc === inc) {
+        if (net.#listeners.get(url) === entry) {
           net.#listeners.delete(url)
           inc.listeners.delete(url)
         }
+        // Like a server shutting down: what it accepted closes too.
+        for (const c of entry.accepted) c.close()
+        entry.accepted.clear()
       },
     })
   }
@@ -312,6 +315,8 @@ export class SimNetwork {
         server.pair(client)
         inc.ends.add(client)
         l.inc.ends.add(server)
+        l.accepted.add(server)
+        server.once('close', () => l.accepted.delete(server))
         this.count(inc.host, (s) => s.connections++)
         l.onConnection(server)
         this.sim.schedule(0, () => server.ready())
@@ -356,6 +361,8 @@ export class SimConnection extends EventEmitter implements Connection {
   #ready = false
   #backlog: Uint8Array[] = []
   #buffered = 0
+  #paused = false
+  #held: Array<{ frame: Uint8Array; from: string; drained: (() => void) | undefined }> = []
   // Arrival time of the last in-lane frame sent from this end: later in-lane frames never
   // overtake it.
   #laneTail = 0
@@ -438,17 +445,41 @@ export class SimConnection extends EventEmitter implements Connection {
         this.#laneTail = at
         delay = at - sim.time
       }
-      const first = i === 0
-      sim.schedule(delay, () => {
-        if (first) this.#buffered -= len
-        peer.#arrive(copy, me)
-      })
+      const drained = i === 0 ? () => (this.#buffered -= len) : undefined
+      sim.schedule(delay, () => peer.#arrive(copy, me, drained))
     }
     return true
   }
 
-  #arrive(frame: Uint8Array, from: string): void {
+  /** True while this end does not read (see {@link pause}). */
+  get paused(): boolean {
+    return this.#paused
+  }
+
+  /**
+   * Stops reading, as a stuck peer does: arriving frames are held and keep counting against
+   * the sender's bounded buffer, which closes with `HEARSAY_BACKPRESSURE` when it overflows.
+   */
+  pause(): void {
+    this.#paused = true
+  }
+
+  /** Reads again: held frames are delivered in arrival order. */
+  resume(): void {
+    if (!this.#paused) return
+    this.#paused = false
+    const held = this.#held
+    this.#held = []
+    for (const h of held) this.#arrive(h.frame, h.from, h.drained)
+  }
+
+  #arrive(frame: Uint8Array, from: string, drained: (() => void) | undefined): void {
     const net = this.#net
+    if (this.#paused && this.#open && this.#inc.alive) {
+      this.#held.push({ frame, from, drained })
+      return
+    }
+    drained?.()
     if (!this.#inc.alive) {
       net.count(from, (s) => s.framesDropped++)
       return
@@ -477,6 +508,7 @@ export class SimConnection extends EventEmitter implements Connection {
     if (!this.#open) return
     this.#open = false
     this.#backlog = []
+    this.#releaseHeld()
     this.#inc.ends.delete(this)
     if (this.#inc.alive) this.emit('close', reason)
     this.#notifyPeer()
@@ -487,6 +519,7 @@ export class SimConnection extends EventEmitter implements Connection {
     if (!this.#open) return
     this.#open = false
     this.#backlog = []
+    this.#releaseHeld()
     this.#notifyPeer()
   }
 
@@ -502,9 +535,15 @@ export class SimConnection extends EventEmitter implements Connection {
     })
   }
 
+  #releaseHeld(): void {
+    for (const h of this.#held) h.drained?.()
+    this.#held = []
+  }
+
   #closedByPeer(reason: Error | undefined): void {
     if (!this.#open) return
     this.#open = false
+    this.#releaseHeld()
     this.#inc.ends.delete(this)
     if (this.#ready) {
       if (this.#inc.alive) this.emit('close', reason)

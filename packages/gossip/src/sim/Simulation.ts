@@ -215,6 +215,30 @@ export class Simulation {
   }
 
   /**
+   * Runs events as they are scheduled, in the background, without waiting for anything: virtual
+   * time jumps from event to event while ordinary async code (a test awaiting a frame, the
+   * transport conformance suite) runs alongside. Use it to drive sim transports from code that
+   * does not call {@link run} itself. Determinism then depends on that outside code.
+   * @returns a function that stops the driver (resolves once it stopped).
+   * @throws Error when a run is already in progress.
+   */
+  drive(): () => Promise<void> {
+    if (this.#running) throw new Error('Simulation.run is already running')
+    let stopped = false
+    const loop = (async () => {
+      while (!stopped) {
+        const why = await this.run({ maxEvents: 256, stopWhen: () => stopped })
+        // Idle: wait a real moment for outside code to schedule more.
+        if (why === 'idle') await new Promise((r) => setTimeout(r, 0))
+      }
+    })()
+    return async () => {
+      stopped = true
+      await loop
+    }
+  }
+
+  /**
    * Runs events in order until the queue is empty, `until` is reached, `stopWhen` returns true
    * or `maxEvents` ran. Between events it waits for pending promise continuations to settle.
    * @returns why it stopped.
