@@ -4,6 +4,8 @@
  * - {@link simulate}: runs N nodes on virtual time with random writes and injected faults
  *   (lossy, duplicating, reordering links; partitions; crash and restart from the store; clock
  *   skew), heals, and reports whether and how fast every node converged to byte-identical state.
+ * - {@link SimCluster}: the same network driven step by step (start, write, crash, restart,
+ *   partition, run, check convergence) for custom scenarios and measurements.
  * - {@link Simulation}: virtual time, an {@link EventQueue}, one seeded PRNG, virtual timers.
  * - {@link SimNetwork} and {@link SimTransport}: links with latency, jitter, loss, duplication,
  *   reordering and partitions, behind the core `Transport` interface (scheme `sim:`).
@@ -32,16 +34,7 @@ export { SimConnection, SimNetwork, SimTransport, hostOf } from './SimNetwork.js
 export type { LinkOptions, SimNetworkOptions, TrafficStats } from './SimNetwork.js'
 export { SimDisk } from './SimDisk.js'
 export type { SimDiskOptions } from './SimDisk.js'
+export { SimCluster } from './SimCluster.js'
+export type { SimClusterObject, SimClusterOptions, SimHost, SimNodeEnv, SimRandom, SimulatedNode } from './SimCluster.js'
 export { simulate } from './simulate.js'
-export type {
-  SimCrash,
-  SimFaults,
-  SimNodeEnv,
-  SimNodeReport,
-  SimObject,
-  SimPartition,
-  SimRandom,
-  SimReport,
-  SimulateOptions,
-  SimulatedNode,
-} from './simulate.js'
+export type { SimCrash, SimFaults, SimNodeReport, SimObject, SimPartition, SimReport, SimulateOptions } from './simulate.js'
