@@ -1,0 +1,178 @@
+import type { Store, StoreEntry } from '@hearsay/core'
+
+/** When to replace an object's appended batches by a snapshot. */
+export interface CompactionPolicy {
+  /** Batches appended since the last snapshot before compaction is considered (default 64). */
+  minBatches?: number
+  /** Batches after which compaction runs whatever their size (default 1024). */
+  maxBatches?: number
+}
+
+interface ObjectLog {
+  batches: number
+  bytes: number
+  snapshotBytes: number
+  /** Sequence number of the last batch queued for this object. */
+  lastSeq: number
+}
+
+interface Waiter {
+  seq: number
+  resolve: () => void
+}
+
+/** What the persister needs to snapshot an object. */
+export type SnapshotSource = (objectId: string) => { typeId: number; encodeState(): Uint8Array } | undefined
+
+/**
+ * Appends every hosted object's new ranges to the store, one atomic `append` per tick, in
+ * order, and compacts an object's log when its batches pile up. A batch's promise resolves once
+ * the store acknowledged it; failed appends are retried in order after `retryMs`.
+ *
+ * Compaction policy: an object is compacted (`store.compact(id, type, encodeState())`) after a
+ * successful append when at least `minBatches` batches were appended since its last snapshot
+ * and their bytes exceed the last snapshot's size, or when `maxBatches` batches piled up.
+ * Compaction runs on the same serial chain as appends, so the snapshot, taken when it runs,
+ * holds every batch appended before it.
+ */
+export class Persister {
+  readonly #store: Store
+  readonly #snapshot: SnapshotSource
+  readonly #policy: Required<CompactionPolicy>
+  readonly #onError: (err: unknown) => void
+  readonly #retry: (fn: () => void) => void
+  #pending: Array<StoreEntry & { seq: number }> = []
+  #scheduled = false
+  #chain: Promise<void> = Promise.resolve()
+  #seq = 0
+  #durable = 0
+  readonly #logs = new Map<string, ObjectLog>()
+  #waiters: Waiter[] = []
+  #closed = false
+  /** Batches appended, compactions run, append failures. */
+  readonly stats = { batches: 0, appends: 0, compactions: 0, failures: 0, bytes: 0 }
+
+  constructor(store: Store, snapshot: SnapshotSource, options: { policy?: CompactionPolicy; onError: (err: unknown) => void; retry: (fn: () => void) => void }) {
+    this.#store = store
+    this.#snapshot = snapshot
+    this.#policy = { minBatches: options.policy?.minBatches ?? 64, maxBatches: options.policy?.maxBatches ?? 1024 }
+    this.#onError = options.onError
+    this.#retry = options.retry
+  }
+
+  /** Starts counting an object restored from the store with `batches` batches after its snapshot. */
+  track(objectId: string, batches: number, bytes: number, snapshotBytes: number): void {
+    this.#logs.set(objectId, { batches, bytes, snapshotBytes, lastSeq: 0 })
+  }
+
+  /** Batches queued and not yet acknowledged by the store. */
+  get backlog(): number {
+    return this.#seq - this.#durable
+  }
+
+  /** Queues one batch; the promise resolves when it is durable. */
+  append(objectId: string, typeId: number, data: Uint8Array): Promise<void> {
+    const seq = ++this.#seq
+    this.#pending.push({ objectId, typeId, data, seq })
+    let log = this.#logs.get(objectId)
+    if (log === undefined) this.#logs.set(objectId, (log = { batches: 0, bytes: 0, snapshotBytes: 0, lastSeq: 0 }))
+    log.lastSeq = seq
+    if (!this.#scheduled) {
+      this.#scheduled = true
+      // Every range written in this tick goes into one atomic append.
+      queueMicrotask(() => this.#flush())
+    }
+    return this.#wait(seq)
+  }
+
+  #wait(seq: number): Promise<void> {
+    if (seq <= this.#durable) return Promise.resolve()
+    return new Promise((resolve) => this.#waiters.push({ seq, resolve }))
+  }
+
+  /** Resolves when every batch queued so far for `objectId` is durable. */
+  whenDurable(objectId: string): Promise<void> {
+    return this.#wait(this.#logs.get(objectId)?.lastSeq ?? 0)
+  }
+
+  /** True when every batch queued for `objectId` is durable. */
+  isDurable(objectId: string): boolean {
+    return (this.#logs.get(objectId)?.lastSeq ?? 0) <= this.#durable
+  }
+
+  /** Resolves when every batch queued so far is durable. */
+  flush(): Promise<void> {
+    if (this.#pending.length > 0 && !this.#scheduled) {
+      this.#scheduled = true
+      queueMicrotask(() => this.#flush())
+    }
+    return this.#wait(this.#seq)
+  }
+
+  /** Stops retrying; queued batches that did not reach the store are dropped. */
+  close(): void {
+    this.#closed = true
+  }
+
+  #flush(): void {
+    this.#scheduled = false
+    if (this.#pending.length === 0 || this.#closed) return
+    const batch = this.#pending
+    this.#pending = []
+    this.#chain = this.#chain.then(async () => {
+      if (this.#closed) return
+      try {
+        await this.#store.append(batch.map(({ objectId, typeId, data }) => ({ objectId, typeId, data })))
+      } catch (err) {
+        this.stats.failures++
+        this.#onError(err)
+        // Keep order: the failed batch goes back in front of anything queued since.
+        this.#pending = [...batch, ...this.#pending]
+        this.#retry(() => this.#flush())
+        return
+      }
+      this.stats.appends++
+      this.stats.batches += batch.length
+      const touched = new Set<string>()
+      for (const b of batch) {
+        this.stats.bytes += b.data.length
+        const log = this.#logs.get(b.objectId)!
+        log.batches++
+        log.bytes += b.data.length
+        touched.add(b.objectId)
+      }
+      this.#durable = batch[batch.length - 1]!.seq
+      const ready = this.#waiters.filter((w) => w.seq <= this.#durable)
+      this.#waiters = this.#waiters.filter((w) => w.seq > this.#durable)
+      for (const w of ready) w.resolve()
+      for (const id of touched) await this.#maybeCompact(id)
+    })
+  }
+
+  async #maybeCompact(objectId: string): Promise<void> {
+    const log = this.#logs.get(objectId)!
+    const { minBatches, maxBatches } = this.#policy
+    if (log.batches < minBatches) return
+    if (log.batches < maxBatches && log.bytes <= log.snapshotBytes) return
+    const source = this.#snapshot(objectId)
+    if (source === undefined || this.#closed) return
+    const snapshot = source.encodeState()
+    try {
+      await this.#store.compact(objectId, source.typeId, snapshot)
+    } catch (err) {
+      this.stats.failures++
+      this.#onError(err)
+      return
+    }
+    this.stats.compactions++
+    log.batches = 0
+    log.bytes = 0
+    log.snapshotBytes = snapshot.length
+  }
+
+  /** Resolves when every append and compaction queued so far has run. */
+  async idle(): Promise<void> {
+    await this.flush()
+    await this.#chain
+  }
+}

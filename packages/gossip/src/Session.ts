@@ -1,0 +1,474 @@
+import {
+  ErrorCodes,
+  HearsayError,
+  VersionVector,
+  decoding,
+  splitRanges,
+  type Connection,
+  type Range,
+  type ReadonlyVersionVector,
+  type Replicated,
+} from '@hearsay/core'
+import { computeProof, verifyProof } from './auth.js'
+import { DigestIndex } from './DigestIndex.js'
+import {
+  GossipKind,
+  MAX_PREFIX_DEPTH,
+  buildFrame,
+  readGossipMessage,
+  writeAuthMessage,
+  writeHelloMessage,
+  writeNodesMessage,
+  writeRangesHead,
+  writeRefuseMessage,
+  writeRootMessage,
+  writeVectorsMessage,
+  type BucketSummary,
+  type GossipMessage,
+  type VectorEntry,
+} from './messages.js'
+
+/** Buckets holding at most this many objects (on either side) are listed object by object instead of split further. */
+export const LEAF_OBJECTS = 16
+
+/** Updates per ranges frame before a frame is split (it is split further if it still exceeds the frame cap). */
+const UPDATES_PER_FRAME = 4096
+
+/** Bad frames tolerated from one peer before the connection is dropped. */
+const MAX_BAD_FRAMES = 16
+
+/** A hosted object as a session sees it. */
+export interface HostedObject {
+  readonly objectId: string
+  readonly typeId: number
+  readonly replica: Replicated<any>
+  readonly clock: ReadonlyVersionVector
+}
+
+/** What a session needs from its node. */
+export interface SessionHost {
+  readonly nodeId: string
+  readonly key: Uint8Array
+  readonly maxFrame: number
+  readonly maxSendBuffer: number
+  readonly index: DigestIndex
+  now(): number
+  nonce(): Uint8Array
+  setTimer(fn: () => void, ms: number): unknown
+  clearTimer(handle: unknown): void
+  object(objectId: string): HostedObject | undefined
+  /** A fresh replica of a type a peer sent, not yet hosted; throws `HEARSAY_UNKNOWN_TYPE`. */
+  createReplica(typeId: number): Replicated<any>
+  /** Hosts a replica created for a peer's object. */
+  adopt(objectId: string, replica: Replicated<any>): HostedObject
+  whenDurable(objectId: string): Promise<void>
+  ready(session: Session): void
+  closed(session: Session, reason: Error | undefined): void
+  report(err: HearsayError, session: Session): void
+  synced(session: Session, inSync: boolean): void
+  applied(count: number): void
+  peerVectors(session: Session, entries: readonly VectorEntry[]): void
+}
+
+type Work = Iterator<Uint8Array>
+
+/**
+ * One connection to a peer, speaking the gossip session protocol (see PROTOCOL.md): hello and
+ * HMAC authentication, then root digest, bucket summaries, per-object vectors and ranges, plus
+ * live ranges pushed by the node. Bad frames are reported and dropped, never thrown.
+ * Outgoing frames go through a bounded queue: a peer that stops reading is disconnected with
+ * `HEARSAY_BACKPRESSURE`; history is encoded lazily, only as the connection drains.
+ */
+export class Session {
+  readonly connection: Connection
+  /** True when this node dialed the connection. */
+  readonly dialed: boolean
+  /** The address dialed, when this node dialed. */
+  readonly url: string | undefined
+  state: 'hello' | 'ready' | 'closed' = 'hello'
+  peerId: string | undefined
+  /** When the last root digest exchange with the peer happened (node clock, ms). */
+  lastSync: number | undefined
+  /** Whether the last root digest exchange found both sides equal. */
+  inSync = false
+  /** When a frame last arrived. */
+  lastHeard: number
+  readonly stats = { bytesIn: 0, bytesOut: 0, framesIn: 0, framesOut: 0, rounds: 0, badFrames: 0 }
+  readonly #host: SessionHost
+  readonly #nonce: Uint8Array
+  #peerNonce: Uint8Array | undefined
+  #verified = false
+  #authTimer: unknown
+  /** What the peer is known to hold, per object: from its vectors, ranges it sent and ranges we sent. */
+  readonly #known = new Map<string, VersionVector>()
+  #queue: Uint8Array[] = []
+  #queued = 0
+  #work: Work[] = []
+  #pumpTimer: unknown
+  #onFrame = (f: Uint8Array) => this.#receive(f)
+  #onClose = (err?: Error) => this.#closed(err)
+  #onDrain = () => this.#pump()
+
+  constructor(host: SessionHost, connection: Connection, dialed: boolean, url: string | undefined, authTimeout: number) {
+    this.#host = host
+    this.connection = connection
+    this.dialed = dialed
+    this.url = url
+    this.lastHeard = host.now()
+    this.#nonce = host.nonce()
+    connection.on('frame', this.#onFrame)
+    connection.on('close', this.#onClose)
+    connection.on('drain', this.#onDrain)
+    this.#authTimer = host.setTimer(() => {
+      this.#authTimer = undefined
+      if (this.state === 'hello') this.close(new HearsayError(ErrorCodes.TIMEOUT, `peer ${connection.remoteAddress} did not authenticate in ${authTimeout} ms`))
+    }, authTimeout)
+    this.#sendNow(buildFrame((e) => writeHelloMessage(e, host.nodeId, this.#nonce)))
+  }
+
+  /** Frames and work waiting to be written. */
+  get pendingBytes(): number {
+    return this.#queued + this.connection.bufferedBytes
+  }
+
+  /**
+   * Closes the connection. Frames already queued still go out (a refusal reaches the peer)
+   * unless the reason is backpressure or an oversized frame, which close at once.
+   */
+  close(reason?: Error): void {
+    if (this.state === 'closed') return
+    const abrupt = reason instanceof HearsayError && (reason.code === ErrorCodes.BACKPRESSURE || reason.code === ErrorCodes.FRAME_TOO_LARGE)
+    this.connection.close(abrupt ? reason : undefined)
+    this.#closed(reason)
+  }
+
+  #closed(reason: Error | undefined): void {
+    if (this.state === 'closed') return
+    this.state = 'closed'
+    if (this.#authTimer !== undefined) this.#host.clearTimer(this.#authTimer)
+    if (this.#pumpTimer !== undefined) this.#host.clearTimer(this.#pumpTimer)
+    this.#authTimer = this.#pumpTimer = undefined
+    this.#queue = []
+    this.#queued = 0
+    this.#work = []
+    this.connection.off('frame', this.#onFrame)
+    this.connection.off('drain', this.#onDrain)
+    this.#host.closed(this, reason)
+  }
+
+  // ---- sending ----
+
+  #sendNow(frame: Uint8Array): void {
+    if (!this.connection.isOpen) return
+    this.stats.bytesOut += frame.length
+    this.stats.framesOut++
+    this.connection.send(frame)
+  }
+
+  /** Queues a frame; drops the peer when the bounded send buffer would overflow. */
+  send(frame: Uint8Array): void {
+    if (this.state === 'closed') return
+    if (frame.length > this.#host.maxFrame) {
+      this.#host.report(new HearsayError(ErrorCodes.FRAME_TOO_LARGE, `outgoing frame of ${frame.length} bytes exceeds the cap of ${this.#host.maxFrame}; not sent`), this)
+      return
+    }
+    if (this.#queued + this.connection.bufferedBytes + frame.length > this.#host.maxSendBuffer) {
+      this.close(new HearsayError(ErrorCodes.BACKPRESSURE, `peer ${this.peerId ?? this.connection.remoteAddress} stopped reading: ${this.#queued + this.connection.bufferedBytes} bytes queued`))
+      return
+    }
+    this.#queue.push(frame)
+    this.#queued += frame.length
+    this.#pump()
+  }
+
+  #pump(): void {
+    if (this.state === 'closed') return
+    const high = this.#host.maxSendBuffer / 4
+    while (this.connection.isOpen && this.connection.bufferedBytes < high) {
+      const f = this.#queue.shift()
+      if (f !== undefined) {
+        this.#queued -= f.length
+        this.#sendNow(f)
+        continue
+      }
+      const w = this.#work[0]
+      if (w === undefined) break
+      const r = w.next()
+      if (r.done) this.#work.shift()
+      else this.#sendNow(r.value)
+    }
+    if ((this.#queue.length > 0 || this.#work.length > 0) && this.#pumpTimer === undefined && this.connection.isOpen) {
+      // Not every transport emits 'drain'; poll as well.
+      this.#pumpTimer = this.#host.setTimer(() => {
+        this.#pumpTimer = undefined
+        this.#pump()
+      }, 5)
+    }
+  }
+
+  #refuse(code: string, message: string): void {
+    this.#sendNow(buildFrame((e) => writeRefuseMessage(e, code, message)))
+    this.close(new HearsayError(code === ErrorCodes.AUTH_FAILED ? ErrorCodes.AUTH_FAILED : ErrorCodes.PROTOCOL_VERSION, message))
+  }
+
+  // ---- receiving ----
+
+  #receive(frame: Uint8Array): void {
+    if (this.state === 'closed') return
+    this.stats.bytesIn += frame.length
+    this.stats.framesIn++
+    this.lastHeard = this.#host.now()
+    if (frame.length > this.#host.maxFrame) {
+      this.close(new HearsayError(ErrorCodes.FRAME_TOO_LARGE, `frame of ${frame.length} bytes exceeds the cap of ${this.#host.maxFrame}`))
+      return
+    }
+    try {
+      const d = decoding.createDecoder(frame)
+      let msg: GossipMessage
+      try {
+        msg = readGossipMessage(d)
+      } catch (err) {
+        if (err instanceof HearsayError) throw err
+        throw new HearsayError(ErrorCodes.DECODE_ERROR, `malformed frame: ${(err as Error).message}`, { offset: d.pos, cause: err })
+      }
+      if (msg.kind !== GossipKind.Ranges && d.pos !== frame.length) throw new HearsayError(ErrorCodes.DECODE_ERROR, `${frame.length - d.pos} trailing bytes`, { offset: d.pos })
+      this.#handle(msg)
+    } catch (err) {
+      const e = err instanceof HearsayError ? err : new HearsayError(ErrorCodes.DECODE_ERROR, String((err as Error)?.message ?? err), { cause: err })
+      this.stats.badFrames++
+      this.#host.report(e, this)
+      if (this.state === 'hello' || e.code === ErrorCodes.PROTOCOL_VERSION) {
+        if ((this.state as string) !== 'closed') this.#refuse(e.code, e.message)
+      } else if (this.stats.badFrames > MAX_BAD_FRAMES) {
+        this.close(new HearsayError(ErrorCodes.DECODE_ERROR, `dropped after ${this.stats.badFrames} bad frames`))
+      }
+    }
+  }
+
+  #handle(msg: GossipMessage): void {
+    if (msg.kind === GossipKind.Refuse) {
+      const err = new HearsayError(msg.code === ErrorCodes.AUTH_FAILED ? ErrorCodes.AUTH_FAILED : ErrorCodes.PROTOCOL_VERSION, `peer refused the session: ${msg.message}`)
+      this.#host.report(err, this)
+      this.close(err)
+      return
+    }
+    if (this.state === 'hello') {
+      if (msg.kind === GossipKind.Hello) {
+        if (this.#peerNonce !== undefined) throw new HearsayError(ErrorCodes.DECODE_ERROR, 'second hello')
+        this.peerId = msg.nodeId
+        this.#peerNonce = msg.nonce
+        this.#sendNow(buildFrame((e) => writeAuthMessage(e, computeProof(this.#host.key, this.#host.nodeId, msg.nodeId, this.#nonce, msg.nonce))))
+        return
+      }
+      if (msg.kind === GossipKind.Auth && this.#peerNonce !== undefined && !this.#verified) {
+        if (!verifyProof(this.#host.key, msg.proof, this.peerId!, this.#host.nodeId, this.#peerNonce, this.#nonce)) {
+          this.#refuse(ErrorCodes.AUTH_FAILED, 'wrong network key')
+          return
+        }
+        this.#verified = true
+        this.state = 'ready'
+        if (this.#authTimer !== undefined) this.#host.clearTimer(this.#authTimer)
+        this.#authTimer = undefined
+        this.#host.ready(this)
+        return
+      }
+      throw new HearsayError(ErrorCodes.AUTH_FAILED, `message kind ${msg.kind} before authentication`)
+    }
+    switch (msg.kind) {
+      case GossipKind.Root:
+        return this.#onRoot(msg.reply, msg.count, msg.hash)
+      case GossipKind.Nodes:
+        return this.#onNodes(msg.nodes)
+      case GossipKind.Vectors:
+        return this.#onVectors(msg.reply, msg.prefixes, msg.entries)
+      case GossipKind.Ranges:
+        return this.#onRanges(msg.objectId, msg.typeId, msg.decoder)
+      default:
+        throw new HearsayError(ErrorCodes.DECODE_ERROR, `unexpected message kind ${msg.kind} after authentication`)
+    }
+  }
+
+  // ---- anti-entropy ----
+
+  /** Starts an anti-entropy round: sends our root digest. */
+  startRound(): void {
+    if (this.state !== 'ready') return
+    this.stats.rounds++
+    const root = this.#host.index.root()
+    this.send(buildFrame((e) => writeRootMessage(e, false, root.count, root.hash)))
+  }
+
+  #onRoot(reply: boolean, count: number, hash: Uint8Array): void {
+    const mine = this.#host.index.root()
+    const equal = mine.count === count && Buffer.compare(mine.hash, hash) === 0
+    this.lastSync = this.#host.now()
+    this.inSync = equal
+    this.#host.synced(this, equal)
+    if (equal) {
+      if (!reply) this.send(buildFrame((e) => writeRootMessage(e, true, mine.count, mine.hash)))
+      return
+    }
+    // A reply that no longer matches: our own later writes are on their way as live pushes.
+    if (reply) return
+    if (Math.max(count, mine.count) <= LEAF_OBJECTS) this.#sendVectors(false, [''])
+    else this.#sendNodes([''])
+  }
+
+  #sendNodes(prefixes: readonly string[]): void {
+    if (prefixes.length === 0) return
+    const nodes = prefixes.map((prefix) => ({ prefix, children: this.#host.index.summarize(prefix) }))
+    this.send(buildFrame((e) => writeNodesMessage(e, nodes)))
+  }
+
+  #sendVectors(reply: boolean, prefixes: readonly string[]): void {
+    if (prefixes.length === 0) return
+    const entries: Array<{ objectId: string; typeId: number; vector: ReadonlyVersionVector }> = []
+    const seen = new Set<string>()
+    for (const p of prefixes) {
+      for (const o of this.#host.index.under(p)) {
+        if (seen.has(o.objectId)) continue
+        seen.add(o.objectId)
+        entries.push({ objectId: o.objectId, typeId: o.typeId, vector: o.clock })
+      }
+    }
+    this.send(buildFrame((e) => writeVectorsMessage(e, reply, prefixes, entries)))
+  }
+
+  #onNodes(nodes: ReadonlyArray<{ prefix: string; children: readonly BucketSummary[] }>): void {
+    const deeper: string[] = []
+    const list: string[] = []
+    for (const { prefix, children } of nodes) {
+      if (prefix.length >= MAX_PREFIX_DEPTH) continue
+      const mine = this.#host.index.summarize(prefix)
+      for (let c = 0; c < 16; c++) {
+        const t = children[c]!
+        const m = mine[c]!
+        if (t.count === m.count && Buffer.compare(t.hash, m.hash) === 0) continue
+        const child = prefix + c.toString(16)
+        if (Math.max(t.count, m.count) <= LEAF_OBJECTS || child.length >= MAX_PREFIX_DEPTH) list.push(child)
+        else deeper.push(child)
+      }
+    }
+    this.#sendNodes(deeper)
+    this.#sendVectors(false, list)
+  }
+
+  #onVectors(reply: boolean, prefixes: readonly string[], entries: readonly VectorEntry[]): void {
+    const theirs = new Map<string, VectorEntry>()
+    for (const x of entries) if (prefixes.some((p) => DigestIndex.within(x.objectId, p))) theirs.set(x.objectId, x)
+    this.#host.peerVectors(this, [...theirs.values()])
+    for (const x of theirs.values()) this.#learn(x.objectId, x.vector)
+    const mineSeen = new Set<string>()
+    for (const p of prefixes) {
+      for (const o of this.#host.index.under(p)) {
+        if (mineSeen.has(o.objectId)) continue
+        mineSeen.add(o.objectId)
+        const t = theirs.get(o.objectId)
+        if (t !== undefined && t.typeId !== o.typeId) {
+          this.#host.report(new HearsayError(ErrorCodes.TYPE_MISMATCH, `object ${o.objectId} is type ${o.typeId} here and ${t.typeId} on ${this.peerId}`), this)
+          continue
+        }
+        const since = t?.vector ?? new VersionVector()
+        const cmp = o.clock.compare(since)
+        if (cmp === 'after' || cmp === 'concurrent') this.sendHistory(o.objectId, since)
+      }
+    }
+    if (!reply) this.#sendVectors(true, prefixes)
+  }
+
+  #learn(objectId: string, vector: ReadonlyVersionVector): void {
+    const k = this.#known.get(objectId)
+    if (k === undefined) this.#known.set(objectId, vector.clone())
+    else k.merge(vector)
+  }
+
+  /** Sends everything of an object past `since`, once the object's local writes are durable. */
+  sendHistory(objectId: string, since: ReadonlyVersionVector): void {
+    const go = () => {
+      if (this.state !== 'ready') return
+      const o = this.#host.object(objectId)
+      if (o === undefined) return
+      const ranges = o.replica.historySince(since)
+      if (ranges.length === 0) return
+      const known = this.#knownFor(objectId)
+      for (const r of ranges) known.advance(r.source, r.to)
+      this.#work.push(this.#rangeFrames(o, ranges))
+      this.#pump()
+    }
+    // Durable before it leaves the node: wait for the object's queued appends.
+    this.#host.whenDurable(objectId).then(go, () => {})
+  }
+
+  #knownFor(objectId: string): VersionVector {
+    let k = this.#known.get(objectId)
+    if (k === undefined) this.#known.set(objectId, (k = new VersionVector()))
+    return k
+  }
+
+  *#rangeFrames(o: HostedObject, ranges: readonly Range<any>[]): Generator<Uint8Array> {
+    for (const chunk of splitRanges(ranges, UPDATES_PER_FRAME)) yield* this.#encodeChunk(o, chunk)
+  }
+
+  *#encodeChunk(o: HostedObject, chunk: readonly Range<any>[]): Generator<Uint8Array> {
+    const frame = buildFrame((e) => {
+      writeRangesHead(e, o.objectId, o.typeId)
+      o.replica.writeRanges(e, chunk)
+    })
+    if (frame.length <= this.#host.maxFrame) {
+      yield frame
+      return
+    }
+    const count = chunk.reduce((n, r) => n + r.updates.length, 0)
+    if (count <= 1) {
+      this.#host.report(new HearsayError(ErrorCodes.FRAME_TOO_LARGE, `one update of ${o.objectId} encodes to ${frame.length} bytes, over the frame cap of ${this.#host.maxFrame}; not sent`), this)
+      return
+    }
+    for (const half of splitRanges(chunk, Math.ceil(count / 2))) yield* this.#encodeChunk(o, half)
+  }
+
+  /** Pushes freshly applied ranges of an object, skipping what the peer is known to hold. */
+  push(o: HostedObject, ranges: readonly Range<any>[]): void {
+    if (this.state !== 'ready') return
+    const known = this.#knownFor(o.objectId)
+    const out: Range<any>[] = []
+    for (const r of ranges) {
+      if (r.to <= known.get(r.source)) continue
+      known.advance(r.source, r.to)
+      out.push(r)
+    }
+    if (out.length === 0) return
+    for (const chunk of splitRanges(out, UPDATES_PER_FRAME)) for (const f of this.#encodeChunk(o, chunk)) this.send(f)
+  }
+
+  #onRanges(objectId: string, typeId: number, d: decoding.Decoder): void {
+    let o = this.#host.object(objectId)
+    let fresh: Replicated<any> | undefined
+    if (o !== undefined && o.typeId !== typeId) {
+      throw new HearsayError(ErrorCodes.TYPE_MISMATCH, `object ${objectId} is type ${o.typeId} here; ${this.peerId} sent type ${typeId}`)
+    }
+    const replica = o?.replica ?? (fresh = this.#host.createReplica(typeId))
+    let ranges: Range<any>[]
+    try {
+      ranges = replica.readRanges(d)
+    } catch (err) {
+      fresh?.dispose()
+      if (err instanceof HearsayError) throw err
+      throw new HearsayError(ErrorCodes.DECODE_ERROR, `malformed ranges: ${(err as Error).message}`, { offset: d.pos, cause: err })
+    }
+    if (d.pos !== d.arr.length) {
+      fresh?.dispose()
+      throw new HearsayError(ErrorCodes.DECODE_ERROR, `${d.arr.length - d.pos} trailing bytes`, { offset: d.pos })
+    }
+    if (fresh !== undefined) o = this.#host.adopt(objectId, fresh)
+    // The peer holds every range it sends up to its end: record that first so applying does not echo it back.
+    const known = this.#knownFor(objectId)
+    for (const r of ranges) known.advance(r.source, r.to)
+    const result = o!.replica.applyRanges(ranges, this)
+    this.#host.applied(result.applied)
+  }
+
+  /** What the peer is known to hold of an object (for status and tests). */
+  knownVector(objectId: string): ReadonlyVersionVector | undefined {
+    return this.#known.get(objectId)
+  }
+}

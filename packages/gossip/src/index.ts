@@ -1,0 +1,52 @@
+/**
+ * @hearsay/gossip: nodes that host many replicated objects and converge by random
+ * scuttlebutt-style gossip, with no leader and no server.
+ *
+ * - {@link Node}: hosts objects by id (`open`), listens and connects over any registered
+ *   transport (`mem://` built in; TCP and WebSocket in `@hearsay/adapters`), authenticates peers
+ *   with a shared network key, runs anti-entropy rounds (root digest, bucketed digests, vectors,
+ *   ranges), pushes and relays live updates, persists to a {@link Store} before anything leaves
+ *   the node, and carries membership, suspicion and reconnection.
+ * - Bundles: `exportBundle` / `importBundle` move the same ranges through files.
+ * - {@link Membership}: the replicated member list every node hosts.
+ * - The simulator lives in `@hearsay/gossip/sim`.
+ *
+ * @example
+ * ```ts
+ * import { Node } from '@hearsay/gossip'
+ * import { LWWMap } from '@hearsay/model'
+ * const a = new Node({ networkKey: 'secret' }), b = new Node({ networkKey: 'secret' })
+ * await a.listen('mem://a')
+ * await b.connect('mem://a')
+ * const map = await a.open('prices', LWWMap)
+ * map.set('apples', 3)              // reaches b's 'prices' object within a round
+ * ```
+ * @packageDocumentation
+ */
+export { Node } from './Node.js'
+export type { ImportResult, Logger, NodeOptions, NodeStatus, ObjectStatus, PeerStatus, Timers } from './Node.js'
+export { MEMBERSHIP_OBJECT_ID, MAX_ADDRESS_LENGTH, MAX_MEMBER_ADDRESSES, Membership } from './Membership.js'
+export type { Member, MembershipOp } from './Membership.js'
+export { DigestIndex, entryHash, objectKey } from './DigestIndex.js'
+export type { IndexedObject } from './DigestIndex.js'
+export { LEAF_OBJECTS, Session } from './Session.js'
+export type { HostedObject, SessionHost } from './Session.js'
+export { Persister } from './Persister.js'
+export type { CompactionPolicy, SnapshotSource } from './Persister.js'
+export { BUNDLE_FORMAT_VERSION, BUNDLE_MAGIC, decodeBundle, encodeBundle, readDigest, writeDigest } from './bundle.js'
+export type { BundleContent, BundleDigest } from './bundle.js'
+export { bundleTag, computeProof, toKeyBytes, verifyProof } from './auth.js'
+export {
+  BUCKET_HASH_BYTES,
+  GOSSIP_PROTOCOL_VERSION,
+  GossipKind,
+  MAX_OBJECT_ID_LENGTH,
+  MAX_PREFIX_DEPTH,
+  NONCE_BYTES,
+  PROOF_BYTES,
+  ROOT_HASH_BYTES,
+  readGossipMessage,
+  readPrefix,
+  writePrefix,
+} from './messages.js'
+export type { BucketSummary, GossipMessage, VectorEntry } from './messages.js'
