@@ -719,8 +719,10 @@ export class Node extends EventEmitter {
     }
     const p = this.#peer(peerId)
     this.#heard(peerId, p, this.#now())
-    this.#log('info', 'peer connected', { peer: peerId, address: s.connection.remoteAddress })
-    this.emit('peer-connected', peerId, s.connection.remoteAddress)
+    if (other === undefined) {
+      this.#log('info', 'peer connected', { peer: peerId, address: s.connection.remoteAddress })
+      this.emit('peer-connected', peerId, s.connection.remoteAddress)
+    }
     // The dialing side opens with a round so a new connection syncs at once.
     if (s.dialed) s.startRound()
   }
@@ -735,7 +737,7 @@ export class Node extends EventEmitter {
     }
     if (s.peerId !== undefined && s.peerId !== this.#id) {
       const stillConnected = [...this.#sessions].some((x) => x.peerId === s.peerId && x.state === 'ready')
-      if (!stillConnected && s.lastSync !== undefined) {
+      if (!stillConnected && s.readyAt !== undefined) {
         this.#log('info', 'peer disconnected', { peer: s.peerId, reason: reason?.message })
         this.emit('peer-disconnected', s.peerId, reason)
       }

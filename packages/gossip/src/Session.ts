@@ -91,6 +91,8 @@ export class Session {
   lastSync: number | undefined
   /** Whether the last root digest exchange found both sides equal. */
   inSync = false
+  /** When the peer authenticated (node clock, ms). */
+  readyAt: number | undefined
   /** When a frame last arrived. */
   lastHeard: number
   readonly stats = { bytesIn: 0, bytesOut: 0, framesIn: 0, framesOut: 0, rounds: 0, badFrames: 0 }
@@ -262,11 +264,13 @@ export class Session {
       }
       if (msg.kind === GossipKind.Auth && this.#peerNonce !== undefined && !this.#verified) {
         if (!verifyProof(this.#host.key, msg.proof, this.peerId!, this.#host.nodeId, this.#peerNonce, this.#nonce)) {
+          this.#host.report(new HearsayError(ErrorCodes.AUTH_FAILED, `peer ${this.peerId} at ${this.connection.remoteAddress} does not hold the network key`), this)
           this.#refuse(ErrorCodes.AUTH_FAILED, 'wrong network key')
           return
         }
         this.#verified = true
         this.state = 'ready'
+        this.readyAt = this.#host.now()
         if (this.#authTimer !== undefined) this.#host.clearTimer(this.#authTimer)
         this.#authTimer = undefined
         this.#host.ready(this)

@@ -1,10 +1,13 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { LWWMap } from '@hearsay/model'
+import { LWWMap, ORSet } from '@hearsay/model'
+import { withSeed } from '@hearsay/core/testing'
+import { ErrorCodes, isHearsayError } from '@hearsay/core'
+import { MEMBERSHIP_OBJECT_ID } from '@hearsay/gossip'
 import { TestNet, waitFor } from './helpers/net.ts'
 
 describe('Node over mem://', () => {
-  it('two nodes converge on an LWWMap', async () => {
+  it('two nodes converge on an LWWMap, both ways', async () => {
     const net = new TestNet()
     try {
       const a = net.node({ id: 'a' })
@@ -15,9 +18,152 @@ describe('Node over mem://', () => {
       ma.set('apples', 3)
       await waitFor(() => (b.get('prices') as LWWMap | undefined)?.get('apples') === 3, 'b sees apples')
       const mb = await b.open('prices', LWWMap)
+      assert.equal(mb, b.get('prices'), 'open returns the replica created for the peer object')
       mb.set('pears', 5)
       await waitFor(() => ma.get('pears') === 5, 'a sees pears')
       assert.deepEqual(ma.toJSON(), mb.toJSON())
+      assert.deepEqual(ma.encodeState(), mb.encodeState())
+    } finally {
+      await net.close()
+    }
+  })
+
+  it('syncs history written before the nodes met, on the first round', async () => {
+    const net = new TestNet()
+    try {
+      const a = net.node({ id: 'a', interval: 60_000 })
+      const b = net.node({ id: 'b', interval: 60_000 })
+      const sa = await a.open('s', ORSet)
+      const mb = await b.open('m', LWWMap)
+      for (let i = 0; i < 50; i++) sa.add(`x${i}`)
+      for (let i = 0; i < 50; i++) mb.set(`k${i % 7}`, i)
+      await a.listen(net.address('a'))
+      await b.connect(net.address('a'))
+      await waitFor(() => (b.get('s') as ORSet | undefined)?.toJSON().length === 50 && (a.get('m') as LWWMap | undefined)?.get('k0') === 49, 'both objects cross')
+      assert.deepEqual(a.get('m')!.encodeState(), mb.encodeState())
+      assert.deepEqual(b.get('s')!.encodeState(), sa.encodeState())
+    } finally {
+      await net.close()
+    }
+  })
+
+  it('many nodes in a chain converge on LWWMap and ORSet objects (relay, discovery)', () =>
+    withSeed('gossip chain', async (rng) => {
+      const net = new TestNet()
+      try {
+        const n = 6
+        const nodes = Array.from({ length: n }, (_, i) => net.node({ id: `n${i}`, fanout: 2, random: () => rng.next() }))
+        for (let i = 0; i < n; i++) await nodes[i]!.listen(net.address(`n${i}`))
+        // Each node is told only about the previous one.
+        for (let i = 1; i < n; i++) await nodes[i]!.connect(net.address(`n${i - 1}`))
+        const maps = await Promise.all(nodes.map((x) => x.open('doc', LWWMap)))
+        const sets = await Promise.all(nodes.map((x) => x.open('tags', ORSet)))
+        for (let step = 0; step < 200; step++) {
+          const i = Math.floor(rng.next() * n)
+          const r = rng.next()
+          if (r < 0.5) maps[i]!.set(`k${Math.floor(rng.next() * 20)}`, step)
+          else if (r < 0.85) sets[i]!.add(`t${Math.floor(rng.next() * 30)}`)
+          else {
+            const v = sets[i]!.toJSON()
+            if (v.length > 0) sets[i]!.delete(v[Math.floor(rng.next() * v.length)]!)
+          }
+          if (step % 20 === 0) await new Promise((r) => setTimeout(r, 2))
+        }
+        await waitFor(
+          () =>
+            nodes.every((x) => Buffer.compare(x.get('doc')!.encodeState(), maps[0]!.encodeState()) === 0 && Buffer.compare(x.get('tags')!.encodeState(), sets[0]!.encodeState()) === 0),
+          'every node holds equal states',
+          20_000,
+        )
+        for (const x of nodes) {
+          assert.equal(x.get('doc')!.clock.compare(maps[0]!.clock), 'equal')
+          assert.equal(x.get('tags')!.pendingCount, 0)
+        }
+        // Membership reached everyone, so nodes connected beyond the chain.
+        await waitFor(() => nodes.every((x) => x.membership.members().length === n), 'every node knows every member')
+        assert.ok(nodes[0]!.status().peers.filter((p) => p.connected).length >= 2, 'n0 connected to peers it was never told about')
+      } finally {
+        await net.close()
+      }
+    }))
+
+  it('refuses opening an object under another type', async () => {
+    const net = new TestNet()
+    try {
+      const a = net.node({ id: 'a' })
+      await a.open('x', LWWMap)
+      await assert.rejects(a.open('x', ORSet), (e: unknown) => isHearsayError(e, ErrorCodes.TYPE_MISMATCH))
+      await assert.rejects(a.open('', LWWMap), TypeError)
+      assert.equal(await a.open('x', LWWMap), a.get('x'))
+    } finally {
+      await net.close()
+    }
+  })
+
+  it('reports status: peers, objects, vectors, traffic, pending', async () => {
+    const net = new TestNet()
+    try {
+      const a = net.node({ id: 'a' })
+      const b = net.node({ id: 'b' })
+      await a.listen(net.address('a'))
+      await b.connect(net.address('a'))
+      const m = await a.open('m', LWWMap)
+      m.set('k', 1)
+      await waitFor(() => b.get('m') !== undefined, 'b gets m')
+      await waitFor(() => a.status().peers.some((p) => p.id === 'b' && p.lastSync !== undefined), 'a synced with b')
+      const s = a.status()
+      assert.equal(s.id, 'a')
+      assert.deepEqual(s.addresses, [net.address('a')])
+      const pb = s.peers.find((p) => p.id === 'b')!
+      assert.equal(pb.connected, true)
+      assert.equal(pb.suspected, false)
+      assert.ok(pb.bytesIn > 0 && pb.bytesOut > 0)
+      assert.ok(s.bytesIn >= pb.bytesIn && s.bytesOut >= pb.bytesOut)
+      assert.deepEqual(s.objects.find((o) => o.id === 'm'), { id: 'm', typeId: LWWMap.typeId, typeName: 'LWWMap', vector: { a: 1 }, pending: 0 })
+      assert.ok(s.objects.some((o) => o.id === MEMBERSHIP_OBJECT_ID))
+      assert.equal(s.pendingUpdates, 0)
+      assert.ok(b.status().updatesApplied >= 1)
+    } finally {
+      await net.close()
+    }
+  })
+
+  it('reconnects to a peer that comes back (backoff), and catches up', async () => {
+    const net = new TestNet()
+    try {
+      const a = net.node({ id: 'a', backoff: 10, maxBackoff: 40 })
+      const b1 = net.node({ id: 'b' })
+      await b1.listen(net.address('b'))
+      await a.connect(net.address('b'))
+      await b1.close()
+      await waitFor(() => !a.status().peers.some((p) => p.connected), 'a sees b gone')
+      const m = await a.open('m', LWWMap)
+      m.set('while-away', true)
+      // Several failed attempts back off; then b returns on the same address.
+      await new Promise((r) => setTimeout(r, 100))
+      const b2 = net.node({ id: 'b' })
+      await b2.listen(net.address('b'))
+      await waitFor(() => (b2.get('m') as LWWMap | undefined)?.get('while-away') === true, 'b catches up after a reconnects')
+    } finally {
+      await net.close()
+    }
+  })
+
+  it('keeps one connection when two nodes dial each other', async () => {
+    const net = new TestNet()
+    try {
+      const a = net.node({ id: 'a' })
+      const b = net.node({ id: 'b' })
+      await a.listen(net.address('a'))
+      await b.listen(net.address('b'))
+      await Promise.all([a.connect(net.address('b')), b.connect(net.address('a'))])
+      await new Promise((r) => setTimeout(r, 100))
+      const m = await a.open('m', LWWMap)
+      m.set('x', 1)
+      await waitFor(() => (b.get('m') as LWWMap | undefined)?.get('x') === 1, 'b gets x')
+      await new Promise((r) => setTimeout(r, 100))
+      assert.equal(a.status().peers.filter((p) => p.connected).length, 1)
+      assert.ok(b.status().peers.find((p) => p.id === 'a')?.connected)
     } finally {
       await net.close()
     }

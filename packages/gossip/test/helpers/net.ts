@@ -39,3 +39,69 @@ export async function waitFor(cond: () => boolean | Promise<boolean>, what: stri
 }
 
 export { MemoryStore }
+
+import { EventEmitter } from 'node:events'
+import type { Connection, Listener, Transport } from '@hearsay/core'
+
+/** A frame seen by a {@link RecordingTransport}: direction from this side's point of view. */
+export interface SeenFrame {
+  readonly dir: 'in' | 'out'
+  readonly bytes: Uint8Array
+}
+
+class RecordingConnection extends EventEmitter implements Connection {
+  constructor(readonly inner: Connection, readonly log: SeenFrame[]) {
+    super()
+    inner.on('frame', (f: Uint8Array) => {
+      log.push({ dir: 'in', bytes: f })
+      this.emit('frame', f)
+    })
+    inner.on('close', (err?: Error) => this.emit('close', err))
+    inner.on('drain', () => this.emit('drain'))
+  }
+  get remoteAddress(): string {
+    return this.inner.remoteAddress
+  }
+  get isOpen(): boolean {
+    return this.inner.isOpen
+  }
+  get bufferedBytes(): number {
+    return this.inner.bufferedBytes
+  }
+  send(frame: Uint8Array): boolean {
+    this.log.push({ dir: 'out', bytes: frame })
+    return this.inner.send(frame)
+  }
+  close(reason?: Error): void {
+    this.inner.close(reason)
+  }
+}
+
+/** Wraps a transport and records every frame sent and received on its connections. */
+export class RecordingTransport implements Transport {
+  readonly frames: SeenFrame[] = []
+  readonly connections: RecordingConnection[] = []
+  constructor(readonly inner: Transport) {}
+  get scheme(): string {
+    return this.inner.scheme
+  }
+  get capabilities() {
+    return this.inner.capabilities
+  }
+  listen(url: string, onConnection: (c: Connection) => void): Promise<Listener> {
+    return this.inner.listen(url, (c) => {
+      const r = new RecordingConnection(c, this.frames)
+      this.connections.push(r)
+      onConnection(r)
+    })
+  }
+  async connect(url: string): Promise<Connection> {
+    const r = new RecordingConnection(await this.inner.connect(url), this.frames)
+    this.connections.push(r)
+    return r
+  }
+  /** Bytes recorded since `mark` (an index into `frames`). */
+  bytesSince(mark: number): number {
+    return this.frames.slice(mark).reduce((n, f) => n + f.bytes.length, 0)
+  }
+}

@@ -1,0 +1,134 @@
+import { describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { LWWMap } from '@hearsay/model'
+import { ErrorCodes, encoding, isHearsayError, type HearsayError, type MemoryConnection } from '@hearsay/core'
+import { GossipKind } from '@hearsay/gossip'
+import { RecordingTransport, TestNet, waitFor } from './helpers/net.ts'
+import { RawPeer } from './helpers/raw.ts'
+
+describe('gossip session', () => {
+  it('refuses a node with a wrong key: a refusal, no data either way', async () => {
+    const net = new TestNet()
+    try {
+      const recA = new RecordingTransport(net.transport())
+      const recC = new RecordingTransport(net.transport())
+      const a = net.node({ id: 'a', transports: [recA] })
+      const c = net.node({ id: 'c', networkKey: 'not-the-key', transports: [recC], backoff: 60_000 })
+      const errorsA: HearsayError[] = []
+      const errorsC: HearsayError[] = []
+      a.on('peer-error', (e: HearsayError) => errorsA.push(e))
+      c.on('peer-error', (e: HearsayError) => errorsC.push(e))
+      const secret = await a.open('secret', LWWMap)
+      secret.set('password', 'hunter2')
+      const mine = await c.open('mine', LWWMap)
+      mine.set('x', 1)
+      await a.listen(net.address('a'))
+      await assert.rejects(c.connect(net.address('a')), (e: unknown) => isHearsayError(e, ErrorCodes.AUTH_FAILED))
+      await new Promise((r) => setTimeout(r, 50))
+      const kinds = [...recA.frames, ...recC.frames].map((f) => f.bytes[0])
+      assert.ok(kinds.length > 0)
+      assert.ok(kinds.every((k) => k === GossipKind.Hello || k === GossipKind.Auth || k === GossipKind.Refuse), `frame kinds ${kinds}`)
+      assert.ok(kinds.includes(GossipKind.Refuse))
+      assert.equal(c.get('secret'), undefined)
+      assert.equal(a.get('mine'), undefined)
+      assert.ok(errorsA.some((e) => e.code === ErrorCodes.AUTH_FAILED))
+      assert.ok(errorsC.some((e) => e.code === ErrorCodes.AUTH_FAILED))
+      assert.equal(a.status().peers.some((p) => p.connected), false)
+      // The key never travels: neither side's bytes contain it.
+      const all = Buffer.concat([...recA.frames, ...recC.frames].map((f) => f.bytes))
+      assert.equal(all.includes(Buffer.from('test-key')), false)
+      assert.equal(all.includes(Buffer.from('not-the-key')), false)
+    } finally {
+      await net.close()
+    }
+  })
+
+  it('refuses data sent before authentication', async () => {
+    const net = new TestNet()
+    try {
+      const a = net.node({ id: 'a' })
+      await a.listen(net.address('a'))
+      const raw = await RawPeer.connect(net.transport(), net.address('a'))
+      raw.send((e) => {
+        encoding.writeVarUint(e, GossipKind.Root)
+        encoding.writeVarUint(e, 0)
+        encoding.writeVarUint(e, 0)
+        encoding.writeUint8Array(e, new Uint8Array(16))
+      })
+      await raw.next(GossipKind.Refuse)
+      await waitFor(() => raw.closedWith !== null, 'raw peer closed')
+    } finally {
+      await net.close()
+    }
+  })
+
+  it('reports bad frames from an authenticated peer, drops them, and drops a peer that keeps sending them', async () => {
+    const net = new TestNet()
+    try {
+      const a = net.node({ id: 'a' })
+      const errors: HearsayError[] = []
+      a.on('peer-error', (e: HearsayError) => errors.push(e))
+      await a.listen(net.address('a'))
+      const raw = await RawPeer.connect(net.transport(), net.address('a'))
+      await raw.authenticate('raw', 'test-key')
+      raw.connection.send(Uint8Array.of(99, 1, 2))
+      raw.connection.send(Uint8Array.of(GossipKind.Root, 0))
+      // Ranges for an object of a type nobody registered.
+      raw.send((e) => {
+        encoding.writeVarUint(e, GossipKind.Ranges)
+        encoding.writeVarString(e, 'ghost')
+        encoding.writeVarUint(e, 31337)
+        encoding.writeVarUint(e, 0)
+      })
+      // Ranges for an LWWMap that do not decode.
+      raw.send((e) => {
+        encoding.writeVarUint(e, GossipKind.Ranges)
+        encoding.writeVarString(e, 'm')
+        encoding.writeVarUint(e, LWWMap.typeId)
+        encoding.writeVarUint(e, 5)
+        encoding.writeVarString(e, 'x')
+      })
+      await waitFor(() => errors.length >= 4, 'four errors reported')
+      assert.ok(errors.some((e) => e.code === ErrorCodes.UNKNOWN_TYPE))
+      assert.ok(errors.every((e) => isHearsayError(e)))
+      assert.equal(a.get('ghost'), undefined)
+      assert.equal(a.get('m'), undefined, 'an object is not created from ranges that fail to decode')
+      assert.equal(raw.closedWith, null, 'a few bad frames do not cost the connection')
+      // The node still works.
+      const b = net.node({ id: 'b' })
+      await b.connect(net.address('a'))
+      const m = await a.open('ok', LWWMap)
+      m.set('k', 1)
+      await waitFor(() => (b.get('ok') as LWWMap | undefined)?.get('k') === 1, 'b syncs')
+      for (let i = 0; i < 20; i++) raw.connection.send(Uint8Array.of(99))
+      await waitFor(() => raw.closedWith !== null, 'the noisy peer is dropped')
+    } finally {
+      await net.close()
+    }
+  })
+
+  it('disconnects a peer that stops reading (HEARSAY_BACKPRESSURE)', async () => {
+    const net = new TestNet()
+    try {
+      const a = net.node({ id: 'a', maxSendBuffer: 64 * 1024 })
+      const reasons: Array<Error | undefined> = []
+      a.on('peer-disconnected', (_id: string, reason?: Error) => reasons.push(reason))
+      await a.listen(net.address('a'))
+      const raw = await RawPeer.connect(net.transport({ maxSendBuffer: 64 * 1024 }), net.address('a'))
+      await raw.authenticate('slow', 'test-key')
+      await waitFor(() => a.status().peers.some((p) => p.id === 'slow' && p.connected), 'slow peer connected')
+      ;(raw.connection as MemoryConnection).pause()
+      const m = await a.open('big', LWWMap)
+      const blob = 'x'.repeat(1000)
+      for (let i = 0; i < 400; i++) {
+        m.set(`k${i}`, blob)
+        if (i % 20 === 0) await new Promise((r) => setImmediate(r))
+      }
+      await waitFor(() => reasons.length > 0, 'a drops the slow peer')
+      assert.ok(isHearsayError(reasons[0], ErrorCodes.BACKPRESSURE), `reason ${reasons[0]?.message}`)
+      assert.equal(a.status().pendingSend, 0)
+    } finally {
+      await net.close()
+    }
+  })
+})
