@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto'
 import type { Replicated, ReplicatedClass } from '@hearsay/core'
 import type { LinkOptions, TrafficStats } from './SimNetwork.js'
-import type { NodeOptions } from '../Node.js'
 import { SimCluster, checkInt, checkTime, type SimNodeEnv, type SimRandom, type SimulatedNode } from './SimCluster.js'
 
 /** One replicated object every simulated node hosts, and how to write to it at random. */
@@ -80,8 +79,8 @@ export interface SimulateOptions {
   networkKey?: string
   /** Builds a node from its environment; default a gossip `Node` from `env` and `nodeOptions`. Pass your own to simulate another node implementation. */
   createNode?: (env: SimNodeEnv) => SimulatedNode
-  /** Extra options for the default node (`maxConnections`, `heartbeatInterval`, `compaction`, ...). */
-  nodeOptions?: Partial<NodeOptions>
+  /** Extra options for the default node factory. */
+  nodeOptions?: Record<string, unknown>
   /** Most events to run (a guard against a runaway schedule; default 50 000 000). */
   maxEvents?: number
 }
