@@ -1,0 +1,1 @@
+export async function runB1B3(): Promise<void> {}

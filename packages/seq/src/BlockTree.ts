@@ -1,0 +1,324 @@
+// Structure: a B+tree of blocks in document order. A block is a run of consecutive ids of one
+// source inserted together; inner nodes keep the visible and total (tombstones included) length
+// of their subtree, so index → block and block → index are both O(log n).
+
+/** Block state bits. A block is visible when its state is 0. */
+export const DELETED = 1
+/** Hidden but not deleted: a list element moved away from this slot, or a losing move slot. */
+export const HIDDEN = 2
+
+/** One run of document characters (or list slots) sharing a source, consecutive seqs and a state. */
+export class Block<C> {
+  /** Interned source index. */
+  agent: number
+  /** Seq of the first character. */
+  seq: number
+  len: number
+  /** Content of the characters; dropped (empty) once deleted. */
+  content: C
+  state: number
+  leaf: Leaf<C>
+  /** Next fragment of the same run, in seq order. */
+  next: Block<C> | null = null
+  /** The log run this block belongs to. */
+  run: RunRef
+
+  constructor(agent: number, seq: number, len: number, content: C, state: number, leaf: Leaf<C>, run: RunRef) {
+    this.agent = agent
+    this.seq = seq
+    this.len = len
+    this.content = content
+    this.state = state
+    this.leaf = leaf
+    this.run = run
+  }
+}
+
+/** What a block needs to know about its run (defined in SeqEngine). */
+export interface RunRef {
+  kind: number
+}
+
+export const LEAF_MAX = 64
+const INNER_MAX = 32
+
+export class Leaf<C> {
+  parent: Inner<C> | null = null
+  blocks: Block<C>[] = []
+  vis = 0
+  tot = 0
+  prev: Leaf<C> | null = null
+  next: Leaf<C> | null = null
+  readonly isLeaf = true
+}
+
+export class Inner<C> {
+  parent: Inner<C> | null = null
+  children: Array<Leaf<C> | Inner<C>> = []
+  vis = 0
+  tot = 0
+  readonly isLeaf = false
+}
+
+export type Node<C> = Leaf<C> | Inner<C>
+
+/** A position found by visible index: block `leaf.blocks[i]`, character `off` inside it. */
+export interface Cursor<C> {
+  leaf: Leaf<C>
+  i: number
+  off: number
+}
+
+/** The B+tree. Callers mutate blocks through its methods so the sums stay exact. */
+export class BlockTree<C> {
+  root: Node<C>
+  first: Leaf<C>
+
+  constructor() {
+    const leaf = new Leaf<C>()
+    this.root = leaf
+    this.first = leaf
+  }
+
+  get visible(): number {
+    return this.root.vis
+  }
+
+  get total(): number {
+    return this.root.tot
+  }
+
+  /** The block holding the visible character at `index` (0 <= index < visible). */
+  findVisible(index: number): Cursor<C> {
+    let node: Node<C> = this.root
+    let rem = index
+    while (!node.isLeaf) {
+      const ch: Array<Node<C>> = (node as Inner<C>).children
+      let k = 0
+      for (; k < ch.length - 1; k++) {
+        const v = ch[k]!.vis
+        if (rem < v) break
+        rem -= v
+      }
+      node = ch[k]!
+    }
+    const leaf = node as Leaf<C>
+    const bs = leaf.blocks
+    for (let i = 0; i < bs.length; i++) {
+      const b = bs[i]!
+      if (b.state === 0) {
+        if (rem < b.len) return { leaf, i, off: rem }
+        rem -= b.len
+      }
+    }
+    throw new RangeError(`index ${index} not found`)
+  }
+
+  /** Adds to the sums of `leaf` and its ancestors. */
+  addLen(leaf: Leaf<C>, dvis: number, dtot: number): void {
+    let n: Node<C> | null = leaf
+    while (n !== null) {
+      n.vis += dvis
+      n.tot += dtot
+      n = n.parent
+    }
+  }
+
+  /** Visible characters before `block`. */
+  visBefore(block: Block<C>): number {
+    const leaf = block.leaf
+    let sum = 0
+    for (const b of leaf.blocks) {
+      if (b === block) break
+      if (b.state === 0) sum += b.len
+    }
+    let n: Node<C> = leaf
+    while (n.parent !== null) {
+      for (const c of n.parent.children) {
+        if (c === n) break
+        sum += c.vis
+      }
+      n = n.parent
+    }
+    return sum
+  }
+
+  /** Characters (tombstones included) before `block`. */
+  totBefore(block: Block<C>): number {
+    const leaf = block.leaf
+    let sum = 0
+    for (const b of leaf.blocks) {
+      if (b === block) break
+      sum += b.len
+    }
+    let n: Node<C> = leaf
+    while (n.parent !== null) {
+      for (const c of n.parent.children) {
+        if (c === n) break
+        sum += c.tot
+      }
+      n = n.parent
+    }
+    return sum
+  }
+
+  /** The block after `block` in document order, or null. */
+  nextBlock(block: Block<C>): Block<C> | null {
+    const leaf = block.leaf
+    const i = leaf.blocks.indexOf(block)
+    if (i + 1 < leaf.blocks.length) return leaf.blocks[i + 1]!
+    let l = leaf.next
+    while (l !== null && l.blocks.length === 0) l = l.next
+    return l === null ? null : l.blocks[0]!
+  }
+
+  /** The first block of the document, or null. */
+  firstBlock(): Block<C> | null {
+    let l: Leaf<C> | null = this.first
+    while (l !== null && l.blocks.length === 0) l = l.next
+    return l === null ? null : l.blocks[0]!
+  }
+
+  /** Inserts `block` into `leaf` at position `i` and adds its length to the sums. */
+  insertAt(leaf: Leaf<C>, i: number, block: Block<C>): void {
+    block.leaf = leaf
+    leaf.blocks.splice(i, 0, block)
+    this.addLen(leaf, block.state === 0 ? block.len : 0, block.len)
+    if (leaf.blocks.length > LEAF_MAX) this.#splitLeaf(leaf)
+  }
+
+  /** Inserts `block` right after `after` (or at the very start when null). */
+  insertAfter(after: Block<C> | null, block: Block<C>): void {
+    if (after === null) {
+      this.insertAt(this.first, 0, block)
+      return
+    }
+    const leaf = after.leaf
+    this.insertAt(leaf, leaf.blocks.indexOf(after) + 1, block)
+  }
+
+  /** Inserts `block` right before `before` (or at the very end when null). */
+  insertBefore(before: Block<C> | null, block: Block<C>): void {
+    if (before === null) {
+      let last = this.first
+      while (last.next !== null) last = last.next
+      this.insertAt(last, last.blocks.length, block)
+      return
+    }
+    const leaf = before.leaf
+    this.insertAt(leaf, leaf.blocks.indexOf(before), block)
+  }
+
+  /** Puts `right` (the tail split off `left`) right after `left`; lengths are unchanged. */
+  placeSplit(left: Block<C>, right: Block<C>): void {
+    const leaf = left.leaf
+    right.leaf = leaf
+    leaf.blocks.splice(leaf.blocks.indexOf(left) + 1, 0, right)
+    if (leaf.blocks.length > LEAF_MAX) this.#splitLeaf(leaf)
+  }
+
+  /** Changes a block's state, keeping the visible sums exact. */
+  setState(block: Block<C>, state: number): void {
+    const was = block.state === 0
+    block.state = state
+    const is = state === 0
+    if (was !== is) this.addLen(block.leaf, is ? block.len : -block.len, 0)
+  }
+
+  #splitLeaf(leaf: Leaf<C>): void {
+    const half = leaf.blocks.length >> 1
+    const right = new Leaf<C>()
+    right.blocks = leaf.blocks.splice(half)
+    let vis = 0
+    let tot = 0
+    for (const b of right.blocks) {
+      b.leaf = right
+      tot += b.len
+      if (b.state === 0) vis += b.len
+    }
+    right.vis = vis
+    right.tot = tot
+    leaf.vis -= vis
+    leaf.tot -= tot
+    right.next = leaf.next
+    if (leaf.next !== null) leaf.next.prev = right
+    right.prev = leaf
+    leaf.next = right
+    this.#addChild(leaf, right)
+  }
+
+  // Adds `node` as the sibling after `left`, growing a new root or splitting inner nodes as needed.
+  #addChild(left: Node<C>, node: Node<C>): void {
+    let parent = left.parent
+    if (parent === null) {
+      parent = new Inner<C>()
+      parent.children.push(left)
+      parent.vis = left.vis + node.vis
+      parent.tot = left.tot + node.tot
+      left.parent = parent
+      this.root = parent
+    }
+    node.parent = parent
+    parent.children.splice(parent.children.indexOf(left) + 1, 0, node)
+    if (parent.children.length > INNER_MAX) {
+      const half = parent.children.length >> 1
+      const right = new Inner<C>()
+      right.children = parent.children.splice(half)
+      let vis = 0
+      let tot = 0
+      for (const c of right.children) {
+        c.parent = right
+        vis += c.vis
+        tot += c.tot
+      }
+      right.vis = vis
+      right.tot = tot
+      parent.vis -= vis
+      parent.tot -= tot
+      this.#addChild(parent, right)
+    }
+  }
+
+  /** Every block in document order. */
+  *blocks(): IterableIterator<Block<C>> {
+    for (let l: Leaf<C> | null = this.first; l !== null; l = l.next) yield* l.blocks
+  }
+
+  /**
+   * Test-only invariant check: every node's sums equal its content, parents and leaf pointers
+   * agree, the leaf chain visits leaves in tree order. Throws on the first inconsistency.
+   */
+  check(): void {
+    const leaves: Leaf<C>[] = []
+    const walk = (n: Node<C>, parent: Inner<C> | null): [number, number] => {
+      if (n.parent !== parent) throw new Error('parent pointer mismatch')
+      let vis = 0
+      let tot = 0
+      if (n.isLeaf) {
+        leaves.push(n)
+        for (const b of n.blocks) {
+          if (b.leaf !== n) throw new Error('block leaf pointer mismatch')
+          if (b.len <= 0) throw new Error('empty block')
+          tot += b.len
+          if (b.state === 0) vis += b.len
+        }
+      } else {
+        if (n.children.length === 0) throw new Error('empty inner node')
+        for (const c of n.children) {
+          const [v, t] = walk(c, n)
+          vis += v
+          tot += t
+        }
+      }
+      if (vis !== n.vis || tot !== n.tot) throw new Error(`node sums ${n.vis}/${n.tot} but content ${vis}/${tot}`)
+      return [vis, tot]
+    }
+    walk(this.root, null)
+    let l: Leaf<C> | null = this.first
+    for (const leaf of leaves) {
+      if (l !== leaf) throw new Error('leaf chain out of tree order')
+      l = l.next
+    }
+    if (l !== null) throw new Error('leaf chain longer than the tree')
+  }
+}

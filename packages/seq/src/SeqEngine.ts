@@ -1,0 +1,1007 @@
+// The sequence engine behind List and Text: identifiers (interned sources and their logs of
+// runs), integration of inserts with the YjsMod/FugueMax rule, deletes, list moves, and the
+// history that packs each source's runs into few updates. See PROTOCOL.md.
+import type { ReadonlyVersionVector, ReplicaId, Update } from '@hearsay/core'
+import { Block, BlockTree, DELETED, HIDDEN, type Leaf } from './BlockTree.js'
+import { DELETE, INSERT, MOVE, type DeletePart, type DeleteRange, type InsertPart, type MovePart, type Part, type Ref, type SeqOp } from './ops.js'
+
+/** How the engine handles the content of blocks (strings for Text, arrays for List). */
+export interface ContentKind<C> {
+  empty(): C
+  length(c: C): number
+  slice(c: C, start: number, end: number): C
+  /** `a` followed by `b`; may reuse `a`. */
+  append(a: C, b: C): C
+  /** Makes content grown by many appends compact in memory (flattens string ropes). */
+  compact(c: C): void
+}
+
+/** A run in a source's log: consecutive seqs written as one insert, one delete or one move. */
+export class Run<C> {
+  kind: number
+  seq: number
+  len: number
+  /** Left origin (agent index, seq); agent -1: document start. */
+  olA = -1
+  olS = 0
+  /** Right origin; agent -1: document end. */
+  orA = -1
+  orS = 0
+  /** Insert and move runs: the fragments in the tree, in seq order. */
+  first: Block<C> | null = null
+  last: Block<C> | null = null
+  /** Delete runs: flat (agent, start, len, dir) quadruples. */
+  ranges: number[] | null = null
+  /** Move runs: the element moved and the move's time. */
+  elemA = -1
+  elemS = 0
+  time = 0
+
+  constructor(kind: number, seq: number, len: number) {
+    this.kind = kind
+    this.seq = seq
+    this.len = len
+  }
+}
+
+/** The LWW position register of a list element that has been moved at least once. */
+interface ElemState {
+  wA: number
+  wS: number
+  wTime: number
+  deleted: boolean
+}
+
+/** One interned source: its name, its log of runs and its latest update time. */
+export class Agent<C> {
+  readonly runs: Run<C>[] = []
+  /** Time of this source's latest update applied here; the time of history updates. */
+  lastTime = 0
+  /** Moved list elements by seq (List only). */
+  moved: Map<number, ElemState> | null = null
+  /** Last block found by id, to speed up nearby lookups. */
+  cache: Block<C> | null = null
+  constructor(readonly index: number, readonly name: ReplicaId) {}
+
+  get end(): number {
+    const r = this.runs[this.runs.length - 1]
+    return r === undefined ? 0 : r.seq + r.len - 1
+  }
+
+  /** Index in {@link runs} of the run holding `seq` (which must exist). */
+  runIndexAt(seq: number): number {
+    let lo = 0
+    let hi = this.runs.length - 1
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1
+      if (this.runs[mid]!.seq <= seq) lo = mid
+      else hi = mid - 1
+    }
+    return lo
+  }
+
+  /** The run holding `seq`, or undefined. */
+  runAt(seq: number): Run<C> | undefined {
+    const runs = this.runs
+    let lo = 0
+    let hi = runs.length - 1
+    if (hi < 0) return undefined
+    const last = runs[hi]!
+    if (seq >= last.seq) return seq < last.seq + last.len ? last : undefined
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1
+      const r = runs[mid]!
+      if (seq < r.seq) hi = mid - 1
+      else if (seq >= r.seq + r.len) lo = mid + 1
+      else return r
+    }
+    return undefined
+  }
+}
+
+/** A visible edit, in the order it happened (for `change` deltas). */
+export interface Edit<C> {
+  at: number
+  insert?: C
+  delete?: number
+}
+
+/** Thrown for references a peer's op makes to things that do not exist. */
+export class InvalidOp extends Error {}
+
+const RIGHT_END = Number.MAX_SAFE_INTEGER
+
+/** The sequence state and every operation on it. Public methods of List/Text check arguments first. */
+export class SeqEngine<C> {
+  readonly tree = new BlockTree<C>()
+  readonly agents: Agent<C>[] = []
+  readonly byName = new Map<string, Agent<C>>()
+  /** Edits since the last `takeEdits`, when tracking is on. */
+  edits: Edit<C>[] | null = null
+
+  constructor(
+    readonly kind: ContentKind<C>,
+    readonly isList: boolean,
+  ) {}
+
+  agent(name: string): Agent<C> {
+    let a = this.byName.get(name)
+    if (a === undefined) {
+      a = new Agent<C>(this.agents.length, name as ReplicaId)
+      this.agents.push(a)
+      this.byName.set(name, a)
+    }
+    return a
+  }
+
+  get length(): number {
+    return this.tree.visible
+  }
+
+  // ---- lookup -------------------------------------------------------------------------------
+
+  /** The block holding character (agent, seq); throws InvalidOp when it is not a character. */
+  findChar(agent: number, seq: number): Block<C> {
+    const a = this.agents[agent]!
+    const c = a.cache
+    if (c !== null && seq >= c.seq && seq < c.seq + c.len) return c
+    let b: Block<C> | null
+    if (c !== null && c.next !== null && seq >= c.seq + c.len && c.run === a.runAt(seq)) b = c.next
+    else {
+      const run = a.runAt(seq)
+      if (run === undefined || run.kind === DELETE) throw new InvalidOp(`no character ${a.name}:${seq}`)
+      b = run.first
+    }
+    while (b !== null && seq >= b.seq + b.len) b = b.next
+    if (b === null || seq < b.seq) throw new InvalidOp(`no character ${a.name}:${seq}`)
+    a.cache = b
+    return b
+  }
+
+  /** Whether (agent, seq) is an existing character (or list slot). */
+  isChar(agent: number, seq: number, allowSlot = true): boolean {
+    const run = this.agents[agent]?.runAt(seq)
+    return run !== undefined && (run.kind === INSERT || (allowSlot && run.kind === MOVE))
+  }
+
+  /** Document position (tombstones included) of a character; -1 for none (start). */
+  #rawPos(agent: number, seq: number): number {
+    if (agent < 0) return -1
+    const b = this.findChar(agent, seq)
+    return this.tree.totBefore(b) + (seq - b.seq)
+  }
+
+  // ---- structure helpers --------------------------------------------------------------------
+
+  /** Splits `b` at `off` (0 < off < len); returns the new right block, placed after `b`. */
+  split(b: Block<C>, off: number): Block<C> {
+    const right = new Block<C>(b.agent, b.seq + off, b.len - off, this.kind.slice(b.content, off, b.len), b.state, b.leaf, b.run)
+    b.content = this.kind.slice(b.content, 0, off)
+    b.len = off
+    right.next = b.next
+    b.next = right
+    const run = b.run as Run<C>
+    if (run.last === b) run.last = right
+    this.tree.placeSplit(b, right)
+    return right
+  }
+
+  /** Sets the state of characters [off, off + n) of `b`, splitting as needed; returns the block covering them. */
+  #setState(b: Block<C>, off: number, n: number, state: number): Block<C> {
+    if (b.state === state) return b
+    if (off > 0) {
+      b = this.split(b, off)
+    }
+    if (n < b.len) this.split(b, n)
+    if (this.edits !== null) {
+      if (b.state === 0) this.edits.push({ at: this.tree.visBefore(b), delete: b.len })
+    }
+    this.tree.setState(b, state)
+    if (state === DELETED) b.content = this.kind.empty()
+    if (this.edits !== null && state === 0) this.edits.push({ at: this.tree.visBefore(b), insert: b.content })
+    if (state === DELETED) return this.#mergeDeleted(b)
+    return b
+  }
+
+  // Deleted neighbours of one run with consecutive seqs become one block again, so a run that
+  // was typed and then erased piece by piece costs one block, not one per deletion.
+  #mergeDeleted(b: Block<C>): Block<C> {
+    const bs = b.leaf.blocks
+    let i = bs.indexOf(b)
+    const n = bs[i + 1]
+    if (n !== undefined && n.run === b.run && n.state === DELETED && b.seq + b.len === n.seq) {
+      this.#absorb(b, n)
+      bs.splice(i + 1, 1)
+    }
+    const p = bs[i - 1]
+    if (p !== undefined && p.run === b.run && p.state === DELETED && p.seq + p.len === b.seq) {
+      this.#absorb(p, b)
+      bs.splice(i, 1)
+      i--
+      return p
+    }
+    return b
+  }
+
+  #absorb(into: Block<C>, gone: Block<C>): void {
+    into.len += gone.len
+    into.next = gone.next
+    const run = gone.run as Run<C>
+    if (run.last === gone) run.last = into
+    const a = this.agents[gone.agent]!
+    if (a.cache === gone) a.cache = into
+    if (this.#growing === gone) this.#growing = null
+  }
+
+  /** The block local typing is extending; its content is compacted once typing moves on. */
+  #growing: Block<C> | null = null
+
+  #grow(b: Block<C>): void {
+    const g = this.#growing
+    if (g === b) return
+    if (g !== null && g.state !== DELETED) this.kind.compact(g.content)
+    this.#growing = b
+  }
+
+  #recordInsert(b: Block<C>): void {
+    if (this.edits !== null && b.state === 0) this.edits.push({ at: this.tree.visBefore(b), insert: b.content })
+  }
+
+  // ---- log -----------------------------------------------------------------------------------
+
+  /** Appends an insert or move run to `a`'s log, merging with the previous run when it continues it. */
+  #logInsert(a: Agent<C>, seq: number, len: number, olA: number, olS: number, orA: number, orS: number): { run: Run<C>; merged: boolean } {
+    const last = a.runs[a.runs.length - 1]
+    if (
+      last !== undefined &&
+      last.kind === INSERT &&
+      last.seq + last.len === seq &&
+      olA === a.index &&
+      olS === seq - 1 &&
+      last.orA === orA &&
+      last.orS === orS
+    ) {
+      last.len += len
+      return { run: last, merged: true }
+    }
+    const run = new Run<C>(INSERT, seq, len)
+    run.olA = olA
+    run.olS = olS
+    run.orA = orA
+    run.orS = orS
+    a.runs.push(run)
+    return { run, merged: false }
+  }
+
+  /** Appends delete ranges (flat quadruples) as seqs `seq..` to `a`'s log, merging runs and ranges. */
+  #logDelete(a: Agent<C>, seq: number, len: number, ranges: number[]): void {
+    let last = a.runs[a.runs.length - 1]
+    let flat: number[]
+    if (last !== undefined && last.kind === DELETE && last.seq + last.len === seq) {
+      last.len += len
+      flat = last.ranges!
+    } else {
+      last = new Run<C>(DELETE, seq, len)
+      last.ranges = flat = []
+      a.runs.push(last)
+    }
+    for (let i = 0; i < ranges.length; i += 4) pushRange(flat, ranges[i]!, ranges[i + 1]!, ranges[i + 2]!, ranges[i + 3]!)
+  }
+
+  // ---- local edits ----------------------------------------------------------------------------
+
+  /**
+   * Inserts `content` at visible `index` as seq `seq..` of agent `me`, and returns the part to
+   * commit. The caller checked the arguments.
+   */
+  localInsert(me: Agent<C>, seq: number, index: number, content: C): InsertPart<C> {
+    const n = this.kind.length(content)
+    const tree = this.tree
+    let left: Block<C> | null = null
+    let off = -1
+    let orA = -1
+    let orS = 0
+    if (index > 0) {
+      const cur = tree.findVisible(index - 1)
+      left = cur.leaf.blocks[cur.i]!
+      off = cur.off
+      if (off < left.len - 1) {
+        orA = left.agent
+        orS = left.seq + off + 1
+      } else {
+        const nb = cur.i + 1 < cur.leaf.blocks.length ? cur.leaf.blocks[cur.i + 1]! : tree.nextBlock(left)
+        if (nb !== null) {
+          orA = nb.agent
+          orS = nb.seq
+        }
+      }
+    } else {
+      const fb = tree.firstBlock()
+      if (fb !== null) {
+        orA = fb.agent
+        orS = fb.seq
+      }
+    }
+    const olA = left === null ? -1 : left.agent
+    const olS = left === null ? 0 : left.seq + off
+    const { run, merged } = this.#logInsert(me, seq, n, olA, olS, orA, orS)
+    if (merged && left !== null && run.last === left && off === left.len - 1) {
+      this.#grow(left)
+      left.content = this.kind.append(left.content, content)
+      left.len += n
+      tree.addLen(left.leaf, n, n)
+      if (this.edits !== null) this.edits.push({ at: index, insert: content })
+    } else {
+      if (left !== null && off < left.len - 1) this.split(left, off + 1)
+      const b = new Block<C>(me.index, seq, n, content, 0, tree.first, run)
+      if (merged) {
+        run.last!.next = b
+        run.last = b
+      } else run.first = run.last = b
+      tree.insertAfter(left, b)
+      this.#grow(b)
+      if (this.edits !== null) this.edits.push({ at: index, insert: content })
+    }
+    return {
+      kind: INSERT,
+      len: n,
+      left: olA < 0 ? null : this.#ref(me.index, seq, olA, olS),
+      right: orA < 0 ? null : this.#ref(me.index, seq, orA, orS),
+      segs: [content],
+    }
+  }
+
+  #ref(self: number, partSeq: number, agent: number, seq: number): Ref {
+    return agent === self ? { src: '', n: partSeq - seq } : { src: this.agents[agent]!.name, n: seq }
+  }
+
+  /** The ids of `count` visible characters from `index`, as flat ranges (no change made). */
+  visibleRanges(index: number, count: number): number[] {
+    const flat: number[] = []
+    const cur = this.tree.findVisible(index)
+    let b: Block<C> | null = cur.leaf.blocks[cur.i]!
+    let off = cur.off
+    let left = count
+    while (left > 0 && b !== null) {
+      if (b.state === 0) {
+        const take = Math.min(b.len - off, left)
+        pushRange(flat, b.agent, b.seq + off, take, 1)
+        left -= take
+      }
+      off = 0
+      b = this.tree.nextBlock(b)
+    }
+    return flat
+  }
+
+  /** Deletes characters by id ranges as seqs `seq..` of `me`; returns the part. */
+  localDelete(me: Agent<C>, seq: number, flat: number[]): DeletePart {
+    let len = 0
+    const ranges: DeleteRange[] = []
+    for (let i = 0; i < flat.length; i += 4) {
+      const n = flat[i + 2]!
+      const dir = flat[i + 3] as 1 | -1
+      this.#deleteRange(flat[i]!, dir === 1 ? flat[i + 1]! : flat[i + 1]! - n + 1, n)
+      ranges.push({ start: this.#ref(me.index, seq + len, flat[i]!, flat[i + 1]!), len: n, dir })
+      len += n
+    }
+    this.#logDelete(me, seq, len, flat)
+    return { kind: DELETE, len, ranges }
+  }
+
+  // ---- applying parts -------------------------------------------------------------------------
+
+  /** Resolves a ref of a part at `partSeq` written by `self` to (agent, seq); throws InvalidOp for unknown sources. */
+  #resolve(r: Ref, self: Agent<C>, partSeq: number): [number, number] {
+    if (r.src === '' || r.src === self.name) {
+      const seq = r.src === '' ? partSeq - r.n : r.n
+      if (seq < 1 || seq >= partSeq) throw new InvalidOp('reference to a later or missing seq of its own source')
+      return [self.index, seq]
+    }
+    const a = this.byName.get(r.src)
+    if (a === undefined) throw new InvalidOp(`reference to unknown source ${r.src}`)
+    return [a.index, r.n]
+  }
+
+  /**
+   * Checks that an op from `source` spanning seqs `seq..` only references existing characters,
+   * without changing anything. Parts at or below `covered` are skipped.
+   */
+  validate(op: SeqOp<C>, source: string, seq: number, covered: number, len: number): void {
+    let total = 0
+    for (const p of op.parts) total += p.len
+    if (total !== len) throw new InvalidOp(`parts cover ${total} seqs but the update spans ${len}`)
+    const self = this.byName.get(source) ?? new Agent<C>(-2, source as ReplicaId)
+    const parts = op.parts
+    // Start seqs of this update's parts, for references inside the update (binary search).
+    const starts: number[] = new Array(parts.length)
+    for (let i = 0, ps = seq; i < parts.length; i++) {
+      starts[i] = ps
+      ps += parts[i]!.len
+    }
+    const exists = (agent: number, s: number, allowSlot: boolean): boolean => {
+      if (agent === self.index && s > covered) {
+        if (s < seq) return false
+        let lo = 0
+        let hi = parts.length - 1
+        while (lo < hi) {
+          const mid = (lo + hi + 1) >> 1
+          if (starts[mid]! <= s) lo = mid
+          else hi = mid - 1
+        }
+        const p = parts[lo]!
+        return p.kind === INSERT || (allowSlot && p.kind === MOVE)
+      }
+      return agent >= 0 && this.isChar(agent, s, allowSlot)
+    }
+    const check = (r: Ref | null, partSeq: number, allowSlot = true) => {
+      if (r === null) return
+      const [a, s] = this.#resolve(r, self, partSeq)
+      if (!exists(a, s, allowSlot)) throw new InvalidOp(`reference to missing character ${r.src || source}:${s}`)
+    }
+    let ps = seq
+    for (const p of parts) {
+      const end = ps + p.len - 1
+      if (end > covered) {
+        if (p.kind === INSERT) {
+          check(p.left, ps)
+          check(p.right, ps)
+          if (this.isList) {
+            for (const s of p.segs) if (typeof s !== 'number' && !Array.isArray(s)) throw new InvalidOp('list content is not an array')
+          } else for (const s of p.segs) if (typeof s !== 'number' && typeof s !== 'string') throw new InvalidOp('text content is not a string')
+        } else if (p.kind === DELETE) {
+          let k = 0
+          for (const r of p.ranges) {
+            const at = ps + k
+            const [a, s] = this.#resolve(r.start, self, at)
+            const lo = r.dir === 1 ? s : s - r.len + 1
+            const hi = r.dir === 1 ? s + r.len - 1 : s
+            if (lo < 1) throw new InvalidOp('delete range below seq 1')
+            if (a === self.index && hi >= at) throw new InvalidOp('delete of a later seq of its own source')
+            for (let x = lo; x <= hi; ) {
+              if (!exists(a, x, true)) throw new InvalidOp(`delete of missing character ${this.agents[a]?.name ?? source}:${x}`)
+              const run = a >= 0 && !(a === self.index && x > covered) ? this.agents[a]!.runAt(x) : undefined
+              x = run === undefined ? x + 1 : Math.min(hi + 1, run.seq + run.len)
+            }
+            k += r.len
+          }
+        } else {
+          if (!this.isList) throw new InvalidOp('move in a text')
+          check(p.left, ps)
+          check(p.right, ps)
+          check(p.elem, ps, false)
+        }
+      }
+      ps = end + 1
+    }
+  }
+
+  /** Applies a validated op from `source` spanning seqs `seq..`, skipping what `covered` already holds. */
+  apply(op: SeqOp<C>, source: string, seq: number, covered: number): void {
+    const self = this.agent(source)
+    let ps = seq
+    for (const p of op.parts) {
+      const end = ps + p.len - 1
+      if (end > covered) {
+        const skip = ps <= covered ? covered - ps + 1 : 0
+        if (p.kind === INSERT) this.#applyInsert(self, ps, p, skip)
+        else if (p.kind === DELETE) this.#applyDelete(self, ps, p, skip)
+        else this.#applyMove(self, ps, p)
+      }
+      ps = end + 1
+    }
+  }
+
+  #applyInsert(self: Agent<C>, ps: number, p: InsertPart<C>, skip: number): void {
+    let olA = -1
+    let olS = 0
+    if (skip > 0) {
+      olA = self.index
+      olS = ps + skip - 1
+    } else if (p.left !== null) [olA, olS] = this.#resolve(p.left, self, ps)
+    let orA = -1
+    let orS = 0
+    if (p.right !== null) [orA, orS] = this.#resolve(p.right, self, ps)
+    const seq = ps + skip
+    // Content segments past the skipped prefix.
+    const segs: Array<C | number> = []
+    let drop = skip
+    for (const s of p.segs) {
+      const n = typeof s === 'number' ? s : this.kind.length(s)
+      if (drop >= n) {
+        drop -= n
+        continue
+      }
+      if (drop > 0) segs.push(typeof s === 'number' ? s - drop : this.kind.slice(s, drop, n))
+      else segs.push(s)
+      drop = 0
+    }
+    this.integrate(self, seq, p.len - skip, olA, olS, orA, orS, segs, null)
+  }
+
+  /**
+   * Places an insert (or a move slot when `move` is set) with the YjsMod/FugueMax rule and logs
+   * it. Concurrent inserts at one place are ordered by their origins, so runs never interleave.
+   */
+  integrate(self: Agent<C>, seq: number, len: number, olA: number, olS: number, orA: number, orS: number, segs: Array<C | number>, move: MovePart | null): Block<C> {
+    const tree = this.tree
+    let leftBlock: Block<C> | null = null
+    let cb: Block<C> | null
+    let coff = 0
+    if (olA >= 0) {
+      leftBlock = this.findChar(olA, olS)
+      const off = olS - leftBlock.seq
+      if (off < leftBlock.len - 1) {
+        cb = leftBlock
+        coff = off + 1
+      } else cb = tree.nextBlock(leftBlock)
+    } else cb = tree.firstBlock()
+    // dest: where the new run goes (before char coff of block cb; cb null = end).
+    let db = cb
+    let doff = coff
+    const cb0 = cb
+    const coff0 = coff
+    let scanning = false
+    let leftPos = Number.NaN
+    let rightPos = Number.NaN
+    for (;;) {
+      if (!scanning) {
+        db = cb
+        doff = coff
+      }
+      if (cb === null) break
+      if (cb.agent === orA && cb.seq + coff === orS) break
+      // The character at (cb, coff): its origins.
+      const run = cb.run as Run<C>
+      const cs = cb.seq + coff
+      let oA: number
+      let oS: number
+      if (cs === run.seq) {
+        oA = run.olA
+        oS = run.olS
+      } else {
+        oA = cb.agent
+        oS = cs - 1
+      }
+      let cmpL: number
+      if (oA === olA && (oA < 0 || oS === olS)) cmpL = 0
+      else {
+        if (Number.isNaN(leftPos)) leftPos = this.#rawPos(olA, olS)
+        cmpL = this.#rawPos(oA, oS) - leftPos
+      }
+      if (cmpL < 0) break
+      if (cmpL === 0) {
+        let cmpR: number
+        if (run.orA === orA && (orA < 0 || run.orS === orS)) cmpR = 0
+        else {
+          if (Number.isNaN(rightPos)) rightPos = orA < 0 ? RIGHT_END : this.#rawPos(orA, orS)
+          cmpR = (run.orA < 0 ? RIGHT_END : this.#rawPos(run.orA, run.orS)) - rightPos
+        }
+        if (cmpR < 0) scanning = true
+        else if (cmpR === 0) {
+          if (self.name < this.agents[cb.agent]!.name) break
+          scanning = false
+        } else scanning = false
+      }
+      // The rest of this block has later left origins: skip it, stopping at the right origin.
+      if (cb.agent === orA && orS > cs && orS < cb.seq + cb.len) coff = orS - cb.seq
+      else {
+        cb = tree.nextBlock(cb)
+        coff = 0
+      }
+    }
+    const immediate = db === cb0 && doff === coff0
+    const { run, merged } =
+      move === null ? this.#logInsert(self, seq, len, olA, olS, orA, orS) : { run: this.#moveRun(self, seq, olA, olS, orA, orS, move), merged: false }
+    // Place the segments, first extending the left block when it is the run's tail.
+    let after: Block<C> | null = null
+    let before: Block<C> | null = null
+    if (db !== null && doff > 0) before = this.split(db, doff)
+    else before = db
+    let s = seq
+    let firstBlock: Block<C> | null = null
+    for (let i = 0; i < segs.length; i++) {
+      const sg = segs[i]!
+      const deleted = typeof sg === 'number'
+      const n = deleted ? sg : this.kind.length(sg)
+      const state = move !== null ? HIDDEN : deleted ? DELETED : 0
+      const content = deleted ? this.kind.empty() : (sg as C)
+      if (i === 0 && merged && immediate && leftBlock !== null && run.last === leftBlock && leftBlock.state === state && state !== DELETED) {
+        this.#grow(leftBlock)
+        leftBlock.content = this.kind.append(leftBlock.content, content)
+        leftBlock.len += n
+        tree.addLen(leftBlock.leaf, state === 0 ? n : 0, n)
+        if (this.edits !== null && state === 0) this.edits.push({ at: tree.visBefore(leftBlock) + leftBlock.len - n, insert: content })
+        after = leftBlock
+      } else {
+        const b = new Block<C>(self.index, s, n, content, state, tree.first, run)
+        if (run.last === null) run.first = run.last = b
+        else {
+          run.last.next = b
+          run.last = b
+        }
+        if (after !== null) tree.insertAfter(after, b)
+        else tree.insertBefore(before, b)
+        this.#recordInsert(b)
+        after = b
+        firstBlock ??= b
+      }
+      s += n
+    }
+    return firstBlock ?? after!
+  }
+
+  #moveRun(self: Agent<C>, seq: number, olA: number, olS: number, orA: number, orS: number, move: MovePart): Run<C> {
+    const run = new Run<C>(MOVE, seq, 1)
+    run.olA = olA
+    run.olS = olS
+    run.orA = orA
+    run.orS = orS
+    run.time = move.time
+    const [ea, es] = this.#resolve(move.elem, self, seq)
+    run.elemA = ea
+    run.elemS = es
+    self.runs.push(run)
+    return run
+  }
+
+  #applyDelete(self: Agent<C>, ps: number, p: DeletePart, skip: number): void {
+    const flat: number[] = []
+    let k = 0
+    for (const r of p.ranges) {
+      const [a, s] = this.#resolve(r.start, self, ps + k)
+      let len = r.len
+      let start = s
+      if (skip > k) {
+        const d = Math.min(skip - k, len)
+        start = s + d * r.dir
+        len -= d
+      }
+      k += r.len
+      if (len <= 0) continue
+      pushRange(flat, a, start, len, len === 1 ? 1 : r.dir)
+    }
+    let n = 0
+    for (let i = 0; i < flat.length; i += 4) {
+      const lo = flat[i + 3] === 1 ? flat[i + 1]! : flat[i + 1]! - flat[i + 2]! + 1
+      this.#deleteRange(flat[i]!, lo, flat[i + 2]!)
+      n += flat[i + 2]!
+    }
+    this.#logDelete(self, ps + skip, n, flat)
+  }
+
+  /** Deletes characters (agent, lo .. lo + n - 1). */
+  #deleteRange(agent: number, lo: number, n: number): void {
+    const hi = lo + n - 1
+    let s = lo
+    while (s <= hi) {
+      let b = this.findChar(agent, s)
+      const off = s - b.seq
+      const take = Math.min(b.len - off, hi - s + 1)
+      if (this.isList) this.#deleteListChars(b, off, take)
+      else if (b.state !== DELETED) b = this.#setState(b, off, take, DELETED)
+      s += take
+    }
+  }
+
+  // ---- list elements and moves ----------------------------------------------------------------
+
+  #elemState(agent: number, seq: number): ElemState | undefined {
+    return this.agents[agent]!.moved?.get(seq)
+  }
+
+  #deleteListChars(b: Block<C>, off: number, n: number): void {
+    const run = b.run as Run<C>
+    if (run.kind === MOVE) {
+      this.#deleteElement(run.elemA, run.elemS)
+      return
+    }
+    // Original slots: elements that never moved are deleted in one go.
+    let i = 0
+    while (i < n) {
+      const seq = b.seq + off + i
+      const es = this.#elemState(b.agent, seq)
+      if (es === undefined) {
+        // Extend over the following never-moved elements.
+        let j = i + 1
+        while (j < n && this.#elemState(b.agent, b.seq + off + j) === undefined) j++
+        const cur = this.findChar(b.agent, seq)
+        if (cur.state !== DELETED) this.#setState(cur, seq - cur.seq, j - i, DELETED)
+        i = j
+      } else {
+        this.#deleteElement(b.agent, seq)
+        i++
+      }
+    }
+  }
+
+  #deleteElement(agent: number, seq: number): void {
+    const a = this.agents[agent]!
+    const es = a.moved?.get(seq)
+    if (es === undefined) {
+      const b = this.findChar(agent, seq)
+      if (b.state !== DELETED) this.#setState(b, seq - b.seq, 1, DELETED)
+      return
+    }
+    if (es.deleted) return
+    es.deleted = true
+    const w = this.findChar(es.wA, es.wS)
+    this.#setState(w, es.wS - w.seq, 1, DELETED)
+    const o = this.findChar(agent, seq)
+    if (o.state !== DELETED) this.#setState(o, seq - o.seq, 1, DELETED)
+  }
+
+  #applyMove(self: Agent<C>, ps: number, p: MovePart): void {
+    let olA = -1
+    let olS = 0
+    let orA = -1
+    let orS = 0
+    if (p.left !== null) [olA, olS] = this.#resolve(p.left, self, ps)
+    if (p.right !== null) [orA, orS] = this.#resolve(p.right, self, ps)
+    const [ea, es] = this.#resolve(p.elem, self, ps)
+    const orig = this.findChar(ea, es)
+    const value = orig.state === DELETED ? this.kind.empty() : this.kind.slice(orig.content, es - orig.seq, es - orig.seq + 1)
+    const slot = this.integrate(self, ps, 1, olA, olS, orA, orS, [value], p)
+    this.#registerMove(ea, es, self, ps, p.time, slot)
+  }
+
+  /** Applies the LWW rule of element (ea, es) to a new slot (self, seq) written at `time`. */
+  #registerMove(ea: number, es: number, self: Agent<C>, seq: number, time: number, slot: Block<C>): void {
+    const a = this.agents[ea]!
+    a.moved ??= new Map()
+    let st = a.moved.get(es)
+    if (st === undefined) {
+      const orig = this.findChar(ea, es)
+      st = { wA: ea, wS: es, wTime: -1, deleted: orig.state === DELETED }
+      a.moved.set(es, st)
+    }
+    const wins =
+      time > st.wTime ||
+      (time === st.wTime && (self.name > this.agents[st.wA]!.name || (self.index === st.wA && seq > st.wS)))
+    if (!wins) return
+    if (!st.deleted) {
+      const old = this.findChar(st.wA, st.wS)
+      this.#setState(old, st.wS - old.seq, 1, HIDDEN)
+    }
+    st.wA = self.index
+    st.wS = seq
+    st.wTime = time
+    if (!st.deleted) this.#setState(slot, seq - slot.seq, 1, 0)
+  }
+
+  /** The element (agent, seq) shown by the visible slot at `index`. */
+  elementAt(index: number): [number, number] {
+    const cur = this.tree.findVisible(index)
+    const b = cur.leaf.blocks[cur.i]!
+    const run = b.run as Run<C>
+    return run.kind === MOVE ? [run.elemA, run.elemS] : [b.agent, b.seq + cur.off]
+  }
+
+  /** Local move of the element at visible `from` so it ends at visible `to`; returns the part. */
+  localMove(me: Agent<C>, seq: number, time: number, from: number, to: number): MovePart {
+    const [ea, es] = this.elementAt(from)
+    // Position among the other elements: with the element removed, `to` counts past it.
+    const target = to > from ? to + 1 : to
+    let olA = -1
+    let olS = 0
+    let orA = -1
+    let orS = 0
+    if (target > 0) {
+      const cur = this.tree.findVisible(target - 1)
+      const b = cur.leaf.blocks[cur.i]!
+      olA = b.agent
+      olS = b.seq + cur.off
+      const nb = cur.off < b.len - 1 ? b : this.tree.nextBlock(b)
+      if (nb !== null) {
+        orA = nb.agent
+        orS = nb === b ? olS + 1 : nb.seq
+      }
+    } else {
+      const fb = this.tree.firstBlock()
+      if (fb !== null) {
+        orA = fb.agent
+        orS = fb.seq
+      }
+    }
+    const part: MovePart = {
+      kind: MOVE,
+      len: 1,
+      left: olA < 0 ? null : this.#ref(me.index, seq, olA, olS),
+      right: orA < 0 ? null : this.#ref(me.index, seq, orA, orS),
+      elem: this.#ref(me.index, seq, ea, es),
+      time,
+    }
+    this.#applyMove(me, seq, part)
+    return part
+  }
+
+  /** Visible index of element (agent, seq), or -1 when deleted or unknown. */
+  indexOfElement(agent: number, seq: number): number {
+    if (!this.isChar(agent, seq, !this.isList)) return -1
+    const st = this.isList ? this.#elemState(agent, seq) : undefined
+    const [wa, ws] = st === undefined ? [agent, seq] : [st.wA, st.wS]
+    if (st?.deleted) return -1
+    const b = this.findChar(wa, ws)
+    if (b.state !== 0) return -1
+    return this.tree.visBefore(b) + (ws - b.seq)
+  }
+
+  // ---- history --------------------------------------------------------------------------------
+
+  /** Every source's runs past `since`, packed into as few updates as causality allows. */
+  *history(since: ReadonlyVersionVector): Iterable<Update<SeqOp<C>>> {
+    for (const a of this.agents) {
+      const from = since.get(a.name) + 1
+      if (a.end < from) continue
+      let i = a.runIndexAt(from)
+      let parts: Part<C>[] = []
+      let start = from
+      let seq = from
+      let allowed: Map<number, number> | null = null
+      const flush = () => {
+        if (parts.length === 0) return undefined
+        const len = seq - start
+        const u: Update<SeqOp<C>> = len === 1 ? { source: a.name, seq: start, time: a.lastTime, op: { parts } } : { source: a.name, seq: start, len, time: a.lastTime, op: { parts } }
+        parts = []
+        start = seq
+        allowed = null
+        return u
+      }
+      for (; i < a.runs.length; i++) {
+        const run = a.runs[i]!
+        const off = seq - run.seq
+        const ext = this.#externalRefs(a, run, off)
+        if (parts.length > 0 && ext !== null) {
+          let ok = true
+          for (const [ag, s] of ext) if ((allowed?.get(ag) ?? 0) < s) ok = false
+          if (!ok) yield flush()!
+        }
+        if (parts.length === 0) allowed = ext
+        parts.push(this.#partOf(a, run, off))
+        seq = run.seq + run.len
+      }
+      const u = flush()
+      if (u !== undefined) yield u
+    }
+  }
+
+  // The highest seq per other source that a run (from offset `off`) references.
+  #externalRefs(a: Agent<C>, run: Run<C>, off: number): Map<number, number> | null {
+    let m: Map<number, number> | null = null
+    const see = (ag: number, s: number) => {
+      if (ag < 0 || ag === a.index) return
+      m ??= new Map()
+      if ((m.get(ag) ?? 0) < s) m.set(ag, s)
+    }
+    if (run.kind === DELETE) {
+      const f = run.ranges!
+      for (let i = 0, k = 0; i < f.length; i += 4) {
+        const n = f[i + 2]!
+        if (k + n > off) see(f[i]!, f[i + 3] === 1 ? f[i + 1]! + n - 1 : f[i + 1]!)
+        k += n
+      }
+    } else {
+      if (off === 0) see(run.olA, run.olS)
+      see(run.orA, run.orS)
+      if (run.kind === MOVE) see(run.elemA, run.elemS)
+    }
+    return m
+  }
+
+  #partOf(a: Agent<C>, run: Run<C>, off: number): Part<C> {
+    const ps = run.seq + off
+    const ref = (ag: number, s: number) => this.#ref(a.index, ps, ag, s)
+    if (run.kind === INSERT) {
+      const segs: Array<C | number> = []
+      let b: Block<C> | null = this.findChar(a.index, ps)
+      let o = ps - b.seq
+      let left = run.len - off
+      while (left > 0 && b !== null) {
+        const n = Math.min(b.len - o, left)
+        const last = segs[segs.length - 1]
+        if (b.state === DELETED) {
+          if (typeof last === 'number') segs[segs.length - 1] = last + n
+          else segs.push(n)
+        } else {
+          const c = o === 0 && n === b.len ? b.content : this.kind.slice(b.content, o, o + n)
+          if (last !== undefined && typeof last !== 'number') segs[segs.length - 1] = this.kind.append(this.kind.slice(last, 0, this.kind.length(last)), c)
+          else segs.push(c)
+        }
+        left -= n
+        o = 0
+        b = b.next
+      }
+      return {
+        kind: INSERT,
+        len: run.len - off,
+        left: off > 0 ? { src: '', n: 1 } : run.olA < 0 ? null : ref(run.olA, run.olS),
+        right: run.orA < 0 ? null : ref(run.orA, run.orS),
+        segs,
+      }
+    }
+    if (run.kind === DELETE) {
+      const f = run.ranges!
+      const ranges: DeleteRange[] = []
+      let k = 0
+      for (let i = 0; i < f.length; i += 4) {
+        let n = f[i + 2]!
+        let st = f[i + 1]!
+        const dir = f[i + 3] as 1 | -1
+        const at = run.seq + k
+        k += n
+        if (at + n <= ps) continue
+        if (at < ps) {
+          st += (ps - at) * dir
+          n -= ps - at
+        }
+        ranges.push({ start: this.#ref(a.index, Math.max(at, ps), f[i]!, st), len: n, dir: n === 1 ? 1 : dir })
+      }
+      return { kind: DELETE, len: run.len - off, ranges }
+    }
+    return {
+      kind: MOVE,
+      len: 1,
+      left: run.olA < 0 ? null : ref(run.olA, run.olS),
+      right: run.orA < 0 ? null : ref(run.orA, run.orS),
+      elem: ref(run.elemA, run.elemS),
+      time: run.time,
+    }
+  }
+
+  // ---- reading --------------------------------------------------------------------------------
+
+  /** Visible content blocks in order. */
+  *visibleContent(): IterableIterator<C> {
+    for (let l: Leaf<C> | null = this.tree.first; l !== null; l = l.next) {
+      for (const b of l.blocks) if (b.state === 0) yield b.content
+    }
+  }
+
+  /** Test-only: tree sums, fragment chains and logs agree. */
+  check(): void {
+    this.tree.check()
+    for (const a of this.agents) {
+      let prev = 0
+      for (const run of a.runs) {
+        if (run.seq !== prev + 1) throw new Error(`log of ${a.name} has a gap before ${run.seq}`)
+        prev = run.seq + run.len - 1
+        if (run.kind !== DELETE) {
+          let s = run.seq
+          for (let b = run.first; b !== null; b = b.next) {
+            if (b.seq !== s || b.run !== run) throw new Error(`fragment chain of ${a.name}:${run.seq} broken at ${s}`)
+            s += b.len
+            if (b.next === null && b !== run.last) throw new Error('run.last is not the chain tail')
+          }
+          if (s !== run.seq + run.len) throw new Error(`fragments of ${a.name}:${run.seq} cover ${s - run.seq} of ${run.len}`)
+        }
+      }
+    }
+  }
+}
+
+/** Appends a range to flat quadruples, extending the last one when it continues it (either direction). */
+export function pushRange(flat: number[], agent: number, start: number, len: number, dir: number): void {
+  if (len === 1) dir = 1
+  const n = flat.length
+  if (n > 0 && flat[n - 4] === agent) {
+    const ls = flat[n - 3]!
+    const ll = flat[n - 2]!
+    const ld = flat[n - 1]!
+    if (ld === 1 && dir === 1 && start === ls + ll) {
+      flat[n - 2] = ll + len
+      return
+    }
+    // Backward: the previous range covers ls, ls - 1, ..., ls - ll + 1; this one continues below.
+    if ((ld === -1 || ll === 1) && dir === -1 && start === ls - ll) {
+      flat[n - 2] = ll + len
+      flat[n - 1] = -1
+      return
+    }
+    if ((ld === -1 || ll === 1) && len === 1 && start === ls - ll) {
+      flat[n - 2] = ll + 1
+      flat[n - 1] = -1
+      return
+    }
+  }
+  flat.push(agent, start, len, dir)
+}

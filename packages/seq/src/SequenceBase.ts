@@ -1,0 +1,170 @@
+import {
+  ErrorCodes,
+  HearsayError,
+  LOCAL_ORIGIN,
+  Replicated,
+  type Dot,
+  type ReadonlyVersionVector,
+  type ReplicatedOptions,
+  type Update,
+  type decoding,
+  type encoding,
+} from '@hearsay/core'
+import { Agent, InvalidOp, SeqEngine, type ContentKind, type Edit } from './SeqEngine.js'
+import { opDeps, readSeqOp, writeSeqOp, type ContentCodec, type Part, type SeqOp } from './ops.js'
+import type { Delta } from './delta.js'
+
+/**
+ * A stable id of a list element or text character, `"<seq>@<source>"`: it survives remote edits,
+ * so it makes a cursor. Resolve it with `indexOf`.
+ */
+export type ElementId = string
+
+/**
+ * What List and Text share: the engine, the op codec, local commits and `change` events.
+ * Not exported from the package; use {@link List} or {@link Text}.
+ */
+export abstract class SequenceBase<C, Json> extends Replicated<SeqOp<C>, Json> {
+  /** @internal */
+  protected readonly engine: SeqEngine<C>
+  readonly #me: Agent<C>
+  readonly #codec: ContentCodec<C>
+  readonly #isList: boolean
+  #localOp: SeqOp<C> | null = null
+  #pendingEdits: Edit<C>[] = []
+
+  constructor(options: ReplicatedOptions | undefined, kind: ContentKind<C>, codec: ContentCodec<C>, isList: boolean) {
+    super(options)
+    this.engine = new SeqEngine<C>(kind, isList)
+    this.#me = this.engine.agent(this.id)
+    this.#codec = codec
+    this.#isList = isList
+  }
+
+  /** Number of visible items (UTF-16 code units for Text, elements for List). */
+  get length(): number {
+    return this.engine.length
+  }
+
+  /** Runs a local edit: `build` mutates the engine as seqs from the next one and returns the part to commit. */
+  protected commitLocal(build: (me: Agent<C>, seq: number) => Part<C>): void {
+    this.assertOpen()
+    const seq = this.clock.get(this.id) + 1
+    const track = this.listenerCount('change') > 0
+    if (track) this.engine.edits = []
+    let part: Part<C>
+    try {
+      part = build(this.#me, seq)
+    } finally {
+      if (track) {
+        this.#pendingEdits = this.engine.edits!
+        this.engine.edits = null
+      }
+    }
+    const op: SeqOp<C> = { parts: [part] }
+    this.#localOp = op
+    try {
+      this.commit(op, part.len === 1 ? undefined : { len: part.len })
+    } finally {
+      this.#localOp = null
+    }
+    if (track) this.#emitEdits(LOCAL_ORIGIN)
+  }
+
+  protected applyOp(u: Update<SeqOp<C>>, covered: number): boolean {
+    if (u.op === this.#localOp) {
+      this.#me.lastTime = u.time
+      return true
+    }
+    try {
+      this.engine.validate(u.op, u.source, u.seq, covered, u.len ?? 1)
+    } catch (err) {
+      if (err instanceof InvalidOp) throw new HearsayError(ErrorCodes.INVALID_UPDATE, err.message)
+      throw err
+    }
+    const track = this.listenerCount('change') > 0
+    if (track) this.engine.edits = this.#pendingEdits
+    try {
+      this.engine.apply(u.op, u.source, u.seq, covered)
+    } finally {
+      this.engine.edits = null
+    }
+    const a = this.engine.agent(u.source)
+    if (u.time > a.lastTime) a.lastTime = u.time
+    return true
+  }
+
+  protected override afterApply(origin: unknown): void {
+    if (this.#pendingEdits.length > 0) this.#emitEdits(origin)
+  }
+
+  #emitEdits(origin: unknown): void {
+    const edits = this.#pendingEdits
+    this.#pendingEdits = []
+    const kind = this.engine.kind
+    // Merge edits that continue each other (typing forward, deleting at one place).
+    let cur: Edit<C> | null = null
+    const flush = () => {
+      if (cur === null) return
+      const delta: Delta<C> = cur.at > 0 ? [{ retain: cur.at }] : []
+      delta.push(cur.insert !== undefined ? { insert: cur.insert } : { delete: cur.delete! })
+      this.emit('change', delta, origin)
+    }
+    for (const e of edits) {
+      if (cur !== null && cur.insert !== undefined && e.insert !== undefined && e.at === cur.at + kind.length(cur.insert)) {
+        cur = { at: cur.at, insert: kind.append(cur.insert, e.insert) }
+        continue
+      }
+      if (cur !== null && cur.delete !== undefined && e.delete !== undefined && e.at === cur.at) {
+        cur = { at: cur.at, delete: cur.delete + e.delete }
+        continue
+      }
+      flush()
+      cur = e
+    }
+    flush()
+  }
+
+  protected *history(since: ReadonlyVersionVector): Iterable<Update<SeqOp<C>>> {
+    yield* this.engine.history(since)
+  }
+
+  protected override depsOf(u: Update<SeqOp<C>>): readonly Dot[] | undefined {
+    return opDeps(u.op, u.source)
+  }
+
+  protected writeOp(encoder: encoding.Encoder, op: SeqOp<C>): void {
+    writeSeqOp(encoder, op, this.#codec)
+  }
+
+  protected readOp(decoder: decoding.Decoder): SeqOp<C> {
+    return readSeqOp(decoder, this.#codec, this.#isList)
+  }
+
+  /** The stable id of the item at `index` (see {@link ElementId}). @throws RangeError when out of range. */
+  idAt(index: number): ElementId {
+    this.checkIndex(index, this.length - 1)
+    const [a, s] = this.engine.elementAt(index)
+    return `${s}@${this.engine.agents[a]!.name}`
+  }
+
+  /** The current index of the item with id `id`, or -1 when it was deleted or is unknown here. */
+  indexOf(id: ElementId): number {
+    if (typeof id !== 'string') throw new TypeError('an element id is a string from idAt()')
+    const at = id.indexOf('@')
+    const seq = Number(id.slice(0, at))
+    const a = this.engine.byName.get(id.slice(at + 1))
+    if (at < 1 || !Number.isSafeInteger(seq) || a === undefined) return -1
+    return this.engine.indexOfElement(a.index, seq)
+  }
+
+  /** @throws RangeError unless `index` is an integer in [0, max]. */
+  protected checkIndex(index: number, max: number, name = 'index'): void {
+    if (!Number.isInteger(index) || index < 0 || index > max) throw new RangeError(`${name} ${index} is outside 0..${max}`)
+  }
+
+  /** Test-only: checks the tree sums, fragment chains and logs. Throws on the first inconsistency. */
+  checkInvariants(): void {
+    this.engine.check()
+  }
+}

@@ -1,0 +1,128 @@
+import { TextTypeId, encoding, readBoundedString, registerType, type ReplicatedOptions, type decoding } from '@hearsay/core'
+import { SequenceBase } from './SequenceBase.js'
+import type { ContentKind } from './SeqEngine.js'
+import type { ContentCodec } from './ops.js'
+
+const textKind: ContentKind<string> = {
+  empty: () => '',
+  length: (c) => c.length,
+  slice: (c, s, e) => c.slice(s, e),
+  append: (a, b) => a + b,
+  // charCodeAt flattens a rope built by many appends into one flat string.
+  compact: (c) => void c.charCodeAt(0),
+}
+
+const textCodec: ContentCodec<string> = {
+  write: (e: encoding.Encoder, c: string) => encoding.writeVarString(e, c),
+  read: (d: decoding.Decoder, count: number) => {
+    const s = readBoundedString(d, count * 3)
+    if (s.length !== count) throw new RangeError(`text segment of ${s.length} code units where ${count} were announced`)
+    return s
+  },
+  length: (c) => c.length,
+}
+
+function isHigh(code: number): boolean {
+  return code >= 0xd800 && code <= 0xdbff
+}
+
+/** Options of a {@link Text}. */
+export type TextOptions = ReplicatedOptions
+
+/**
+ * A replicated plain text. Concurrent edits merge without a server; concurrent inserts at the
+ * same place never interleave (YjsMod/FugueMax ordering, see PROTOCOL.md); runs typed by one
+ * source are stored and sent as one block.
+ *
+ * Indices count UTF-16 code units, as JS strings do. An index that would split a surrogate
+ * pair is refused with a RangeError, and so is a string holding a lone surrogate, so the text
+ * never holds half a character.
+ *
+ * Events: `change` (delta, origin) after every local edit and every applied remote batch; each
+ * delta applies to the text as it was after the previous event. Plus the base events
+ * (`update`, `ranges`, `rejected`, `dispose`).
+ *
+ * @example
+ * ```ts
+ * const a = new Text({ id: 'a' }), b = new Text({ id: 'b' })
+ * a.insert(0, 'hello')
+ * b.applyState(a.encodeState())
+ * b.insert(5, ' world')   // b.toString() === 'hello world'
+ * ```
+ */
+export class Text extends SequenceBase<string, string> {
+  static override readonly typeId = TextTypeId
+  static override readonly typeName = 'Text'
+
+  constructor(options: TextOptions = {}) {
+    super(options, textKind, textCodec, false)
+  }
+
+  /**
+   * Inserts `text` at `index` (0..length).
+   * @throws TypeError when `text` is not a well-formed string; RangeError when `index` is out of range or inside a surrogate pair.
+   */
+  insert(index: number, text: string): void {
+    if (typeof text !== 'string') throw new TypeError('text is a string')
+    this.checkIndex(index, this.length)
+    if (text.length === 0) return
+    if (!(text as unknown as { isWellFormed(): boolean }).isWellFormed()) throw new TypeError('text holds a lone surrogate')
+    this.#checkBoundary(index)
+    this.commitLocal((me, seq) => this.engine.localInsert(me, seq, index, text))
+  }
+
+  /**
+   * Deletes `count` code units from `index`.
+   * @throws RangeError when the range is out of bounds or would split a surrogate pair.
+   */
+  delete(index: number, count = 1): void {
+    this.checkIndex(index, this.length)
+    this.checkIndex(count, this.length - index, 'count')
+    if (count === 0) return
+    this.#checkBoundary(index)
+    this.#checkBoundary(index + count)
+    this.commitLocal((me, seq) => this.engine.localDelete(me, seq, this.engine.visibleRanges(index, count)))
+  }
+
+  #checkBoundary(index: number): void {
+    if (index === 0 || index === this.length) return
+    const cur = this.engine.tree.findVisible(index - 1)
+    const b = cur.leaf.blocks[cur.i]!
+    if (isHigh(b.content.charCodeAt(cur.off))) throw new RangeError(`index ${index} is inside a surrogate pair`)
+  }
+
+  /** The text between `start` and `end` (like String.prototype.slice with non-negative indices). */
+  slice(start = 0, end = this.length): string {
+    start = Math.max(0, Math.min(start, this.length))
+    end = Math.max(start, Math.min(end, this.length))
+    if (start === end) return ''
+    let out = ''
+    const cur = this.engine.tree.findVisible(start)
+    let b: ReturnType<typeof this.engine.tree.firstBlock> = cur.leaf.blocks[cur.i]!
+    let off = cur.off
+    let left = end - start
+    while (left > 0 && b !== null) {
+      if (b.state === 0) {
+        const piece = b.content.slice(off, off + left)
+        out += piece
+        left -= piece.length
+      }
+      off = 0
+      b = this.engine.tree.nextBlock(b)
+    }
+    return out
+  }
+
+  /** The whole text. */
+  override toString(): string {
+    let out = ''
+    for (const c of this.engine.visibleContent()) out += c
+    return out
+  }
+
+  toJSON(): string {
+    return this.toString()
+  }
+}
+
+registerType(Text)

@@ -1,0 +1,253 @@
+// Encoding: the ops of List and Text and their bytes (see PROTOCOL.md).
+import {
+  ErrorCodes,
+  HearsayError,
+  MAX_REPLICA_ID_LENGTH,
+  decoding,
+  encoding,
+  isReplicaId,
+  readBoundedString,
+  readCount,
+  readSafeUint,
+  type Dot,
+  type ReplicaId,
+} from '@hearsay/core'
+
+/**
+ * A reference to one character (list slot) by id. `src === ''` means "the source of the update
+ * carrying the op", and then `n` is the distance back from the seq of the part holding the
+ * reference (always >= 1); otherwise `n` is the absolute seq in `src`.
+ */
+export interface Ref {
+  readonly src: string
+  readonly n: number
+}
+
+export const INSERT = 0
+export const DELETE = 1
+export const MOVE = 2
+
+/** Insert `len` characters between `left` and `right` (null: document start / end). */
+export interface InsertPart<C> {
+  readonly kind: typeof INSERT
+  readonly len: number
+  readonly left: Ref | null
+  readonly right: Ref | null
+  /** Content segments in order: content, or a count of characters already deleted (content dropped). */
+  readonly segs: ReadonlyArray<C | number>
+}
+
+/** One run of deleted ids: `start`, then `len` ids stepping by `dir`. */
+export interface DeleteRange {
+  readonly start: Ref
+  readonly len: number
+  readonly dir: 1 | -1
+}
+
+/** Delete `len` characters, one seq each, listed by ranges of ids. */
+export interface DeletePart {
+  readonly kind: typeof DELETE
+  readonly len: number
+  readonly ranges: readonly DeleteRange[]
+}
+
+/** Move list element `elem` to a new slot between `left` and `right`; last writer (time, source) wins. */
+export interface MovePart {
+  readonly kind: typeof MOVE
+  readonly len: 1
+  readonly left: Ref | null
+  readonly right: Ref | null
+  readonly elem: Ref
+  readonly time: number
+}
+
+export type Part<C> = InsertPart<C> | DeletePart | MovePart
+
+/**
+ * The op of a List or Text update: parts covering consecutive seqs from the update's seq. A
+ * local edit is one part; history packs a source's runs into one update of many parts.
+ */
+export interface SeqOp<C> {
+  readonly parts: ReadonlyArray<Part<C>>
+  /** Cached dependencies (computed once). */
+  deps?: readonly Dot[]
+}
+
+/** Writes and reads one content segment of a given character count. */
+export interface ContentCodec<C> {
+  write(encoder: encoding.Encoder, content: C): void
+  read(decoder: decoding.Decoder, count: number): C
+  length(content: C): number
+}
+
+const MAX_SOURCES_PER_OP = 1 << 16
+
+function fail(decoder: decoding.Decoder, message: string): never {
+  throw new HearsayError(ErrorCodes.DECODE_ERROR, message, { offset: decoder.pos })
+}
+
+/** The dots an op needs applied before it: the highest referenced seq of every other source. */
+export function opDeps(op: SeqOp<unknown>, self: string): readonly Dot[] {
+  if (op.deps !== undefined) return op.deps
+  let max: Map<string, number> | undefined
+  const see = (r: Ref | null) => {
+    if (r === null || r.src === '' || r.src === self) return
+    max ??= new Map()
+    const m = max.get(r.src)
+    if (m === undefined || m < r.n) max.set(r.src, r.n)
+  }
+  for (const p of op.parts) {
+    if (p.kind === INSERT) {
+      see(p.left)
+      see(p.right)
+    } else if (p.kind === DELETE) {
+      for (const r of p.ranges) {
+        if (r.start.src === '' || r.start.src === self) continue
+        see(r.dir === 1 ? { src: r.start.src, n: r.start.n + r.len - 1 } : r.start)
+      }
+    } else {
+      see(p.left)
+      see(p.right)
+      see(p.elem)
+    }
+  }
+  const deps: Dot[] = []
+  if (max !== undefined) for (const [source, seq] of max) deps.push({ source: source as ReplicaId, seq })
+  op.deps = deps
+  return deps
+}
+
+// Index of `r`'s source in the op's table (1-based; 0 = the update's own source), adding it when new.
+function tableIndex(table: string[], r: Ref | null): void {
+  if (r !== null && r.src !== '' && table.indexOf(r.src) < 0) table.push(r.src)
+}
+
+function writeRef(encoder: encoding.Encoder, table: string[], r: Ref): void {
+  encoding.writeVarUint(encoder, r.src === '' ? 0 : table.indexOf(r.src) + 1)
+  encoding.writeVarUint(encoder, r.n)
+}
+
+/** Writes an op: the table of other sources it names, then its parts. */
+export function writeSeqOp<C>(encoder: encoding.Encoder, op: SeqOp<C>, content: ContentCodec<C>): void {
+  const table: string[] = []
+  const parts = op.parts
+  for (let i = 0; i < parts.length; i++) {
+    const p = parts[i]!
+    if (p.kind === DELETE) for (const r of p.ranges) tableIndex(table, r.start)
+    else {
+      tableIndex(table, p.left)
+      tableIndex(table, p.right)
+      if (p.kind === MOVE) tableIndex(table, p.elem)
+    }
+  }
+  encoding.writeVarUint(encoder, table.length)
+  for (let i = 0; i < table.length; i++) encoding.writeVarString(encoder, table[i]!)
+  encoding.writeVarUint(encoder, parts.length)
+  for (let i = 0; i < parts.length; i++) {
+    const p = parts[i]!
+    if (p.kind === INSERT) {
+      // kind (2 bits) | has left | has right
+      encoding.writeVarUint(encoder, INSERT | (p.left ? 4 : 0) | (p.right ? 8 : 0))
+      encoding.writeVarUint(encoder, p.len)
+      if (p.left) writeRef(encoder, table, p.left)
+      if (p.right) writeRef(encoder, table, p.right)
+      const segs = p.segs
+      encoding.writeVarUint(encoder, segs.length)
+      for (let j = 0; j < segs.length; j++) {
+        const s = segs[j]!
+        if (typeof s === 'number') encoding.writeVarUint(encoder, s * 2 + 1)
+        else {
+          encoding.writeVarUint(encoder, content.length(s) * 2)
+          content.write(encoder, s)
+        }
+      }
+    } else if (p.kind === DELETE) {
+      encoding.writeVarUint(encoder, DELETE)
+      encoding.writeVarUint(encoder, p.ranges.length)
+      for (const r of p.ranges) {
+        writeRef(encoder, table, r.start)
+        encoding.writeVarUint(encoder, r.len * 2 + (r.dir === -1 ? 1 : 0))
+      }
+    } else {
+      encoding.writeVarUint(encoder, MOVE | (p.left ? 4 : 0) | (p.right ? 8 : 0))
+      if (p.left) writeRef(encoder, table, p.left)
+      if (p.right) writeRef(encoder, table, p.right)
+      writeRef(encoder, table, p.elem)
+      encoding.writeVarUint(encoder, p.time)
+    }
+  }
+}
+
+/**
+ * Reads what {@link writeSeqOp} wrote, checking structure and bounds (references are checked
+ * against the replica's state when the update is applied).
+ * @throws HearsayError `HEARSAY_DECODE_ERROR` with the offset.
+ */
+export function readSeqOp<C>(decoder: decoding.Decoder, content: ContentCodec<C>, allowMove: boolean): SeqOp<C> {
+  const nt = readCount(decoder, 2)
+  if (nt > MAX_SOURCES_PER_OP) fail(decoder, 'too many sources in one op')
+  const table: string[] = ['']
+  for (let i = 0; i < nt; i++) {
+    const name = readBoundedString(decoder, MAX_REPLICA_ID_LENGTH * 3)
+    if (!isReplicaId(name)) fail(decoder, 'bad source id in op')
+    table.push(name)
+  }
+  const ref = (): Ref => {
+    const t = readSafeUint(decoder)
+    if (t >= table.length) fail(decoder, `source index ${t} outside the op's table`)
+    const n = readSafeUint(decoder)
+    if (n < 1) fail(decoder, 'reference to seq 0')
+    return { src: table[t]!, n }
+  }
+  const np = readCount(decoder, 2)
+  if (np === 0) fail(decoder, 'op without parts')
+  const parts: Part<C>[] = new Array(np)
+  for (let i = 0; i < np; i++) {
+    const head = readSafeUint(decoder)
+    const kind = head & 3
+    if (kind === INSERT) {
+      if (head > 15) fail(decoder, 'unknown insert flags')
+      const len = readSafeUint(decoder)
+      if (len < 1) fail(decoder, 'empty insert')
+      const left = head & 4 ? ref() : null
+      const right = head & 8 ? ref() : null
+      const ns = readCount(decoder, 1)
+      const segs: Array<C | number> = new Array(ns)
+      let total = 0
+      for (let j = 0; j < ns; j++) {
+        const w = readSafeUint(decoder)
+        const n = Math.floor(w / 2)
+        if (n < 1) fail(decoder, 'empty content segment')
+        segs[j] = w & 1 ? n : content.read(decoder, n)
+        total += n
+      }
+      if (total !== len) fail(decoder, `insert of ${len} carries ${total} characters`)
+      parts[i] = { kind: INSERT, len, left, right, segs }
+    } else if (kind === DELETE) {
+      if (head !== DELETE) fail(decoder, 'unknown delete flags')
+      const nr = readCount(decoder, 3)
+      if (nr === 0) fail(decoder, 'delete without ranges')
+      const ranges: DeleteRange[] = new Array(nr)
+      let len = 0
+      for (let j = 0; j < nr; j++) {
+        const start = ref()
+        const w = readSafeUint(decoder)
+        const n = Math.floor(w / 2)
+        if (n < 1) fail(decoder, 'empty delete range')
+        const dir = w & 1 ? -1 : 1
+        if (dir === -1 && start.src !== '' && start.n - n + 1 < 1) fail(decoder, 'delete range below seq 1')
+        ranges[j] = { start, len: n, dir }
+        len += n
+      }
+      parts[i] = { kind: DELETE, len, ranges }
+    } else if (kind === MOVE && allowMove) {
+      if (head > 15) fail(decoder, 'unknown move flags')
+      const left = head & 4 ? ref() : null
+      const right = head & 8 ? ref() : null
+      const elem = ref()
+      const time = readSafeUint(decoder)
+      parts[i] = { kind: MOVE, len: 1, left, right, elem, time }
+    } else fail(decoder, `unknown part kind ${kind}`)
+  }
+  return { parts }
+}

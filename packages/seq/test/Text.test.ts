@@ -1,0 +1,245 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { PassThrough } from 'node:stream'
+import * as fc from 'fast-check'
+import { ErrorCodes, HearsayError, createReplica, encoding, TextTypeId, type Range } from '@hearsay/core'
+import { checkConvergence, withSeed, prng } from '@hearsay/core/testing'
+import { Text, applyTextDelta, type Delta, type SeqOp } from '@hearsay/seq'
+
+type TextOp = { kind: 'ins'; at: number; text: string } | { kind: 'del'; at: number; n: number }
+
+const textOp: fc.Arbitrary<TextOp> = fc.oneof(
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('ins' as const), at: fc.nat(), text: fc.constantFrom('a', 'bc', 'xyz', 'é', '😀', 'hello ') }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('del' as const), at: fc.nat(), n: fc.integer({ min: 1, max: 4 }) }) },
+)
+
+// Picks indices that never split a surrogate pair, so every op is valid.
+function safeIndex(t: Text, at: number): number {
+  const s = t.toString()
+  let i = at % (s.length + 1)
+  if (i > 0 && i < s.length && s.charCodeAt(i - 1) >= 0xd800 && s.charCodeAt(i - 1) <= 0xdbff) i--
+  return i
+}
+
+function applyTextOp(t: Text, op: TextOp): void {
+  if (op.kind === 'ins') t.insert(safeIndex(t, op.at), op.text)
+  else {
+    if (t.length === 0) return
+    const i = safeIndex(t, op.at % t.length)
+    let end = Math.min(t.length, i + op.n)
+    end = safeIndex(t, end)
+    if (end > i) t.delete(i, end - i)
+  }
+}
+
+test('Text converges under random inserts and deletes over 2..5 replicas (with the invariant checker)', async () => {
+  await checkConvergence((o) => new Text(o), textOp, { apply: applyTextOp, replicas: [2, 5], invariant: (t) => t.checkInvariants() })
+})
+
+test('Text basics: insert, delete, slice, toString, length', () => {
+  const t = new Text({ id: 'a' })
+  t.insert(0, 'hello')
+  t.insert(5, ' world')
+  t.delete(0, 1)
+  t.insert(0, 'H')
+  assert.equal(t.toString(), 'Hello world')
+  assert.equal(t.length, 11)
+  assert.equal(t.slice(6), 'world')
+  assert.equal(t.slice(2, 4), 'll')
+  assert.equal(t.toJSON(), 'Hello world')
+  assert.throws(() => t.insert(12, 'x'), RangeError)
+  assert.throws(() => t.delete(5, 7), RangeError)
+  assert.throws(() => t.insert(0, 5 as unknown as string), TypeError)
+})
+
+test('typing stores one block per run, in memory and in the encoding', () => {
+  const t = new Text({ id: 'a' })
+  for (const ch of 'the quick brown fox') t.insert(t.length, ch)
+  let blocks = 0
+  for (const _ of (t as unknown as { engine: { tree: { blocks(): Iterable<unknown> } } }).engine.tree.blocks()) blocks++
+  assert.equal(blocks, 1)
+  const ranges = t.historySince()
+  assert.equal(ranges.length, 1)
+  assert.equal(ranges[0]!.updates.length, 1, 'history packs the run into one update')
+  assert.equal(ranges[0]!.updates[0]!.len, 19)
+  assert.equal(ranges[0]!.updates[0]!.op.parts.length, 1, 'and into one insert part')
+})
+
+test('concurrent words typed at the same place do not interleave', async () => {
+  await withSeed('interleave', (rng) => {
+    for (let round = 0; round < 20; round++) {
+      const a = new Text({ id: `a${round}` })
+      const b = new Text({ id: `b${round}` })
+      a.insert(0, 'start end')
+      b.applyState(a.encodeState())
+      const at = prng.int32(rng, 0, 9)
+      const w1 = 'alpha'
+      const w2 = 'omega'
+      // Each types its word character by character (one update per character).
+      for (let i = 0; i < w1.length; i++) a.insert(at + i, w1[i]!)
+      for (let i = 0; i < w2.length; i++) b.insert(at + i, w2[i]!)
+      a.applyRanges(b.historySince(a.clock))
+      b.applyRanges(a.historySince(b.clock))
+      assert.equal(a.toString(), b.toString())
+      const s = a.toString()
+      assert.ok(s.includes(w1) && s.includes(w2), `words interleaved: ${s}`)
+      // Also typing backwards (each char inserted at the same index) stays contiguous.
+      const c = new Text({ id: 'c' })
+      const d = new Text({ id: 'd' })
+      for (const ch of 'xyz') c.insert(0, ch)
+      for (const ch of 'uvw') d.insert(0, ch)
+      c.applyRanges(d.historySince(c.clock))
+      d.applyRanges(c.historySince(d.clock))
+      assert.equal(c.toString(), d.toString())
+      assert.ok(['zyxwvu', 'wvuzyx'].includes(c.toString()), c.toString())
+    }
+  })
+})
+
+test('surrogate pairs are never split', () => {
+  const t = new Text({ id: 'a' })
+  t.insert(0, 'a😀b')
+  assert.equal(t.length, 4)
+  assert.throws(() => t.insert(2, 'x'), RangeError)
+  assert.throws(() => t.delete(1, 1), RangeError)
+  assert.throws(() => t.delete(2, 1), RangeError)
+  assert.throws(() => t.insert(0, '\ud83d'), TypeError)
+  t.delete(1, 2)
+  assert.equal(t.toString(), 'ab')
+  t.insert(1, '👍🏽')
+  const u = new Text({ id: 'b' })
+  u.applyState(t.encodeState())
+  assert.equal(u.toString(), 'a👍🏽b')
+})
+
+test('change deltas reproduce the text, locally and remotely', async () => {
+  await withSeed('deltas', (rng) => {
+    const a = new Text({ id: 'a' })
+    const b = new Text({ id: 'b' })
+    const mirrors = new Map<Text, string>([
+      [a, ''],
+      [b, ''],
+    ])
+    for (const t of [a, b]) t.on('change', (d: Delta<string>) => mirrors.set(t, applyTextDelta(mirrors.get(t)!, d)))
+    for (let i = 0; i < 300; i++) {
+      const t = prng.bool(rng) ? a : b
+      if (t.length > 0 && prng.int32(rng, 0, 2) === 0) {
+        const at = prng.int32(rng, 0, t.length - 1)
+        t.delete(at, Math.min(t.length - at, prng.int32(rng, 1, 3)))
+      } else t.insert(prng.int32(rng, 0, t.length), prng.word(rng, 1, 4))
+      if (prng.int32(rng, 0, 5) === 0) {
+        a.applyRanges(b.historySince(a.clock))
+        b.applyRanges(a.historySince(b.clock))
+      }
+      assert.equal(mirrors.get(a), a.toString())
+      assert.equal(mirrors.get(b), b.toString())
+    }
+  })
+})
+
+test('createReadStream → file bytes → createWriteStream reproduces the text', async () => {
+  const a = new Text({ id: 'a' })
+  a.insert(0, 'hello world')
+  a.delete(0, 6)
+  const chunks: Buffer[] = []
+  const file = new PassThrough()
+  file.on('data', (c: Buffer) => chunks.push(c))
+  await new Promise<void>((resolve, reject) => {
+    a.createReadStream().pipe(file).on('end', resolve).on('error', reject)
+    file.resume()
+  })
+  const b = new Text({ id: 'b' })
+  await new Promise<void>((resolve, reject) => {
+    const ws = b.createWriteStream()
+    ws.on('finish', resolve).on('error', reject)
+    const src = new PassThrough()
+    src.pipe(ws)
+    src.end(Buffer.concat(chunks))
+  })
+  assert.equal(b.toString(), 'world')
+  assert.deepEqual(b.encodeState(), a.encodeState())
+})
+
+test('Text is registered under TextTypeId', () => {
+  const r = createReplica(TextTypeId, { id: 'x' })
+  assert.ok(r instanceof Text)
+})
+
+function rangeOf(t: Text, op: SeqOp<string>, seq = 1, source = 'evil'): Range<SeqOp<string>>[] {
+  return [{ source: source as never, from: seq - 1, to: seq - 1 + op.parts.reduce((n, p) => n + p.len, 0), updates: [{ source: source as never, seq, time: 1, op, ...(op.parts.reduce((n, p) => n + p.len, 0) > 1 ? { len: op.parts.reduce((n, p) => n + p.len, 0) } : {}) }] }]
+}
+
+test('malformed peer ops are refused with typed errors and leave the replica unchanged', () => {
+  const t = new Text({ id: 'a' })
+  t.insert(0, 'abcd')
+  t.delete(3, 1) // a:5 is a delete, not a character
+  const before = t.encodeState()
+  const rejected: HearsayError[] = []
+  t.on('rejected', (e: HearsayError) => rejected.push(e))
+  // An insert next to something that is not a character.
+  t.applyRanges(rangeOf(t, { parts: [{ kind: 0, len: 1, left: { src: 'a', n: 5 }, right: null, segs: ['x'] }] }))
+  // A delete of a non-character.
+  t.applyRanges(rangeOf(t, { parts: [{ kind: 1, len: 1, ranges: [{ start: { src: 'a', n: 5 }, len: 1, dir: 1 }] }] }))
+  // A batch whose second part is bad must not apply its first part either.
+  t.applyRanges(rangeOf(t, { parts: [{ kind: 0, len: 1, left: null, right: null, segs: ['x'] }, { kind: 1, len: 1, ranges: [{ start: { src: 'a', n: 4 }, len: 2, dir: 1 }] }] }))
+  // Parts covering fewer seqs than the update.
+  t.applyRanges([{ source: 'evil' as never, from: 0, to: 2, updates: [{ source: 'evil' as never, seq: 1, len: 2, time: 1, op: { parts: [{ kind: 0, len: 1, left: null, right: null, segs: ['x'] }] } }] }])
+  // A move in a text.
+  t.applyRanges(rangeOf(t, { parts: [{ kind: 2, len: 1, left: null, right: null, elem: { src: 'a', n: 1 }, time: 1 }] }))
+  // A self-reference to a later seq of its own source.
+  t.applyRanges(rangeOf(t, { parts: [{ kind: 0, len: 1, left: null, right: null, segs: ['x'] }, { kind: 1, len: 1, ranges: [{ start: { src: '', n: 1 }, len: 2, dir: 1 }] }] }))
+  assert.equal(rejected.length, 6)
+  assert.equal(t.pendingCount, 0)
+  for (const e of rejected) assert.equal(e.code, ErrorCodes.INVALID_UPDATE)
+  assert.deepEqual(t.encodeState(), before)
+  assert.equal(t.toString(), 'abc')
+  t.checkInvariants()
+  // A reference to a seq not seen yet waits in the causal buffer instead.
+  t.applyRanges(rangeOf(t, { parts: [{ kind: 0, len: 1, left: { src: 'a', n: 99 }, right: null, segs: ['x'] }] }))
+  assert.equal(t.pendingCount, 1)
+  assert.equal(t.toString(), 'abc')
+  // Undecodable bytes: typed decode errors with an offset.
+  const e = encoding.createEncoder()
+  encoding.writeVarUint(e, 1)
+  encoding.writeVarString(e, 'evil')
+  encoding.writeVarUint(e, 0)
+  encoding.writeVarUint(e, 1)
+  encoding.writeVarUint(e, 1)
+  encoding.writeVarUint(e, 4) // seq gap 0, flags: time
+  encoding.writeVarInt(e, 5)
+  encoding.writeVarUint(e, 0) // no sources
+  encoding.writeVarUint(e, 1) // one part
+  encoding.writeVarUint(e, 3) // unknown kind
+  assert.throws(
+    () => t.decodeRanges(encoding.toUint8Array(e)),
+    (err: unknown) => err instanceof HearsayError && err.code === ErrorCodes.DECODE_ERROR && typeof err.offset === 'number',
+  )
+  // A text segment whose length disagrees with the count.
+  const e2 = encoding.createEncoder()
+  for (const v of [1]) encoding.writeVarUint(e2, v)
+  encoding.writeVarString(e2, 'evil')
+  for (const v of [0, 2, 1]) encoding.writeVarUint(e2, v)
+  encoding.writeVarUint(e2, 4 + 2) // flags: time + len
+  encoding.writeVarUint(e2, 2)
+  encoding.writeVarInt(e2, 5)
+  for (const v of [0, 1, 0, 2, 1, 4]) encoding.writeVarUint(e2, v)
+  encoding.writeVarString(e2, 'xyz')
+  assert.throws(() => t.decodeRanges(encoding.toUint8Array(e2)), (err: unknown) => err instanceof HearsayError && err.code === ErrorCodes.DECODE_ERROR)
+})
+
+test('a block that overlaps what a replica has applies only its new part', () => {
+  const a = new Text({ id: 'a' })
+  const b = new Text({ id: 'b' })
+  const live: Range<SeqOp<string>>[][] = []
+  a.on('ranges', (r: Range<SeqOp<string>>[]) => live.push(r))
+  for (const ch of 'hello') a.insert(a.length, ch)
+  // b receives the first three characters one by one, then the whole packed history.
+  for (const r of live.slice(0, 3)) b.applyRanges(r)
+  assert.equal(b.toString(), 'hel')
+  const packed = a.historySince()
+  assert.equal(packed[0]!.updates.length, 1)
+  b.applyRanges(packed)
+  assert.equal(b.toString(), 'hello')
+  assert.deepEqual(b.encodeState(), a.encodeState())
+  b.checkInvariants()
+})
