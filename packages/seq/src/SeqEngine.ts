@@ -740,7 +740,8 @@ export class SeqEngine<C> {
     if (p.right !== null) [orA, orS] = this.#resolve(p.right, self, ps)
     const [ea, es] = this.#resolve(p.elem, self, ps)
     const orig = this.findChar(ea, es)
-    const value = orig.state === DELETED ? this.kind.empty() : this.kind.slice(orig.content, es - orig.seq, es - orig.seq + 1)
+    // A slot of a deleted element never shows, so it carries no value (a count of 1 instead).
+    const value: C | number = orig.state === DELETED ? 1 : this.kind.slice(orig.content, es - orig.seq, es - orig.seq + 1)
     const slot = this.integrate(self, ps, 1, olA, olS, orA, orS, [value], p)
     this.#registerMove(ea, es, self, ps, p.time, slot)
   }
