@@ -296,7 +296,11 @@ export abstract class Replicated<Op, Json = unknown> extends EventEmitter implem
       }
       this.hlc.observe(u.time)
       this.#advance(s, end, batch)
-      batch.pieces.get(s)!.updates.push(u)
+      const piece = batch.pieces.get(s)!
+      // A multi-seq update may overlap the prefix already covered; the piece must start before it
+      // or it cannot be encoded (ranges hold updates inside (from, to]).
+      if (u.seq <= piece.from) piece.from = u.seq - 1
+      piece.updates.push(u)
       batch.result.applied++
       this.#stats.applied++
       this.emit('update', u, origin)
