@@ -168,3 +168,24 @@ test('merged blocks are canonical: a replica fed single updates and one fed merg
   assert.equal(merged.doc.getText('t').toString(), a.doc.getText('t').toString())
   assert.equal(merged.clock.get(a.id), n)
 })
+
+test('a merged block that overlaps updates already held is announced as an encodable range', () => {
+  const src = new YDocReplica({ id: 'src' })
+  const b = new YDocReplica({ id: 'b' })
+  const c = new YDocReplica({ id: 'c' })
+  // b holds src's first 5 single updates, then receives src's merged block 1..16.
+  const pieces: Range<Uint8Array>[] = []
+  src.on('ranges', (r: Range<Uint8Array>[]) => pieces.push(...r))
+  for (let i = 0; i < 5; i++) src.doc.getText('t').insert(0, 'y')
+  for (const p of pieces) b.applyRanges(b.decodeRanges(src.encodeRanges([p])))
+  for (let i = 5; i < YDOC_BLOCK; i++) src.doc.getText('t').insert(0, 'y')
+  const announced: Range<Uint8Array>[] = []
+  b.on('ranges', (r: Range<Uint8Array>[]) => announced.push(...r))
+  b.applyRanges(b.decodeRanges(src.encodeRanges(src.historySince())))
+  assert.equal(announced.length, 1)
+  assert.equal(announced[0]!.updates[0]!.len, YDOC_BLOCK)
+  // The announced piece must round-trip through the codec: a store or a peer receives it.
+  c.applyRanges(c.decodeRanges(b.encodeRanges(announced)))
+  assert.equal(c.doc.getText('t').toString(), src.doc.getText('t').toString())
+  assert.deepEqual(c.encodeState(), src.encodeState())
+})
