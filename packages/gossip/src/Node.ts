@@ -673,6 +673,7 @@ export class Node extends EventEmitter {
         return hosted
       },
       whenDurable: (id) => this.#persister.whenDurable(id),
+      isDurable: (id) => this.#persister.isDurable(id),
       ready: (s) => this.#ready(s),
       closed: (s, reason) => this.#sessionClosed(s, reason),
       report: (err, s) => this.#report(err, s.peerId),
@@ -906,6 +907,8 @@ export class Node extends EventEmitter {
     const peer = options.for
     if (peer !== undefined) toReplicaId(peer)
     const seen = peer === undefined ? undefined : await this.#loadSeen(peer)
+    // Writes made while we waited must be durable too: the history below is read at once.
+    while (this.#persister.backlog > 0) await this.#persister.flush()
     const digest: Array<{ objectId: string; typeId: number; vector: ReadonlyVersionVector }> = []
     const objects: Array<{ objectId: string; typeId: number; ranges: Uint8Array }> = []
     for (const id of this.objectIds()) {

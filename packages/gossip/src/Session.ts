@@ -62,6 +62,7 @@ export interface SessionHost {
   /** Hosts a replica created for a peer's object. */
   adopt(objectId: string, replica: Replicated<any>): HostedObject
   whenDurable(objectId: string): Promise<void>
+  isDurable(objectId: string): boolean
   ready(session: Session): void
   closed(session: Session, reason: Error | undefined): void
   report(err: HearsayError, session: Session): void
@@ -388,8 +389,14 @@ export class Session {
 
   /** Sends everything of an object past `since`, once the object's local writes are durable. */
   sendHistory(objectId: string, since: ReadonlyVersionVector): void {
-    const go = () => {
+    const go = (): void => {
       if (this.state !== 'ready') return
+      // A local write made while we waited is not durable yet: wait for it too, since the
+      // history is read now and would carry it.
+      if (!this.#host.isDurable(objectId)) {
+        this.#host.whenDurable(objectId).then(go, () => {})
+        return
+      }
       const o = this.#host.object(objectId)
       if (o === undefined) return
       const ranges = o.replica.historySince(since)
@@ -400,7 +407,7 @@ export class Session {
       this.#pump()
     }
     // Durable before it leaves the node: wait for the object's queued appends.
-    this.#host.whenDurable(objectId).then(go, () => {})
+    go()
   }
 
   #knownFor(objectId: string): VersionVector {
