@@ -1,0 +1,309 @@
+import { EventEmitter } from 'node:events'
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
+import { isHearsayError, ErrorCodes, type Replicated } from '@hearsay/core'
+import { Node, MEMBERSHIP_OBJECT_ID, type NodeOptions } from '@hearsay/gossip'
+import { LWWMap } from '@hearsay/model'
+import { LevelStore } from '@hearsay/adapters/level'
+import { TcpTransport, WsTransport } from '@hearsay/adapters'
+// Loaded for their side effect too: every type registers itself, so the node can load and
+// accept objects of any of them (lists and text from the examples, Yjs documents).
+import '@hearsay/seq'
+import '@hearsay/adapters/yjs'
+import { CliError, ExitCode } from './args.js'
+import { ControlServer, type ControlContext, type ControlRequest } from './control.js'
+import type { LsEntry, PeerReport, StatusReport } from './format.js'
+
+/** Where a node keeps its LevelDB database inside its data directory. */
+export function databasePath(dataDir: string): string {
+  return join(dataDir, 'db')
+}
+
+/** Options of {@link openDataNode}. */
+export interface DataNodeOptions {
+  dataDir: string
+  networkKey: string
+  id?: string
+  fanout?: number
+  interval?: number
+}
+
+/**
+ * A gossip node over the LevelDB database of a data directory, with the TCP and WebSocket
+ * transports registered. Creates the directory when missing.
+ * @throws CliError when the database is locked by another process or cannot be opened.
+ */
+export async function openDataNode(options: DataNodeOptions): Promise<Node> {
+  await mkdir(options.dataDir, { recursive: true })
+  const nodeOptions: NodeOptions = {
+    store: new LevelStore(databasePath(options.dataDir)),
+    networkKey: options.networkKey,
+    transports: [new TcpTransport(), new WsTransport()],
+  }
+  if (options.id !== undefined) nodeOptions.id = options.id
+  if (options.fanout !== undefined) nodeOptions.fanout = options.fanout
+  if (options.interval !== undefined) nodeOptions.interval = options.interval
+  const node = new Node(nodeOptions)
+  try {
+    await node.start()
+  } catch (err) {
+    await node.close().catch(() => {})
+    const msg = (err as Error)?.message ?? String(err)
+    if (causes(err).some((c) => /LOCK/i.test(`${c.code ?? ''} ${c.message}`))) throw new CliError(`the data directory ${options.dataDir} is in use by another process (a running 'hearsay peer'?): ${msg}`)
+    throw new CliError(`cannot open the data directory ${options.dataDir}: ${msg}`)
+  }
+  return node
+}
+
+function causes(err: unknown): Array<{ code?: string; message: string }> {
+  const out: Array<{ code?: string; message: string }> = []
+  for (let e = err as { code?: string; message?: string; cause?: unknown } | undefined; e && out.length < 8; e = e.cause as typeof e) {
+    out.push({ code: e.code, message: String(e.message ?? e) })
+  }
+  return out
+}
+
+/** The JSON of a replica, for `get` and `watch`. */
+function jsonOf(replica: Replicated<any>): unknown {
+  return (replica as unknown as { toJSON(): unknown }).toJSON()
+}
+
+function sizeOf(replica: Replicated<any>): number | null {
+  const r = replica as unknown as { size?: unknown; length?: unknown }
+  if (typeof r.size === 'number') return r.size
+  if (typeof r.length === 'number') return r.length
+  return null
+}
+
+/**
+ * Writes a bundle file atomically (a temp file renamed over the target), so a reader never sees
+ * half a bundle.
+ */
+export async function writeFileAtomic(file: string, bytes: Uint8Array): Promise<void> {
+  await mkdir(dirname(file), { recursive: true })
+  const tmp = `${file}.${process.pid}.tmp`
+  await writeFile(tmp, bytes)
+  await rename(tmp, file)
+}
+
+/** Reads a bundle file, with a message that names it when it cannot. */
+export async function readBundleFile(file: string): Promise<Uint8Array> {
+  try {
+    return new Uint8Array(await readFile(file))
+  } catch (err) {
+    throw new CliError(`cannot read bundle ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`)
+  }
+}
+
+/** Turns a node's bundle errors into messages for people. */
+export function bundleError(err: unknown, file: string): never {
+  if (isHearsayError(err, ErrorCodes.AUTH_FAILED)) throw new CliError(`bundle ${file} was made with another network key, or was altered; check --key`)
+  if (isHearsayError(err)) throw new CliError(`bundle ${file} is not a readable hearsay bundle: ${err.message}`)
+  throw err
+}
+
+/**
+ * The daemon behind `hearsay peer`: a node on a data directory plus the control socket that
+ * client commands talk to. Emits `appeared` (objectId, replica) when an object is created here
+ * or arrives from a peer or a bundle.
+ */
+export class Daemon extends EventEmitter {
+  readonly node: Node
+  readonly dataDir: string
+  readonly control: ControlServer
+  readonly started = Date.now()
+
+  constructor(node: Node, dataDir: string) {
+    super()
+    this.node = node
+    this.dataDir = dataDir
+    this.control = new ControlServer(dataDir)
+    node.on('object', (id: string, replica: Replicated<any>) => this.emit('appeared', id, replica))
+  }
+
+  /** Starts serving the control socket. @throws CliError when another daemon serves this directory. */
+  async serve(): Promise<void> {
+    await this.control.start((req, ctx) => this.#handle(req, ctx), { id: this.node.id, listen: [...this.node.addresses] })
+  }
+
+  async #handle(req: ControlRequest, ctx: ControlContext): Promise<unknown> {
+    switch (req.op) {
+      case 'ping':
+        return { id: this.node.id }
+      case 'status':
+        return this.status()
+      case 'ls':
+        return this.ls()
+      case 'get':
+        return this.#get(req.object, req.key)
+      case 'put':
+        return this.#put(req.object, req.key, req.value)
+      case 'del':
+        return this.#del(req.object, req.key)
+      case 'watch':
+        return this.#watch(req.object, ctx)
+      case 'bundle-export': {
+        let bytes: Uint8Array
+        try {
+          bytes = await this.node.exportBundle({ for: req.for })
+        } catch (err) {
+          if (err instanceof TypeError) throw new CliError(`--for ${JSON.stringify(req.for)} is not a node id`)
+          throw err
+        }
+        await writeFileAtomic(req.file, bytes)
+        return { bytes: bytes.length }
+      }
+      case 'bundle-import': {
+        const bytes = await readBundleFile(req.file)
+        try {
+          return await this.node.importBundle(bytes)
+        } catch (err) {
+          bundleError(err, req.file)
+        }
+      }
+      default:
+        throw new CliError(`unknown control request ${JSON.stringify((req as { op: unknown }).op)}`)
+    }
+  }
+
+  #object(id: string): Replicated<any> {
+    const r = id === MEMBERSHIP_OBJECT_ID ? undefined : this.node.get(id)
+    if (r === undefined) throw new CliError(`no object ${JSON.stringify(id)} on this node ('hearsay ls' lists them)`, ExitCode.NOT_FOUND)
+    return r
+  }
+
+  #get(object: string, key: string | undefined): { value: unknown } {
+    const r = this.#object(object)
+    const json = jsonOf(r) as Record<string, unknown>
+    if (key === undefined) return { value: json }
+    if (r instanceof LWWMap ? !r.has(key) : json === null || typeof json !== 'object' || !Object.hasOwn(json, key)) {
+      throw new CliError(`${object} has no key ${JSON.stringify(key)}`, ExitCode.NOT_FOUND)
+    }
+    return { value: r instanceof LWWMap ? r.get(key) : json[key] }
+  }
+
+  async #map(object: string): Promise<LWWMap> {
+    if (object === MEMBERSHIP_OBJECT_ID) throw new CliError(`${object} is the node's membership; pick another object name`)
+    const existed = this.node.get(object) !== undefined
+    let map: LWWMap
+    try {
+      map = await this.node.open(object, LWWMap)
+    } catch (err) {
+      if (isHearsayError(err, ErrorCodes.TYPE_MISMATCH)) throw new CliError(`${object} is a ${this.node.get(object)?.typeName ?? 'different type'}; put and del write LWW maps only`)
+      if (err instanceof TypeError) throw new CliError(`bad object name ${JSON.stringify(object)}: ${err.message}`)
+      throw err
+    }
+    if (!existed) this.emit('appeared', object, map)
+    return map
+  }
+
+  async #put(object: string, key: string, value: unknown): Promise<{ ok: true }> {
+    const map = await this.#map(object)
+    try {
+      map.set(key, value as never)
+    } catch (err) {
+      if (err instanceof TypeError || err instanceof RangeError) throw new CliError(`cannot store that value: ${err.message}`)
+      throw err
+    }
+    await this.node.flush()
+    return { ok: true }
+  }
+
+  async #del(object: string, key: string): Promise<{ deleted: boolean }> {
+    const map = await this.#map(object)
+    const deleted = map.delete(key)
+    await this.node.flush()
+    return { deleted }
+  }
+
+  async #watch(object: string, ctx: ControlContext): Promise<void> {
+    const attach = (replica: Replicated<any>): (() => void) => {
+      if (replica instanceof LWWMap) {
+        const onChange = (key: string, value: unknown): void => {
+          ctx.send({ type: 'change', key, value })
+        }
+        replica.on('change', onChange)
+        return () => replica.off('change', onChange)
+      }
+      const onRanges = (): void => {
+        ctx.send({ type: 'change', key: null, value: jsonOf(replica) })
+      }
+      replica.on('ranges', onRanges)
+      return () => replica.off('ranges', onRanges)
+    }
+    let detach: (() => void) | undefined
+    const existing = this.node.get(object)
+    if (existing !== undefined) detach = attach(existing)
+    const onAppeared = (id: string, replica: Replicated<any>): void => {
+      if (id !== object || detach !== undefined) return
+      detach = attach(replica)
+      if (replica instanceof LWWMap) for (const [k, v] of replica.entries()) ctx.send({ type: 'change', key: k, value: v })
+      else ctx.send({ type: 'change', key: null, value: jsonOf(replica) })
+    }
+    this.on('appeared', onAppeared)
+    ctx.send({ type: 'ready' })
+    const stop = new Promise<void>((resolve) => this.once('stopping', resolve))
+    await Promise.race([ctx.closed, stop])
+    this.off('appeared', onAppeared)
+    detach?.()
+  }
+
+  /** Every object except the membership, for `ls`. */
+  ls(): LsEntry[] {
+    return this.node
+      .status()
+      .objects.filter((o) => o.id !== MEMBERSHIP_OBJECT_ID)
+      .map((o) => ({ id: o.id, type: o.typeName, size: sizeOf(this.node.get(o.id)!), clock: o.vector }))
+  }
+
+  /** The report printed by `hearsay status`, lag per peer computed from the digests they sent. */
+  async status(): Promise<StatusReport> {
+    const s = this.node.status()
+    const objects = this.ls()
+    const peers: PeerReport[] = []
+    for (const p of s.peers) {
+      let lag: number | null = null
+      try {
+        const seen = await this.node.digestSeen(p.id)
+        if (seen.size > 0) {
+          lag = 0
+          for (const o of objects) {
+            const theirs = seen.get(o.id)
+            for (const [source, seq] of Object.entries(o.clock)) lag += Math.max(0, seq - (theirs?.get(source as never) ?? 0))
+          }
+        }
+      } catch {
+        lag = null
+      }
+      peers.push({
+        id: p.id,
+        address: p.addresses[0] ?? null,
+        state: p.connected ? (p.inSync ? 'in sync' : 'connected') : p.suspected ? 'suspected' : 'known',
+        lastSync: p.lastSync === undefined ? null : new Date(p.lastSync).toISOString(),
+        bytesIn: p.bytesIn,
+        bytesOut: p.bytesOut,
+        lag,
+      })
+    }
+    return {
+      id: s.id,
+      pid: process.pid,
+      dataDir: this.dataDir,
+      listen: s.addresses,
+      uptimeMs: Date.now() - this.started,
+      peers,
+      objects,
+      bytesIn: s.bytesIn,
+      bytesOut: s.bytesOut,
+      updatesApplied: s.updatesApplied,
+      pending: s.pendingUpdates,
+    }
+  }
+
+  /** Ends every watch, stops the control socket, closes the node (and with it the store). */
+  async stop(): Promise<void> {
+    this.emit('stopping')
+    await this.control.stop()
+    await this.node.close()
+  }
+}

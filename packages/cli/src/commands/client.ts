@@ -1,0 +1,91 @@
+import { CliError, ExitCode, UsageError, dataDirOf, expectPositionals, parseCommand, type OptionTable } from '../args.js'
+import { requestDaemon } from '../control.js'
+import { formatLs, formatStatus, type LsEntry, type StatusReport } from '../format.js'
+
+const DATA: OptionTable = { data: { type: 'string' }, help: { type: 'boolean', short: 'h' } }
+
+/** What a command writes to; tests and the lab pass their own. */
+export interface Output {
+  out(line: string): void
+  err(line: string): void
+}
+
+/** `hearsay put <object> <key> <json>`. */
+export async function putCommand(args: readonly string[], io: Output): Promise<number> {
+  const { values, positionals } = parseCommand('put', args, { ...DATA, string: { type: 'boolean' } })
+  const [object, key, text] = expectPositionals('put', positionals, ['object', 'key', 'json'])
+  let value: unknown = text
+  if (values['string'] !== true) {
+    try {
+      value = JSON.parse(text!)
+    } catch {
+      throw new UsageError(
+        'put',
+        `<json> must be JSON, got ${JSON.stringify(text)}: quote a string as '"${text}"', or pass --string to store it as plain text`,
+      )
+    }
+  }
+  const dataDir = dataDirOf(values)
+  await requestDaemon(dataDir, { op: 'put', object: object!, key: key!, value })
+  io.out(`${object}.${key} = ${JSON.stringify(value)}`)
+  return ExitCode.OK
+}
+
+/** `hearsay get <object> [key]`. */
+export async function getCommand(args: readonly string[], io: Output): Promise<number> {
+  const { values, positionals } = parseCommand('get', args, DATA)
+  const [object, key] = expectPositionals('get', positionals, ['object'], ['key'])
+  const result = (await requestDaemon(dataDirOf(values), key === undefined ? { op: 'get', object: object! } : { op: 'get', object: object!, key })) as { value: unknown }
+  io.out(JSON.stringify(result.value, null, key === undefined ? 2 : undefined))
+  return ExitCode.OK
+}
+
+/** `hearsay del <object> <key>`. */
+export async function delCommand(args: readonly string[], io: Output): Promise<number> {
+  const { values, positionals } = parseCommand('del', args, DATA)
+  const [object, key] = expectPositionals('del', positionals, ['object', 'key'])
+  const result = (await requestDaemon(dataDirOf(values), { op: 'del', object: object!, key: key! })) as { deleted: boolean }
+  io.out(result.deleted ? `deleted ${object}.${key}` : `${object}.${key} was not set`)
+  return ExitCode.OK
+}
+
+/** `hearsay watch <object>`: runs until the daemon stops or the process is interrupted. */
+export async function watchCommand(args: readonly string[], io: Output): Promise<number> {
+  const { values, positionals } = parseCommand('watch', args, { ...DATA, json: { type: 'boolean' } })
+  const [object] = expectPositionals('watch', positionals, ['object'])
+  const json = values['json'] === true
+  try {
+    await requestDaemon(dataDirOf(values), { op: 'watch', object: object! }, (event) => {
+      const e = event as { type: 'ready' } | { type: 'change'; key: string | null; value: unknown }
+      if (e.type === 'ready') {
+        if (!json) io.err(`watching ${object} (Ctrl-C to stop)`)
+        return
+      }
+      if (json) io.out(JSON.stringify({ object, key: e.key, value: e.value ?? null }))
+      else if (e.key === null) io.out(JSON.stringify(e.value))
+      else io.out(e.value === undefined || e.value === null ? `${e.key} (deleted)` : `${e.key} ${JSON.stringify(e.value)}`)
+    })
+  } catch (err) {
+    if (err instanceof CliError && /closed the connection/.test(err.message)) throw new CliError('the daemon stopped')
+    throw err
+  }
+  return ExitCode.OK
+}
+
+/** `hearsay ls`. */
+export async function lsCommand(args: readonly string[], io: Output): Promise<number> {
+  const { values, positionals } = parseCommand('ls', args, { ...DATA, json: { type: 'boolean' } })
+  expectPositionals('ls', positionals, [])
+  const result = (await requestDaemon(dataDirOf(values), { op: 'ls' })) as LsEntry[]
+  io.out(values['json'] === true ? JSON.stringify(result, null, 2) : formatLs(result))
+  return ExitCode.OK
+}
+
+/** `hearsay status`. */
+export async function statusCommand(args: readonly string[], io: Output): Promise<number> {
+  const { values, positionals } = parseCommand('status', args, { ...DATA, json: { type: 'boolean' } })
+  expectPositionals('status', positionals, [])
+  const result = (await requestDaemon(dataDirOf(values), { op: 'status' })) as StatusReport
+  io.out(values['json'] === true ? JSON.stringify(result, null, 2) : formatStatus(result))
+  return ExitCode.OK
+}

@@ -1,0 +1,125 @@
+/** How the CLI prints things: sizes, durations, vectors, tables, progress bars. */
+
+/** One row of `hearsay ls`. */
+export interface LsEntry {
+  readonly id: string
+  readonly type: string
+  /** Entries (map keys, set members, items), when the type has a size. */
+  readonly size: number | null
+  readonly clock: Record<string, number>
+}
+
+/** One peer in a {@link StatusReport}. */
+export interface PeerReport {
+  readonly id: string
+  readonly address: string | null
+  readonly state: string
+  readonly lastSync: string | null
+  readonly bytesIn: number
+  readonly bytesOut: number
+  /** Updates we hold that this peer lacked when it last told us its vectors (null: unknown). */
+  readonly lag: number | null
+}
+
+/** What `hearsay status` prints (and returns with `--json`). */
+export interface StatusReport {
+  readonly id: string
+  readonly pid: number
+  readonly dataDir: string
+  readonly listen: readonly string[]
+  readonly uptimeMs: number
+  readonly peers: readonly PeerReport[]
+  readonly objects: readonly LsEntry[]
+  readonly bytesIn: number
+  readonly bytesOut: number
+  readonly updatesApplied: number
+  readonly pending: number
+}
+
+/** `1.2 kB`, `3.4 MB`. */
+export function formatBytes(n: number): string {
+  if (n < 1000) return `${n} B`
+  const units = ['kB', 'MB', 'GB', 'TB']
+  let v = n
+  let i = -1
+  while (v >= 1000 && i < units.length - 1) {
+    v /= 1000
+    i++
+  }
+  return `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`
+}
+
+/** `850ms`, `2.3s`, `4m05s`. */
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)}ms`
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)}s`
+  const m = Math.floor(ms / 60_000)
+  const s = Math.round((ms % 60_000) / 1000)
+  return `${m}m${String(s).padStart(2, '0')}s`
+}
+
+/** A version vector as `{a:3 b:5}`, sources sorted. */
+export function formatVector(clock: Record<string, number>): string {
+  const parts = Object.keys(clock)
+    .sort()
+    .map((k) => `${k}:${clock[k]}`)
+  return `{${parts.join(' ')}}`
+}
+
+/** Total updates a vector covers. */
+export function vectorSum(clock: Record<string, number>): number {
+  let s = 0
+  for (const v of Object.values(clock)) s += v
+  return s
+}
+
+/** `[#########.........]  45%`. */
+export function progressBar(fraction: number, width = 30): string {
+  const f = Math.max(0, Math.min(1, Number.isFinite(fraction) ? fraction : 0))
+  const full = Math.round(f * width)
+  return `[${'#'.repeat(full)}${'.'.repeat(width - full)}] ${String(Math.floor(f * 100)).padStart(3)}%`
+}
+
+/** Left-aligned columns. */
+export function formatTable(rows: readonly (readonly string[])[]): string {
+  if (rows.length === 0) return ''
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)))
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n')
+}
+
+/** The table printed by `hearsay ls`. */
+export function formatLs(entries: readonly LsEntry[]): string {
+  if (entries.length === 0) return '(no objects yet: hearsay put <object> <key> <json> creates one)'
+  return formatTable([['OBJECT', 'TYPE', 'SIZE', 'VECTOR'], ...entries.map((e) => [e.id, e.type, e.size === null ? '-' : String(e.size), formatVector(e.clock)])])
+}
+
+/** The text printed by `hearsay status`. */
+export function formatStatus(s: StatusReport): string {
+  const lines = [
+    `node ${s.id}  pid ${s.pid}  up ${formatDuration(s.uptimeMs)}`,
+    `data      ${s.dataDir}`,
+    `listen    ${s.listen.length ? s.listen.join(', ') : '(none)'}`,
+    `traffic   in ${formatBytes(s.bytesIn)}  out ${formatBytes(s.bytesOut)}  updates applied ${s.updatesApplied}  pending ${s.pending}`,
+    '',
+  ]
+  if (s.peers.length === 0) lines.push('peers     (none)')
+  else {
+    lines.push(
+      formatTable([
+        ['PEER', 'STATE', 'ADDRESS', 'LAST SYNC', 'LAG', 'IN', 'OUT'],
+        ...s.peers.map((p) => [
+          p.id,
+          p.state,
+          p.address ?? '-',
+          p.lastSync ?? 'never',
+          p.lag === null ? '?' : String(p.lag),
+          formatBytes(p.bytesIn),
+          formatBytes(p.bytesOut),
+        ]),
+      ]),
+    )
+  }
+  lines.push('')
+  lines.push(formatLs(s.objects))
+  return lines.join('\n')
+}

@@ -1,0 +1,9 @@
+#!/usr/bin/env node
+// The `hearsay` executable: runs the command line and exits with its code.
+// From a clone: node --conditions=source --import tsx packages/cli/src/main.ts --help
+// (or `npx hearsay --help` through bin/hearsay.mjs, which does exactly that).
+import { main } from './cli.js'
+
+const code = await main(process.argv.slice(2))
+// Long-running commands (peer, watch, lab) resolve only once they have shut down cleanly.
+process.exitCode = code
