@@ -168,4 +168,36 @@ describe('Node over mem://', () => {
       await net.close()
     }
   })
+
+  it('relays updates between nodes that cannot reach each other (store-and-forward), by live push alone', async () => {
+    const net = new TestNet()
+    try {
+      // No rounds: only live pushes and the first round of each connection move data.
+      const quiet = { interval: 3_600_000 }
+      const a = net.node({ id: 'a', ...quiet })
+      const b = net.node({ id: 'b', ...quiet })
+      const c1 = net.node({ id: 'c', ...quiet })
+      // Only b listens, so a and c have no address for each other.
+      await b.listen(net.address('b'))
+      await a.connect(net.address('b'))
+      await c1.connect(net.address('b'))
+      const ma = await a.open('m', LWWMap)
+      ma.set('live', 1)
+      await waitFor(() => (c1.get('m') as LWWMap | undefined)?.get('live') === 1, 'c gets a write of a through b')
+      const mc = await c1.open('m', LWWMap)
+      mc.set('back', 2)
+      await waitFor(() => ma.get('back') === 2, 'a gets a write of c through b')
+      // c goes away; a writes; a goes away; c returns and gets it from b.
+      await c1.close()
+      ma.set('while-c-was-away', 3)
+      await waitFor(() => (b.get('m') as LWWMap).get('while-c-was-away') === 3, 'b holds it')
+      await a.close()
+      const c2 = net.node({ id: 'c2', ...quiet })
+      await c2.connect(net.address('b'))
+      await waitFor(() => (c2.get('m') as LWWMap | undefined)?.get('while-c-was-away') === 3, 'c2 gets it from b alone')
+      assert.deepEqual(c2.get('m')!.encodeState(), b.get('m')!.encodeState())
+    } finally {
+      await net.close()
+    }
+  })
 })
