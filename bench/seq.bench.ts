@@ -8,8 +8,11 @@ import { runB1B3 } from './seq-b123.ts'
 
 const slow = process.env['BENCH_SLOW'] === '1'
 
+// BENCH_IMPLS=hearsay,yjs limits the implementations compared.
+const only = process.env['BENCH_IMPLS']?.split(',')
+
 function peers(): TextFactory[] {
-  return textImpls.filter((f) => slow || !f.slow)
+  return textImpls.filter((f) => (only ? only.includes(f.name) : slow || !f.slow))
 }
 
 async function b4(): Promise<void> {

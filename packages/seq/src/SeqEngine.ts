@@ -17,30 +17,54 @@ export interface ContentKind<C> {
 }
 
 /** A run in a source's log: consecutive seqs written as one insert, one delete or one move. */
-export class Run<C> {
-  kind: number
-  seq: number
-  len: number
+export class Run {
+  constructor(
+    public kind: number,
+    public seq: number,
+    public len: number,
+  ) {}
+}
+
+/** An insert run (and the base of move runs): origins and the first fragment in the tree. */
+export class InsRun<C> extends Run {
   /** Left origin (agent index, seq); agent -1: document start. */
   olA = -1
   olS = 0
   /** Right origin; agent -1: document end. */
   orA = -1
   orS = 0
-  /** Insert and move runs: the fragments in the tree, in seq order. */
+  /** The fragments in the tree, chained in seq order by `Block.next`; the tail has `next === null`. */
   first: Block<C> | null = null
-  last: Block<C> | null = null
-  /** Delete runs: flat (agent, start, len, dir) quadruples. */
-  ranges: number[] | null = null
-  /** Move runs: the element moved and the move's time. */
+}
+
+/** A move run (List): one slot for element (elemA, elemS), written at `time`. */
+export class MoveRun<C> extends InsRun<C> {
   elemA = -1
   elemS = 0
   time = 0
+}
 
-  constructor(kind: number, seq: number, len: number) {
-    this.kind = kind
-    this.seq = seq
-    this.len = len
+/** A delete run: ranges of ids as (agent, start, len, dir); the first inline, the rest in `more`. */
+export class DelRun extends Run {
+  tA = 0
+  tS = 0
+  tL = 0
+  tD = 1
+  more: number[] | null = null
+
+  /** Every range as flat quadruples. */
+  flat(): number[] {
+    const f = [this.tA, this.tS, this.tL, this.tD]
+    if (this.more !== null) for (const x of this.more) f.push(x)
+    return f
+  }
+
+  setFlat(f: number[]): void {
+    this.tA = f[0]!
+    this.tS = f[1]!
+    this.tL = f[2]!
+    this.tD = f[3]!
+    this.more = f.length > 4 ? f.slice(4) : null
   }
 }
 
@@ -54,7 +78,7 @@ interface ElemState {
 
 /** One interned source: its name, its log of runs and its latest update time. */
 export class Agent<C> {
-  readonly runs: Run<C>[] = []
+  readonly runs: Run[] = []
   /** Time of this source's latest update applied here; the time of history updates. */
   lastTime = 0
   /** Moved list elements by seq (List only). */
@@ -81,7 +105,7 @@ export class Agent<C> {
   }
 
   /** The run holding `seq`, or undefined. */
-  runAt(seq: number): Run<C> | undefined {
+  runAt(seq: number): Run | undefined {
     const runs = this.runs
     let lo = 0
     let hi = runs.length - 1
@@ -150,7 +174,7 @@ export class SeqEngine<C> {
     else {
       const run = a.runAt(seq)
       if (run === undefined || run.kind === DELETE) throw new InvalidOp(`no character ${a.name}:${seq}`)
-      b = run.first
+      b = (run as InsRun<C>).first
     }
     while (b !== null && seq >= b.seq + b.len) b = b.next
     if (b === null || seq < b.seq) throw new InvalidOp(`no character ${a.name}:${seq}`)
@@ -180,8 +204,6 @@ export class SeqEngine<C> {
     b.len = off
     right.next = b.next
     b.next = right
-    const run = b.run as Run<C>
-    if (run.last === b) run.last = right
     this.tree.placeSplit(b, right)
     return right
   }
@@ -226,8 +248,6 @@ export class SeqEngine<C> {
   #absorb(into: Block<C>, gone: Block<C>): void {
     into.len += gone.len
     into.next = gone.next
-    const run = gone.run as Run<C>
-    if (run.last === gone) run.last = into
     const a = this.agents[gone.agent]!
     if (a.cache === gone) a.cache = into
     if (this.#growing === gone) this.#growing = null
@@ -250,8 +270,8 @@ export class SeqEngine<C> {
   // ---- log -----------------------------------------------------------------------------------
 
   /** Appends an insert or move run to `a`'s log, merging with the previous run when it continues it. */
-  #logInsert(a: Agent<C>, seq: number, len: number, olA: number, olS: number, orA: number, orS: number): { run: Run<C>; merged: boolean } {
-    const last = a.runs[a.runs.length - 1]
+  #logInsert(a: Agent<C>, seq: number, len: number, olA: number, olS: number, orA: number, orS: number): { run: InsRun<C>; merged: boolean } {
+    const last = a.runs[a.runs.length - 1] as InsRun<C> | undefined
     if (
       last !== undefined &&
       last.kind === INSERT &&
@@ -264,7 +284,7 @@ export class SeqEngine<C> {
       last.len += len
       return { run: last, merged: true }
     }
-    const run = new Run<C>(INSERT, seq, len)
+    const run = new InsRun<C>(INSERT, seq, len)
     run.olA = olA
     run.olS = olS
     run.orA = orA
@@ -275,17 +295,30 @@ export class SeqEngine<C> {
 
   /** Appends delete ranges (flat quadruples) as seqs `seq..` to `a`'s log, merging runs and ranges. */
   #logDelete(a: Agent<C>, seq: number, len: number, ranges: number[]): void {
-    let last = a.runs[a.runs.length - 1]
-    let flat: number[]
-    if (last !== undefined && last.kind === DELETE && last.seq + last.len === seq) {
-      last.len += len
-      flat = last.ranges!
-    } else {
-      last = new Run<C>(DELETE, seq, len)
-      last.ranges = flat = []
+    let last = a.runs[a.runs.length - 1] as DelRun | undefined
+    if (last !== undefined && last.kind === DELETE && last.seq + last.len === seq) last.len += len
+    else {
+      last = new DelRun(DELETE, seq, len)
       a.runs.push(last)
     }
-    for (let i = 0; i < ranges.length; i += 4) pushRange(flat, ranges[i]!, ranges[i + 1]!, ranges[i + 2]!, ranges[i + 3]!)
+    for (let i = 0; i < ranges.length; i += 4) {
+      const ag = ranges[i]!
+      const st = ranges[i + 1]!
+      const ln = ranges[i + 2]!
+      const dir = ranges[i + 3]!
+      if (last.tL === 0) {
+        last.tA = ag
+        last.tS = st
+        last.tL = ln
+        last.tD = ln === 1 ? 1 : dir
+      } else if (last.more === null) {
+        const d = extendDir(last.tA, last.tS, last.tL, last.tD, ag, st, ln, dir)
+        if (d !== 0) {
+          last.tL += ln
+          last.tD = d
+        } else last.more = [ag, st, ln, ln === 1 ? 1 : dir]
+      } else pushRange(last.more, ag, st, ln, dir)
+    }
   }
 
   // ---- local edits ----------------------------------------------------------------------------
@@ -325,7 +358,8 @@ export class SeqEngine<C> {
     const olA = left === null ? -1 : left.agent
     const olS = left === null ? 0 : left.seq + off
     const { run, merged } = this.#logInsert(me, seq, n, olA, olS, orA, orS)
-    if (merged && left !== null && run.last === left && off === left.len - 1) {
+    // Merged into my last run: `left` holds my previous character, so it is the run's tail.
+    if (merged && left !== null) {
       this.#grow(left)
       left.content = this.kind.append(left.content, content)
       left.len += n
@@ -334,10 +368,7 @@ export class SeqEngine<C> {
     } else {
       if (left !== null && off < left.len - 1) this.split(left, off + 1)
       const b = new Block<C>(me.index, seq, n, content, 0, tree.first, run)
-      if (merged) {
-        run.last!.next = b
-        run.last = b
-      } else run.first = run.last = b
+      run.first = b
       tree.insertAfter(left, b)
       this.#grow(b)
       if (this.edits !== null) this.edits.push({ at: index, insert: content })
@@ -552,7 +583,7 @@ export class SeqEngine<C> {
       if (cb === null) break
       if (cb.agent === orA && cb.seq + coff === orS) break
       // The character at (cb, coff): its origins.
-      const run = cb.run as Run<C>
+      const run = cb.run as InsRun<C>
       const cs = cb.seq + coff
       let oA: number
       let oS: number
@@ -600,26 +631,27 @@ export class SeqEngine<C> {
     else before = db
     let s = seq
     let firstBlock: Block<C> | null = null
+    // When merged, the left origin is my previous character: the tail of the run's fragments.
+    let tail: Block<C> | null = merged ? leftBlock : null
     for (let i = 0; i < segs.length; i++) {
       const sg = segs[i]!
       const deleted = typeof sg === 'number'
       const n = deleted ? sg : this.kind.length(sg)
       const state = move !== null ? HIDDEN : deleted ? DELETED : 0
       const content = deleted ? this.kind.empty() : (sg as C)
-      if (i === 0 && merged && immediate && leftBlock !== null && run.last === leftBlock && leftBlock.state === state && state !== DELETED) {
+      if (i === 0 && merged && immediate && leftBlock !== null && leftBlock.state === state && state !== DELETED) {
         this.#grow(leftBlock)
         leftBlock.content = this.kind.append(leftBlock.content, content)
+        tail = leftBlock
         leftBlock.len += n
         tree.addLen(leftBlock.leaf, state === 0 ? n : 0, n)
         if (this.edits !== null && state === 0) this.edits.push({ at: tree.visBefore(leftBlock) + leftBlock.len - n, insert: content })
         after = leftBlock
       } else {
         const b = new Block<C>(self.index, s, n, content, state, tree.first, run)
-        if (run.last === null) run.first = run.last = b
-        else {
-          run.last.next = b
-          run.last = b
-        }
+        if (tail === null) run.first = b
+        else tail.next = b
+        tail = b
         if (after !== null) tree.insertAfter(after, b)
         else tree.insertBefore(before, b)
         this.#recordInsert(b)
@@ -631,8 +663,8 @@ export class SeqEngine<C> {
     return firstBlock ?? after!
   }
 
-  #moveRun(self: Agent<C>, seq: number, olA: number, olS: number, orA: number, orS: number, move: MovePart): Run<C> {
-    const run = new Run<C>(MOVE, seq, 1)
+  #moveRun(self: Agent<C>, seq: number, olA: number, olS: number, orA: number, orS: number, move: MovePart): MoveRun<C> {
+    const run = new MoveRun<C>(MOVE, seq, 1)
     run.olA = olA
     run.olS = olS
     run.orA = orA
@@ -691,7 +723,7 @@ export class SeqEngine<C> {
   }
 
   #deleteListChars(b: Block<C>, off: number, n: number): void {
-    const run = b.run as Run<C>
+    const run = b.run as MoveRun<C>
     if (run.kind === MOVE) {
       this.#deleteElement(run.elemA, run.elemS)
       return
@@ -774,7 +806,7 @@ export class SeqEngine<C> {
   elementAt(index: number): [number, number] {
     const cur = this.tree.findVisible(index)
     const b = cur.leaf.blocks[cur.i]!
-    const run = b.run as Run<C>
+    const run = b.run as MoveRun<C>
     return run.kind === MOVE ? [run.elemA, run.elemS] : [b.agent, b.seq + cur.off]
   }
 
@@ -867,15 +899,16 @@ export class SeqEngine<C> {
   }
 
   // The highest seq per other source that a run (from offset `off`) references.
-  #externalRefs(a: Agent<C>, run: Run<C>, off: number): Map<number, number> | null {
+  #externalRefs(a: Agent<C>, r: Run, off: number): Map<number, number> | null {
     let m: Map<number, number> | null = null
     const see = (ag: number, s: number) => {
       if (ag < 0 || ag === a.index) return
       m ??= new Map()
       if ((m.get(ag) ?? 0) < s) m.set(ag, s)
     }
-    if (run.kind === DELETE) {
-      const f = run.ranges!
+    const run = r as MoveRun<C>
+    if (r.kind === DELETE) {
+      const f = (r as DelRun).flat()
       for (let i = 0, k = 0; i < f.length; i += 4) {
         const n = f[i + 2]!
         if (k + n > off) see(f[i]!, f[i + 3] === 1 ? f[i + 1]! + n - 1 : f[i + 1]!)
@@ -889,7 +922,8 @@ export class SeqEngine<C> {
     return m
   }
 
-  #partOf(a: Agent<C>, run: Run<C>, off: number): Part<C> {
+  #partOf(a: Agent<C>, r: Run, off: number): Part<C> {
+    const run = r as MoveRun<C>
     const ps = run.seq + off
     const ref = (ag: number, s: number) => this.#ref(a.index, ps, ag, s)
     if (run.kind === INSERT) {
@@ -921,7 +955,7 @@ export class SeqEngine<C> {
       }
     }
     if (run.kind === DELETE) {
-      const f = run.ranges!
+      const f = (r as DelRun).flat()
       const ranges: DeleteRange[] = []
       let k = 0
       for (let i = 0; i < f.length; i += 4) {
@@ -968,10 +1002,9 @@ export class SeqEngine<C> {
         prev = run.seq + run.len - 1
         if (run.kind !== DELETE) {
           let s = run.seq
-          for (let b = run.first; b !== null; b = b.next) {
+          for (let b = (run as InsRun<C>).first; b !== null; b = b.next) {
             if (b.seq !== s || b.run !== run) throw new Error(`fragment chain of ${a.name}:${run.seq} broken at ${s}`)
             s += b.len
-            if (b.next === null && b !== run.last) throw new Error('run.last is not the chain tail')
           }
           if (s !== run.seq + run.len) throw new Error(`fragments of ${a.name}:${run.seq} cover ${s - run.seq} of ${run.len}`)
         }
@@ -980,29 +1013,29 @@ export class SeqEngine<C> {
   }
 }
 
+/**
+ * Whether range (agent, start, len, dir) continues range (la, ls, ll, ld): the direction of the
+ * joined range (1 forward, -1 backward, as backspacing produces), or 0 when it does not.
+ */
+function extendDir(la: number, ls: number, ll: number, ld: number, agent: number, start: number, len: number, dir: number): number {
+  if (la !== agent) return 0
+  if (len === 1) dir = 1
+  if (ld === 1 && dir === 1 && start === ls + ll) return 1
+  // Backward: the previous range covers ls, ls - 1, ..., ls - ll + 1; this one continues below.
+  if ((ld === -1 || ll === 1) && (dir === -1 || len === 1) && start === ls - ll) return -1
+  return 0
+}
+
 /** Appends a range to flat quadruples, extending the last one when it continues it (either direction). */
 export function pushRange(flat: number[], agent: number, start: number, len: number, dir: number): void {
-  if (len === 1) dir = 1
   const n = flat.length
-  if (n > 0 && flat[n - 4] === agent) {
-    const ls = flat[n - 3]!
-    const ll = flat[n - 2]!
-    const ld = flat[n - 1]!
-    if (ld === 1 && dir === 1 && start === ls + ll) {
-      flat[n - 2] = ll + len
-      return
-    }
-    // Backward: the previous range covers ls, ls - 1, ..., ls - ll + 1; this one continues below.
-    if ((ld === -1 || ll === 1) && dir === -1 && start === ls - ll) {
-      flat[n - 2] = ll + len
-      flat[n - 1] = -1
-      return
-    }
-    if ((ld === -1 || ll === 1) && len === 1 && start === ls - ll) {
-      flat[n - 2] = ll + 1
-      flat[n - 1] = -1
+  if (n > 0) {
+    const d = extendDir(flat[n - 4]!, flat[n - 3]!, flat[n - 2]!, flat[n - 1]!, agent, start, len, dir)
+    if (d !== 0) {
+      flat[n - 2] = flat[n - 2]! + len
+      flat[n - 1] = d
       return
     }
   }
-  flat.push(agent, start, len, dir)
+  flat.push(agent, start, len, len === 1 ? 1 : dir)
 }
