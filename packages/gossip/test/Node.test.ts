@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { LWWMap, ORSet } from '@hearsay/model'
+import { List } from '@hearsay/seq'
 import { withSeed } from '@hearsay/core/testing'
 import { ErrorCodes, isHearsayError } from '@hearsay/core'
 import { MEMBERSHIP_OBJECT_ID } from '@hearsay/gossip'
@@ -47,7 +48,7 @@ describe('Node over mem://', () => {
     }
   })
 
-  it('many nodes in a chain converge on LWWMap and ORSet objects (relay, discovery)', () =>
+  it('many nodes in a chain converge on LWWMap, ORSet and List objects (relay, discovery)', () =>
     withSeed('gossip chain', async (rng) => {
       const net = new TestNet()
       try {
@@ -58,12 +59,17 @@ describe('Node over mem://', () => {
         for (let i = 1; i < n; i++) await nodes[i]!.connect(net.address(`n${i - 1}`))
         const maps = await Promise.all(nodes.map((x) => x.open('doc', LWWMap)))
         const sets = await Promise.all(nodes.map((x) => x.open('tags', ORSet)))
+        const lists = await Promise.all(nodes.map((x) => x.open('todo', List)))
         for (let step = 0; step < 200; step++) {
           const i = Math.floor(rng.next() * n)
           const r = rng.next()
-          if (r < 0.5) maps[i]!.set(`k${Math.floor(rng.next() * 20)}`, step)
-          else if (r < 0.85) sets[i]!.add(`t${Math.floor(rng.next() * 30)}`)
-          else {
+          if (r < 0.35) maps[i]!.set(`k${Math.floor(rng.next() * 20)}`, step)
+          else if (r < 0.55) sets[i]!.add(`t${Math.floor(rng.next() * 30)}`)
+          else if (r < 0.75) lists[i]!.insert(Math.floor(rng.next() * (lists[i]!.length + 1)), `item${step}`)
+          else if (r < 0.85) {
+            const l = lists[i]!
+            if (l.length > 0) l.delete(Math.floor(rng.next() * l.length))
+          } else {
             const v = sets[i]!.toJSON()
             if (v.length > 0) sets[i]!.delete(v[Math.floor(rng.next() * v.length)]!)
           }
@@ -71,13 +77,20 @@ describe('Node over mem://', () => {
         }
         await waitFor(
           () =>
-            nodes.every((x) => Buffer.compare(x.get('doc')!.encodeState(), maps[0]!.encodeState()) === 0 && Buffer.compare(x.get('tags')!.encodeState(), sets[0]!.encodeState()) === 0),
+            nodes.every(
+              (x) =>
+                Buffer.compare(x.get('doc')!.encodeState(), maps[0]!.encodeState()) === 0 &&
+                Buffer.compare(x.get('tags')!.encodeState(), sets[0]!.encodeState()) === 0 &&
+                Buffer.compare(x.get('todo')!.encodeState(), lists[0]!.encodeState()) === 0,
+            ),
           'every node holds equal states',
           20_000,
         )
         for (const x of nodes) {
           assert.equal(x.get('doc')!.clock.compare(maps[0]!.clock), 'equal')
           assert.equal(x.get('tags')!.pendingCount, 0)
+          assert.equal(x.get('todo')!.pendingCount, 0)
+          assert.deepEqual(x.get('todo')!.toJSON(), lists[0]!.toJSON())
         }
         // Membership reached everyone, so nodes connected beyond the chain.
         await waitFor(() => nodes.every((x) => x.membership.members().length === n), 'every node knows every member')
