@@ -96,3 +96,31 @@ test('transports check addresses', async () => {
   await assert.rejects(new TcpTransport().connect('tcp://127.0.0.1'), TypeError)
   await assert.rejects(new WsTransport().connect('tcp://127.0.0.1:1'), TypeError)
 })
+
+for (const [name, make, address] of [
+  ['TcpTransport', () => new TcpTransport(), 'tcp://127.0.0.1:0'],
+  ['WsTransport', () => new WsTransport(), 'ws://127.0.0.1:0'],
+] as const) {
+  test(`${name}: frames the server sends on accept reach the client that listens right after connect`, { timeout: 10_000 }, async () => {
+    const t = make()
+    const listener = await t.listen(address, (c) => {
+      for (let i = 0; i < 5; i++) c.send(Uint8Array.of(i))
+    })
+    try {
+      for (let round = 0; round < 20; round++) {
+        const client = await t.connect(listener.url)
+        const got: number[] = []
+        await new Promise<void>((resolve) =>
+          client.on('frame', (f: Uint8Array) => {
+            got.push(f[0]!)
+            if (got.length === 5) resolve()
+          }),
+        )
+        assert.deepEqual(got, [0, 1, 2, 3, 4])
+        client.close()
+      }
+    } finally {
+      await listener.close()
+    }
+  })
+}

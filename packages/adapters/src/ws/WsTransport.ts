@@ -59,23 +59,37 @@ export class WsConnection extends EventEmitter implements Connection {
   #reason: Error | undefined
   #alive = true
   #heartbeat: NodeJS.Timeout | undefined
+  // Frames that arrived before the caller could listen (see `early` in the constructor).
+  #held: Uint8Array[] | undefined
 
-  /** @internal Wraps an open WebSocket. */
-  constructor(ws: WebSocket, remoteAddress: string, options: Required<Pick<WsTransportOptions, 'maxSendBuffer' | 'heartbeatInterval'>>) {
+  /**
+   * @internal Wraps an open WebSocket. `early` holds messages that arrived before it was
+   * wrapped: a client's socket can deliver the server's first message in the same tick as
+   * `open`, before `connect()` has returned. Those, and anything arriving until the next
+   * macrotask, are delivered then, in order, once the caller has attached its listeners.
+   */
+  constructor(ws: WebSocket, remoteAddress: string, options: Required<Pick<WsTransportOptions, 'maxSendBuffer' | 'heartbeatInterval'>>, early?: Array<[RawData, boolean]>) {
     super()
     this.remoteAddress = remoteAddress
     this.#ws = ws
     this.#maxSendBuffer = options.maxSendBuffer
     ws.binaryType = 'nodebuffer'
-    ws.on('message', (data, isBinary) => {
+    const onMessage = (data: RawData, isBinary: boolean) => {
       this.#alive = true
       if (!this.#open) return
       if (!isBinary) {
         this.close(new HearsayError(ErrorCodes.DECODE_ERROR, `text message from ${remoteAddress}; hearsay frames are binary`))
         return
       }
-      this.emit('frame', toView(data))
-    })
+      if (this.#held !== undefined) this.#held.push(toView(data))
+      else this.emit('frame', toView(data))
+    }
+    if (early !== undefined) {
+      this.#held = []
+      setImmediate(() => this.#release())
+    }
+    for (const [data, isBinary] of early ?? []) onMessage(data, isBinary)
+    ws.on('message', onMessage)
     ws.on('pong', () => (this.#alive = true))
     ws.on('ping', () => (this.#alive = true))
     ws.on('error', (err: Error & { code?: string }) => {
@@ -160,8 +174,18 @@ export class WsConnection extends EventEmitter implements Connection {
     }
   }
 
+  #release(): void {
+    const held = this.#held
+    this.#held = undefined
+    for (const f of held ?? []) {
+      if (!this.#open && this.#reason !== undefined) return
+      this.emit('frame', f)
+    }
+  }
+
   #finish(): void {
     if (this.#closed) return
+    this.#release()
     this.#closed = true
     this.#open = false
     if (this.#heartbeat !== undefined) clearInterval(this.#heartbeat)
@@ -244,6 +268,10 @@ export class WsTransport implements Transport {
   async connect(url: string): Promise<Connection> {
     parseWsUrl(url)
     const ws = new WebSocket(url, { maxPayload: this.#options.maxFrame, perMessageDeflate: false, handshakeTimeout: this.#options.connectTimeout })
+    // The server may speak first: keep what arrives before the connection is wrapped.
+    const early: Array<[RawData, boolean]> = []
+    const keep = (data: RawData, isBinary: boolean) => early.push([data, isBinary])
+    ws.on('message', keep)
     await new Promise<void>((resolve, reject) => {
       const fail = (err: Error) => {
         ws.removeAllListeners()
@@ -257,6 +285,7 @@ export class WsTransport implements Transport {
       })
       ws.once('error', fail)
     })
-    return new WsConnection(ws, url, this.#options)
+    ws.off('message', keep)
+    return new WsConnection(ws, url, this.#options, early)
   }
 }
