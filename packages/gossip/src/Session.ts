@@ -339,7 +339,15 @@ export class Session {
     this.send(buildFrame((e) => writeVectorsMessage(e, reply, prefixes, entries)))
   }
 
+  // A reconciliation step counts as a sync with the peer (the roots differed).
+  #reconciling(): void {
+    this.lastSync = this.#host.now()
+    if (this.inSync) this.inSync = false
+    this.#host.synced(this, false)
+  }
+
   #onNodes(nodes: ReadonlyArray<{ prefix: string; children: readonly BucketSummary[] }>): void {
+    this.#reconciling()
     const deeper: string[] = []
     const list: string[] = []
     for (const { prefix, children } of nodes) {
@@ -359,6 +367,7 @@ export class Session {
   }
 
   #onVectors(reply: boolean, prefixes: readonly string[], entries: readonly VectorEntry[]): void {
+    this.#reconciling()
     const theirs = new Map<string, VectorEntry>()
     for (const x of entries) if (prefixes.some((p) => DigestIndex.within(x.objectId, p))) theirs.set(x.objectId, x)
     this.#host.peerVectors(this, [...theirs.values()])
