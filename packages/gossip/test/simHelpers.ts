@@ -130,8 +130,12 @@ export class MiniNode implements SimulatedNode {
   #closed = false
   #round: unknown
 
-  constructor(env: SimNodeEnv) {
+  readonly #push: boolean
+
+  /** `push: false` turns off the eager push of local writes: anti-entropy rounds only. */
+  constructor(env: SimNodeEnv, options: { push?: boolean } = {}) {
     this.#env = env
+    this.#push = options.push ?? true
     this.#schedule()
   }
 
@@ -213,7 +217,7 @@ export class MiniNode implements SimulatedNode {
       const data = r.encodeRanges(ranges)
       const stored = this.#env.store.append([{ objectId: id, typeId: r.typeId, data }])
       // Durable before it leaves the node.
-      if (origin === 'local') void stored.then(() => { for (const c of this.#conns) this.#sendRanges(c, id, r, ranges) })
+      if (origin === 'local' && this.#push) void stored.then(() => { for (const c of this.#conns) this.#sendRanges(c, id, r, ranges) })
     })
     this.#replicas.set(id, r)
     return r

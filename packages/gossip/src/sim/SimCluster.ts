@@ -3,6 +3,7 @@ import type { Replicated, ReplicatedClass, Store, Transport } from '@hearsay/cor
 import { Simulation, type RunOptions, type SimTimers, type TimerScope } from './Simulation.js'
 import { SimNetwork, type LinkOptions } from './SimNetwork.js'
 import { SimDisk } from './SimDisk.js'
+import { Node, type NodeOptions } from '../Node.js'
 
 /** Random helpers drawing from a simulation's one PRNG. */
 export interface SimRandom {
@@ -86,8 +87,8 @@ export interface SimClusterOptions {
   writeLatency?: number
   /** Builds a node from its environment; default a gossip `Node` configured from `env` and `nodeOptions`. */
   createNode?: (env: SimNodeEnv) => SimulatedNode
-  /** Extra options for the default node factory. */
-  nodeOptions?: Record<string, unknown>
+  /** Extra options for the default node (`maxConnections`, `heartbeatInterval`, `compaction`, ...). */
+  nodeOptions?: Partial<NodeOptions>
 }
 
 /** One simulated host as the cluster exposes it. */
@@ -125,6 +126,7 @@ interface Host {
   readonly peers: number[]
   incarnation: number
   up: boolean
+  starting: boolean
   ready: boolean
   node: SimulatedNode | undefined
   timers: TimerScope | undefined
@@ -143,11 +145,23 @@ export function checkTime(name: string, v: unknown): number {
   return v
 }
 
-let defaultFactory: ((env: SimNodeEnv, extra: Record<string, unknown>) => SimulatedNode) | undefined
-
-/** @internal installs the gossip `Node` as the default node factory. */
-export function setDefaultNodeFactory(f: (env: SimNodeEnv, extra: Record<string, unknown>) => SimulatedNode): void {
-  defaultFactory = f
+/**
+ * The default node: a gossip {@link Node} taking everything from the simulation (id, store,
+ * transport, clock, timers, randomness, key, fanout, interval), plus `extra` options.
+ */
+export function createSimNode(env: SimNodeEnv, extra: Partial<NodeOptions> = {}): Node {
+  return new Node({
+    ...extra,
+    id: env.id,
+    store: env.store,
+    networkKey: env.networkKey,
+    fanout: env.fanout,
+    interval: env.interval,
+    transports: [env.transport, ...(extra.transports ?? [])],
+    now: env.now,
+    timers: env.timers,
+    random: env.random,
+  })
 }
 
 /**
@@ -209,12 +223,7 @@ export class SimCluster {
     this.#fanout = checkInt('fanout', options.fanout ?? 3, 1)
     this.#networkKey = options.networkKey ?? 'hearsay-sim'
     const extra = options.nodeOptions ?? {}
-    this.#factory =
-      options.createNode ??
-      ((env) => {
-        if (defaultFactory === undefined) throw new TypeError('no default node factory is installed; pass createNode')
-        return defaultFactory(env, extra)
-      })
+    this.#factory = options.createNode ?? ((env) => createSimNode(env, extra))
     const sim = (this.sim = new Simulation({ seed: options.seed }))
     this.network = new SimNetwork(sim, options.link ?? {})
     const random = (this.random = {
@@ -255,6 +264,7 @@ export class SimCluster {
         peers,
         incarnation: 0,
         up: false,
+        starting: false,
         ready: false,
         node: undefined,
         timers: undefined,
@@ -316,10 +326,15 @@ export class SimCluster {
 
   /** Schedules every node that is down to start now (in index order). */
   start(): void {
-    for (const h of this.#hosts) if (!h.up) this.sim.schedule(0, () => void this.#start(h))
+    for (const h of this.#hosts) {
+      if (h.up || h.starting) continue
+      h.starting = true
+      this.sim.schedule(0, () => void this.#start(h))
+    }
   }
 
   async #start(h: Host): Promise<void> {
+    h.starting = false
     if (h.up || this.#closed) return
     const incarnation = ++h.incarnation
     const transport = this.network.transport(h.id)
@@ -393,7 +408,8 @@ export class SimCluster {
   /** Restarts a crashed node from its disk (it becomes ready once its objects are loaded). No-op when it is up. */
   restart(node: string | number): void {
     const h = this.#hosts[this.#index(node)]!
-    if (h.up) return
+    if (h.up || h.starting) return
+    h.starting = true
     this.#restarts++
     this.sim.schedule(0, () => void this.#start(h))
   }

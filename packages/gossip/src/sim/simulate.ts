@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import type { Replicated, ReplicatedClass } from '@hearsay/core'
 import type { LinkOptions, TrafficStats } from './SimNetwork.js'
+import type { NodeOptions } from '../Node.js'
 import { SimCluster, checkInt, checkTime, type SimNodeEnv, type SimRandom, type SimulatedNode } from './SimCluster.js'
 
 /** One replicated object every simulated node hosts, and how to write to it at random. */
@@ -79,10 +80,12 @@ export interface SimulateOptions {
   networkKey?: string
   /** Builds a node from its environment; default a gossip `Node` from `env` and `nodeOptions`. Pass your own to simulate another node implementation. */
   createNode?: (env: SimNodeEnv) => SimulatedNode
-  /** Extra options for the default node factory. */
-  nodeOptions?: Record<string, unknown>
+  /** Extra options for the default node (`maxConnections`, `heartbeatInterval`, `compaction`, ...). */
+  nodeOptions?: Partial<NodeOptions>
   /** Most events to run (a guard against a runaway schedule; default 50 000 000). */
   maxEvents?: number
+  /** Called at the end of the run, before the nodes are stopped: inspect the replicas of a failing run here. */
+  inspect?: (cluster: SimCluster) => void | Promise<void>
 }
 
 /** One node in a {@link SimReport}. */
@@ -324,6 +327,10 @@ export async function simulate(options: SimulateOptions): Promise<SimReport> {
     errors,
     perNode,
   }
-  cluster.close()
+  try {
+    await options.inspect?.(cluster)
+  } finally {
+    cluster.close()
+  }
   return report
 }
