@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ClassicLevel } from 'classic-level'
 import { restoreReplica, type Range } from '@hearsay/core'
-import { LWWMap } from '@hearsay/model'
+import { LWWMap, type LWWMapOp } from '@hearsay/model'
 import { LevelStore } from '@hearsay/adapters/level'
 import { group } from './harness.ts'
 
@@ -112,7 +112,7 @@ export async function run(): Promise<void> {
     await store.open()
     const map = new LWWMap<number>({ id: 'writer' })
     let pending: Promise<void>[] = []
-    map.on('ranges', (ranges: Range<unknown>[]) => {
+    map.on('ranges', (ranges: Range<LWWMapOp>[]) => {
       pending.push(store.append([{ objectId: 'prices', typeId: map.typeId, data: map.encodeRanges(ranges) }]))
     })
     const t0 = performance.now()

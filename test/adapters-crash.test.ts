@@ -13,7 +13,7 @@ import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { restoreReplica, type Range } from '@hearsay/core'
 import { withSeed, prng } from '@hearsay/core/testing'
-import { LWWMap } from '@hearsay/model'
+import { LWWMap, type LWWMapOp } from '@hearsay/model'
 import { LevelStore } from '@hearsay/adapters/level'
 
 const OBJECT = 'prices'
@@ -33,7 +33,7 @@ async function child(dir: string): Promise<void> {
   await restoreReplica(store, OBJECT, map)
   process.stdout.write(`start ${map.clock.get(map.id)}\n`)
   let sinceCompact = 0
-  map.on('ranges', (ranges: Range<unknown>[], origin: unknown) => {
+  map.on('ranges', (ranges: Range<LWWMapOp>[], origin: unknown) => {
     if (origin !== 'local') return
     const u = ranges[0]!.updates[0]!
     const op = u.op as { key: string; value: number }
