@@ -34,7 +34,7 @@ export { SimConnection, SimNetwork, SimTransport, hostOf } from './SimNetwork.js
 export type { LinkOptions, SimNetworkOptions, TrafficStats } from './SimNetwork.js'
 export { SimDisk } from './SimDisk.js'
 export type { SimDiskOptions } from './SimDisk.js'
-export { SimCluster } from './SimCluster.js'
+export { SimCluster, createSimNode } from './SimCluster.js'
 export type { SimClusterObject, SimClusterOptions, SimHost, SimNodeEnv, SimRandom, SimulatedNode } from './SimCluster.js'
 export { simulate } from './simulate.js'
 export type { SimCrash, SimFaults, SimNodeReport, SimObject, SimPartition, SimReport, SimulateOptions } from './simulate.js'
