@@ -10,6 +10,8 @@ const root = new URL('..', import.meta.url).pathname
 /** [script, args, a pattern its output must match] */
 const examples: Array<[string, string[], RegExp]> = [
   ['examples/custom-type.ts', [], /laptop: \[ 'home', 'urgent' \] phone: \[ 'home', 'urgent' \]/],
+  ['examples/demo.ts', [], /all 3 peers converged \(equal encoded states\)/],
+  ['examples/two-replicas.ts', [], /\{ eggs: 12, milk: 3 \} \{ eggs: 12, milk: 3 \}/],
 ]
 
 for (const [script, args, expected] of examples) {
