@@ -61,6 +61,13 @@ function compareIds(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0
 }
 
+// No Buffer here: the store also runs in browsers (browser-level).
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
+}
+
 function storeError(message: string, cause: unknown): HearsayError {
   if (cause instanceof HearsayError) return cause
   return new HearsayError(ErrorCodes.STORE_ERROR, `${message}: ${(cause as Error)?.message ?? cause}`, { cause })
@@ -196,7 +203,7 @@ export class LevelStore implements Store {
     if (header === undefined) {
       if (first !== undefined) throw new HearsayError(ErrorCodes.STORE_ERROR, 'database holds data but no hearsay header; refusing to use it')
       await db.put(headerKey(), expected, this.#writeOptions())
-    } else if (Buffer.compare(header, expected) !== 0) {
+    } else if (!sameBytes(header, expected)) {
       throw new HearsayError(ErrorCodes.PROTOCOL_VERSION, 'unrecognized hearsay store header')
     }
   }
@@ -334,7 +341,7 @@ export class LevelStore implements Store {
     const it = this.#db!.iterator({ gte: dataStart(info.handle), lt: dataEnd(info.handle), ...VIEW })
     try {
       for (;;) {
-        const entries = (await it.nextv(1024)) as Array<[Uint8Array, Uint8Array]>
+        const entries = (await it.nextv(4096)) as Array<[Uint8Array, Uint8Array]>
         if (entries.length === 0) break
         for (const [k, v] of entries) {
           if (isSnapshotKey(k)) {
