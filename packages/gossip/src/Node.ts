@@ -155,6 +155,7 @@ export interface ImportResult {
 
 interface Hosted extends HostedObject {
   readonly replica: Replicated<any>
+  readonly encode: (ranges: readonly Range<any>[]) => Uint8Array
 }
 
 interface PeerInfo {
@@ -490,6 +491,7 @@ export class Node extends EventEmitter {
       objectId,
       typeId: replica.typeId,
       replica,
+      encode: (ranges) => replica.encodeRanges(ranges),
       get clock() {
         return replica.clock
       },
@@ -505,7 +507,7 @@ export class Node extends EventEmitter {
   #onRanges(o: Hosted, ranges: readonly Range<any>[], origin: unknown): void {
     this.#index.touch(o.objectId)
     if (origin === 'store' || this.#closed) return
-    const durable = this.#persister.append(o.objectId, o.typeId, o.replica.encodeRanges(ranges))
+    const durable = this.#persister.append(o.objectId, o.typeId, ranges, o.encode)
     if (origin === LOCAL_ORIGIN) durable.then(() => this.#forward(o, ranges, undefined), () => {})
     else this.#forward(o, ranges, origin)
   }

@@ -1,4 +1,5 @@
-import type { Store, StoreEntry } from '@hearsay/core'
+import type { Range, Store } from '@hearsay/core'
+import { coalesceRanges } from './coalesceRanges.js'
 
 /** When to replace an object's appended batches by a snapshot. */
 export interface CompactionPolicy {
@@ -27,7 +28,8 @@ export type SnapshotSource = (objectId: string) => { typeId: number; encodeState
 /**
  * Appends every hosted object's new ranges to the store, one atomic `append` per tick, in
  * order, and compacts an object's log when its batches pile up. A batch's promise resolves once
- * the store acknowledged it; failed appends are retried in order after `retryMs`.
+ * the store acknowledged it; a failed append is retried (after the node's retry delay) before
+ * any later one, so batches become durable in order.
  *
  * Compaction policy: an object is compacted (`store.compact(id, type, encodeState())`) after a
  * successful append when at least `minBatches` batches were appended since its last snapshot
@@ -41,7 +43,7 @@ export class Persister {
   readonly #policy: Required<CompactionPolicy>
   readonly #onError: (err: unknown) => void
   readonly #retry: (fn: () => void) => void
-  #pending: Array<StoreEntry & { seq: number }> = []
+  #pending: Array<{ objectId: string; typeId: number; ranges: readonly Range<any>[]; encode: (r: readonly Range<any>[]) => Uint8Array; seq: number }> = []
   #scheduled = false
   #chain: Promise<void> = Promise.resolve()
   #seq = 0
@@ -70,10 +72,13 @@ export class Persister {
     return this.#seq - this.#durable
   }
 
-  /** Queues one batch; the promise resolves when it is durable. */
-  append(objectId: string, typeId: number, data: Uint8Array): Promise<void> {
+  /**
+   * Queues pieces of an object's history; the promise resolves when they are durable. Pieces
+   * of one object queued in one tick are joined and encoded (with `encode`) as one batch.
+   */
+  append(objectId: string, typeId: number, ranges: readonly Range<any>[], encode: (r: readonly Range<any>[]) => Uint8Array): Promise<void> {
     const seq = ++this.#seq
-    this.#pending.push({ objectId, typeId, data, seq })
+    this.#pending.push({ objectId, typeId, ranges, encode, seq })
     let log = this.#logs.get(objectId)
     if (log === undefined) this.#logs.set(objectId, (log = { batches: 0, bytes: 0, snapshotBytes: 0, lastSeq: 0 }))
     log.lastSeq = seq
@@ -117,19 +122,30 @@ export class Persister {
   #flush(): void {
     this.#scheduled = false
     if (this.#pending.length === 0 || this.#closed) return
-    const batch = this.#pending
+    const queued = this.#pending
     this.#pending = []
+    // One entry per object: its pieces of this tick joined into as few ranges as possible.
+    const byObject = new Map<string, { objectId: string; typeId: number; ranges: Range<any>[]; encode: (r: readonly Range<any>[]) => Uint8Array }>()
+    for (const q of queued) {
+      const e = byObject.get(q.objectId)
+      if (e === undefined || e.typeId !== q.typeId) byObject.set(q.objectId, { objectId: q.objectId, typeId: q.typeId, ranges: [...q.ranges], encode: q.encode })
+      else e.ranges.push(...q.ranges)
+    }
+    const batch = [...byObject.values()].map((e) => ({ objectId: e.objectId, typeId: e.typeId, data: e.encode(coalesceRanges(e.ranges)) }))
+    const lastSeq = queued[queued.length - 1]!.seq
     this.#chain = this.#chain.then(async () => {
-      if (this.#closed) return
-      try {
-        await this.#store.append(batch.map(({ objectId, typeId, data }) => ({ objectId, typeId, data })))
-      } catch (err) {
-        this.stats.failures++
-        this.#onError(err)
-        // Keep order: the failed batch goes back in front of anything queued since.
-        this.#pending = [...batch, ...this.#pending]
-        this.#retry(() => this.#flush())
-        return
+      // A failed append is retried in place: later batches wait behind it, so durability
+      // stays in order.
+      for (;;) {
+        if (this.#closed) return
+        try {
+          await this.#store.append(batch)
+          break
+        } catch (err) {
+          this.stats.failures++
+          this.#onError(err)
+          await new Promise<void>((resolve) => this.#retry(resolve))
+        }
       }
       this.stats.appends++
       this.stats.batches += batch.length
@@ -141,7 +157,7 @@ export class Persister {
         log.bytes += b.data.length
         touched.add(b.objectId)
       }
-      this.#durable = batch[batch.length - 1]!.seq
+      this.#durable = lastSeq
       const ready = this.#waiters.filter((w) => w.seq <= this.#durable)
       this.#waiters = this.#waiters.filter((w) => w.seq > this.#durable)
       for (const w of ready) w.resolve()

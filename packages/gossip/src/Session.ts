@@ -10,6 +10,7 @@ import {
   type Replicated,
 } from '@hearsay/core'
 import { computeProof, verifyProof } from './auth.js'
+import { coalesceRanges } from './coalesceRanges.js'
 import { DigestIndex } from './DigestIndex.js'
 import {
   GossipKind,
@@ -108,6 +109,8 @@ export class Session {
   #queued = 0
   #work: Work[] = []
   #pumpTimer: unknown
+  readonly #outbox = new Map<string, { o: HostedObject; ranges: Range<any>[] }>()
+  #flushScheduled = false
   #onFrame = (f: Uint8Array) => this.#receive(f)
   #onClose = (err?: Error) => this.#closed(err)
   #onDrain = () => this.#pump()
@@ -446,18 +449,34 @@ export class Session {
     for (const half of splitRanges(chunk, Math.ceil(count / 2))) yield* this.#encodeChunk(o, half)
   }
 
-  /** Pushes freshly applied ranges of an object, skipping what the peer is known to hold. */
+  /**
+   * Pushes freshly applied ranges of an object, skipping what the peer is known to hold. Pushes
+   * made in one tick are joined per object and sent as one frame (split only at the frame cap).
+   */
   push(o: HostedObject, ranges: readonly Range<any>[]): void {
     if (this.state !== 'ready') return
     const known = this.#knownFor(o.objectId)
-    const out: Range<any>[] = []
+    let box = this.#outbox.get(o.objectId)
     for (const r of ranges) {
       if (r.to <= known.get(r.source)) continue
       known.advance(r.source, r.to)
-      out.push(r)
+      if (box === undefined) this.#outbox.set(o.objectId, (box = { o, ranges: [] }))
+      box.ranges.push(r)
     }
-    if (out.length === 0) return
-    for (const chunk of splitRanges(out, UPDATES_PER_FRAME)) for (const f of this.#encodeChunk(o, chunk)) this.send(f)
+    if (box !== undefined && !this.#flushScheduled) {
+      this.#flushScheduled = true
+      queueMicrotask(() => this.#flushOutbox())
+    }
+  }
+
+  #flushOutbox(): void {
+    this.#flushScheduled = false
+    const boxes = [...this.#outbox.values()]
+    this.#outbox.clear()
+    if (this.state !== 'ready') return
+    for (const { o, ranges } of boxes) {
+      for (const chunk of splitRanges(coalesceRanges(ranges), UPDATES_PER_FRAME)) for (const f of this.#encodeChunk(o, chunk)) this.send(f)
+    }
   }
 
   #onRanges(objectId: string, typeId: number, d: decoding.Decoder): void {

@@ -1,0 +1,28 @@
+import type { Range, Update } from '@hearsay/core'
+
+/**
+ * Joins pieces of history into as few ranges as possible: per source, in order, a piece that
+ * starts where (or before) the previous one ended extends it. Pieces from successive `ranges`
+ * events of one replica chain this way, so a tick's writes travel and persist as one range per
+ * source. Pieces that leave a gap stay separate. The result covers exactly the same seqs.
+ */
+export function coalesceRanges<Op>(pieces: readonly Range<Op>[]): Range<Op>[] {
+  if (pieces.length <= 1) return [...pieces]
+  const out: Array<{ source: Range<Op>['source']; from: number; to: number; updates: Update<Op>[] }> = []
+  const last = new Map<string, (typeof out)[number]>()
+  for (const p of pieces) {
+    const prev = last.get(p.source)
+    if (prev !== undefined && p.from <= prev.to && p.from >= prev.from) {
+      for (const u of p.updates) {
+        const end = u.len === undefined ? u.seq : u.seq + u.len - 1
+        if (end > prev.to) prev.updates.push(u)
+      }
+      if (p.to > prev.to) prev.to = p.to
+      continue
+    }
+    const r = { source: p.source, from: p.from, to: p.to, updates: [...p.updates] }
+    out.push(r)
+    last.set(p.source, r)
+  }
+  return out
+}
