@@ -259,7 +259,18 @@ export function storeSuite(name: string, factory: () => StoreFixture | Promise<S
         await s2.append([{ objectId: 'a', typeId: 1, data: bytes('4') }])
         assert.deepEqual((await s2.load('a'))?.batches.map(hex), [hex(bytes('3')), hex(bytes('4'))])
         await rejectsWith(s2.append([{ objectId: 'a', typeId: 9, data: bytes('x') }]), ErrorCodes.TYPE_MISMATCH)
-        await s2.close()
+        // A compaction that leaves no batch, then a reopen: new appends must still load after the snapshot.
+        if (caps.compaction) {
+          await s2.compact('a', 1, bytes('S2'))
+          await s2.close()
+          const s3 = await f.reopen!()
+          await s3.open()
+          await s3.append([{ objectId: 'a', typeId: 1, data: bytes('5') }])
+          assert.deepEqual(plain(await s3.load('a')), plain({ objectId: 'a', typeId: 1, snapshot: bytes('S2'), batches: [bytes('5')] }))
+          await s3.close()
+        } else {
+          await s2.close()
+        }
       } finally {
         await f.teardown()
       }
