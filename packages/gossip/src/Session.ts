@@ -11,7 +11,7 @@ import {
 } from '@hearsay/core'
 import { computeProof, verifyProof } from './auth.js'
 import { coalesceRanges } from './coalesceRanges.js'
-import { DigestIndex } from './DigestIndex.js'
+import { objectKey, type DigestIndex } from './DigestIndex.js'
 import {
   GossipKind,
   MAX_PREFIX_DEPTH,
@@ -372,7 +372,10 @@ export class Session {
   #onVectors(reply: boolean, prefixes: readonly string[], entries: readonly VectorEntry[]): void {
     this.#reconciling()
     const theirs = new Map<string, VectorEntry>()
-    for (const x of entries) if (prefixes.some((p) => DigestIndex.within(x.objectId, p))) theirs.set(x.objectId, x)
+    for (const x of entries) {
+      const key = objectKey(x.objectId)
+      if (prefixes.some((p) => key.startsWith(p))) theirs.set(x.objectId, x)
+    }
     this.#host.peerVectors(this, [...theirs.values()])
     for (const x of theirs.values()) this.#learn(x.objectId, x.vector)
     const mineSeen = new Set<string>()
