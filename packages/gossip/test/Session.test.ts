@@ -131,4 +131,56 @@ describe('gossip session', () => {
       await net.close()
     }
   })
+
+  it('splits history across frames under a small frame cap; an update over the cap is reported, not sent', async () => {
+    const net = new TestNet()
+    try {
+      const opts = { maxFrame: 4096, interval: 3_600_000 }
+      const rec = new RecordingTransport(net.transport({ maxFrame: 4096 }))
+      const a = net.node({ id: 'a', ...opts })
+      const b = net.node({ id: 'b', ...opts, transports: [rec] })
+      const errors: HearsayError[] = []
+      a.on('peer-error', (e: HearsayError) => errors.push(e))
+      const m = await a.open('m', LWWMap)
+      for (let i = 0; i < 300; i++) m.set(`k${i}`, 'v'.repeat(100))
+      const huge = await a.open('huge', LWWMap)
+      huge.set('big', 'x'.repeat(10_000))
+      huge.set('small', 1)
+      await a.listen(net.address('a'))
+      await b.connect(net.address('a'))
+      await waitFor(() => (b.get('m') as LWWMap | undefined)?.size === 300, 'b gets all 300 keys')
+      await waitFor(() => errors.some((e) => e.code === ErrorCodes.FRAME_TOO_LARGE), 'the oversized update is reported')
+      assert.ok(rec.frames.every((f) => f.bytes.length <= 4096))
+      assert.ok(rec.frames.filter((f) => f.dir === 'in' && f.bytes[0] === GossipKind.Ranges).length >= 8, 'history came in several frames')
+      // The update over the cap cannot travel; a's later update to that object waits behind it
+      // on b (ranges of one source apply in order).
+      const hb = b.get('huge') as LWWMap | undefined
+      assert.equal(hb?.get('big'), undefined)
+      assert.equal(hb?.get('small'), undefined)
+    } finally {
+      await net.close()
+    }
+  })
+
+  it('sends a catch-up far larger than the send bound without tripping it (history is encoded as the link drains)', async () => {
+    const net = new TestNet()
+    try {
+      const bound = 128 * 1024
+      const a = net.node({ id: 'a', maxSendBuffer: bound, interval: 3_600_000 })
+      const b = net.node({ id: 'b', maxSendBuffer: bound, interval: 3_600_000 })
+      const reasons: Array<Error | undefined> = []
+      a.on('peer-disconnected', (_: string, r?: Error) => reasons.push(r))
+      for (let o = 0; o < 20; o++) {
+        const m = await a.open(`obj${o}`, LWWMap)
+        for (let i = 0; i < 100; i++) m.set(`k${i}`, 'y'.repeat(500))
+      }
+      await a.listen(net.address('a'))
+      await b.connect(net.address('a'))
+      await waitFor(() => Array.from({ length: 20 }, (_, o) => (b.get(`obj${o}`) as LWWMap | undefined)?.size === 100).every(Boolean), 'b gets about 1 MB of history')
+      assert.deepEqual(reasons, [])
+      assert.ok(a.status().bytesOut > 4 * bound)
+    } finally {
+      await net.close()
+    }
+  })
 })
