@@ -4,7 +4,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { testSeed } from '@hearsay/core/testing'
-import { simulate, type SimObject, type SimulateOptions, type SimNodeEnv } from '@hearsay/gossip/sim'
+import { SimCluster, simulate, type SimObject, type SimulateOptions, type SimNodeEnv } from '@hearsay/gossip/sim'
 import { MiniNode, SimGSet, SimLWWMap } from './simHelpers.ts'
 
 const objects: SimObject<any>[] = [
@@ -129,4 +129,44 @@ test('simulate: validates its options', async () => {
   await assert.rejects(simulate({ seed: 1, nodes: 2, objects: [objects[0]!, objects[0]!] }), TypeError)
   await assert.rejects(simulate({ seed: 1, nodes: 2, objects, heal: 10, ops: { count: 1, until: 100 } }), RangeError)
   await assert.rejects(simulate({ seed: 1, nodes: 2, objects, faults: { crashes: [{ node: 'n9', at: 1 }] } }), RangeError)
+})
+
+test('SimCluster: drive a scenario step by step', async () => {
+  const cluster = new SimCluster({ seed: 3, nodes: 8, objects, createNode: (env) => new MiniNode(env), link: { latency: 10 } })
+  assert.equal(cluster.hosts.length, 8)
+  assert.equal(cluster.write(0, 'map', (m: SimLWWMap) => m.set('a', 1)), null, 'not started yet')
+  cluster.start()
+  await cluster.run({ until: 3000 })
+  assert.ok(cluster.hosts.every((h) => h.ready && h.incarnation === 1))
+  assert.equal(cluster.write('n1', 'map', (m: SimLWWMap) => m.set('a', 1)), 1)
+  assert.equal(cluster.write(1, 'map', (m: SimLWWMap) => m.set('a', -1)), null, 'a refused op')
+  assert.equal(cluster.write(1, 'set', (s: SimGSet) => s.add('x')), 1)
+  assert.equal(cluster.write(2, 'set', (s: SimGSet) => s.add('x')), 1)
+  assert.equal(cluster.updates, 3)
+  const at = await cluster.runUntilConverged({ maxTime: 60_000 })
+  assert.notEqual(at, null, cluster.divergence() ?? '')
+  assert.deepEqual(cluster.replica('n7', 'map')!.toJSON(), { a: 1 })
+
+  cluster.network.partition([['n0', 'n1', 'n2', 'n3']])
+  cluster.crash('n5')
+  assert.equal(cluster.hosts[5]!.up, false)
+  assert.equal(cluster.replica(5, 'map'), undefined)
+  cluster.write(0, 'map', (m: SimLWWMap) => m.set('b', 2))
+  cluster.write(6, 'map', (m: SimLWWMap) => m.set('c', 3))
+  await cluster.run({ until: cluster.sim.time + 10_000 })
+  assert.equal(cluster.replica(7, 'map')!.toJSON()['b'], undefined, 'the partition holds')
+  assert.match(cluster.divergence() ?? '', /n5 is not up/)
+  cluster.network.heal()
+  cluster.restart('n5')
+  const healed = cluster.sim.time
+  const at2 = await cluster.runUntilConverged({ maxTime: healed + 60_000 })
+  assert.notEqual(at2, null, cluster.divergence() ?? '')
+  assert.equal(cluster.hosts[5]!.incarnation, 2)
+  assert.deepEqual(cluster.replica(5, 'map')!.toJSON(), { a: 1, b: 2, c: 3 })
+  assert.equal(cluster.crashes, 1)
+  assert.equal(cluster.restarts, 1)
+  assert.deepEqual(cluster.errors, [])
+  cluster.close()
+  assert.ok(cluster.hosts.every((h) => !h.up))
+  assert.throws(() => cluster.host('n8'), RangeError)
 })
