@@ -12,10 +12,16 @@ const examples: Array<[string, string[], RegExp]> = [
   ['examples/custom-type.ts', [], /laptop: \[ 'home', 'urgent' \] phone: \[ 'home', 'urgent' \]/],
   ['examples/demo.ts', [], /all 3 peers converged \(equal encoded states\)/],
   ['examples/two-replicas.ts', [], /\{ eggs: 12, milk: 3 \} \{ eggs: 12, milk: 3 \}/],
+  ['examples/todo.ts', [], /bob +todo: write the report, call the bank +\| +done: buy milk, book the train\n\nboth nodes show the same lists/],
+  ['examples/notes-tree.ts', [], /paris-2 recovered 7 notes:[\s\S]*- Budget[\s\S]*all three nodes hold the whole tree/],
+  ['examples/price-log.ts', ['7'], /every office holds all \d+ prices in the same order[\s\S]*all three offices converged; nothing was lost/],
+  ['examples/price-log.ts', ['2024'], /\d+ of them duplicates[\s\S]*all three offices converged; nothing was lost/],
+  ['examples/field-camp.ts', [], /\[ridge\] nests: one more found \(ranger-1\)[\s\S]*the camp relayed between devices that never met/],
+  ['examples/yjs-text.ts', [], /linus: "No server needed\. Gossip spreads updates\. Peers converge\."[\s\S]*both Y\.Docs hold the same text/],
 ]
 
 for (const [script, args, expected] of examples) {
-  test(`example ${script} runs and prints what it promises`, { timeout: 120_000 }, () => {
+  test(`example ${[script, ...args].join(' ')} runs and prints what it promises`, { timeout: 120_000 }, () => {
     assert.ok(existsSync(root + script), `${script} exists`)
     const r = spawnSync(process.execPath, ['--conditions=source', '--import', 'tsx', script, ...args], { cwd: root, encoding: 'utf8', timeout: 110_000 })
     assert.equal(r.status, 0, `exit ${r.status}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`)

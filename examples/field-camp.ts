@@ -1,0 +1,123 @@
+// Field devices work offline all day: they count inventory and write survey notes. Now and then
+// one comes within radio range of the camp and syncs over a slow link (latency plus a small
+// bandwidth), then leaves again. Devices never meet each other; the camp relays what one
+// brought to the others. In the end every device holds everyone's edits.
+// Run: npx tsx --conditions=source examples/field-camp.ts
+import { EventEmitter } from 'node:events'
+import { HearsayError, ErrorCodes, type Connection, type Listener, type Transport } from '@hearsay/core'
+import { Node } from '@hearsay/gossip'
+import { Doc, LWWMap } from '@hearsay/model'
+import { TcpTransport } from '@hearsay/adapters'
+
+// A slow radio link: every frame waits `latency` ms plus its size over `bytesPerSecond`, in
+// order, both ways. Out of range, connecting fails and open connections drop.
+class SlowConnection extends EventEmitter implements Connection {
+  #due = 0
+  #queued = 0
+  constructor(readonly inner: Connection, readonly latency: number, readonly bytesPerSecond: number) {
+    super()
+    inner.on('frame', (f: Uint8Array) => this.#later(f.length, () => this.emit('frame', f)))
+    inner.on('close', (reason?: Error) => this.emit('close', reason))
+  }
+  get remoteAddress() { return this.inner.remoteAddress }
+  get isOpen() { return this.inner.isOpen }
+  get bufferedBytes() { return this.#queued + this.inner.bufferedBytes }
+  #later(bytes: number, fn: () => void): void {
+    const now = performance.now()
+    this.#due = Math.max(this.#due, now) + (bytes / this.bytesPerSecond) * 1000
+    this.#queued += bytes
+    setTimeout(() => { this.#queued -= bytes; if (this.inner.isOpen) fn() }, this.#due + this.latency - now)
+  }
+  send(frame: Uint8Array): boolean {
+    if (!this.inner.isOpen) return false
+    this.#later(frame.length, () => this.inner.send(frame))
+    return true
+  }
+  close(reason?: Error): void { this.inner.close(reason) }
+}
+
+class RadioLink implements Transport {
+  readonly scheme = 'tcp'
+  readonly capabilities = { ordered: true, remote: true }
+  inRange = false
+  readonly #tcp = new TcpTransport()
+  readonly #open = new Set<Connection>()
+  listen(): Promise<Listener> { throw new HearsayError(ErrorCodes.NOT_SUPPORTED, 'devices do not listen') }
+  async connect(url: string): Promise<Connection> {
+    if (!this.inRange) throw new HearsayError(ErrorCodes.TRANSPORT_ERROR, 'camp out of range')
+    const c = new SlowConnection(await this.#tcp.connect(url), 60, 64_000)
+    this.#open.add(c)
+    c.once('close', () => this.#open.delete(c))
+    return c
+  }
+  leave(): void {
+    this.inRange = false
+    for (const c of this.#open) c.close()
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+const same = (a: Node, b: Node) => ['inventory', 'survey'].every((id) => Buffer.from(a.get(id)!.encodeState()).equals(Buffer.from(b.get(id)!.encodeState())))
+
+const camp = new Node({ id: 'camp', networkKey: 'field', transports: [new TcpTransport()], interval: 200 })
+const campUrl = await camp.listen('tcp://127.0.0.1:0')
+await camp.open('inventory', LWWMap)
+await camp.open('survey', Doc)
+
+interface Device { name: string; node: Node; link: RadioLink; inventory: LWWMap<number>; survey: Doc }
+const devices: Device[] = []
+for (const name of ['ranger-1', 'ranger-2', 'ranger-3']) {
+  const link = new RadioLink()
+  const node = new Node({ id: name, networkKey: 'field', transports: [link], interval: 200 })
+  devices.push({ name, node, link, inventory: await node.open('inventory', LWWMap<number>), survey: await node.open('survey', Doc) })
+}
+const [r1, r2, r3] = devices as [Device, Device, Device]
+
+async function meetCamp(d: Device): Promise<void> {
+  const t0 = performance.now()
+  const before = d.node.status()
+  d.link.inRange = true
+  await d.node.connect(campUrl)
+  while (!same(d.node, camp)) await sleep(20)
+  d.node.disconnect(campUrl)
+  d.link.leave()
+  const after = d.node.status()
+  console.log(`  ${d.name} meets the camp: ${after.bytesOut - before.bytesOut} B up, ${after.bytesIn - before.bytesIn} B down over the slow link, in sync after ${Math.round(performance.now() - t0)} ms`)
+}
+
+let ok = false
+try {
+  console.log('morning, everyone offline:')
+  r1.inventory.set('water (l)', 40)
+  r1.survey.set('n1', { site: 'ridge', note: 'two nests on the north face', by: 'ranger-1' })
+  r2.inventory.set('rope (m)', 120)
+  r2.survey.set('n2', { site: 'creek', note: 'water level low', by: 'ranger-2' })
+  r3.inventory.set('water (l)', 35) // a later count of the same stock: last writer wins
+  r3.survey.set('n3', { site: 'meadow', note: 'fox tracks', by: 'ranger-3' })
+  console.log('  three devices, three sets of edits, no connection anywhere')
+
+  console.log('noon:')
+  await meetCamp(r1)
+  await meetCamp(r2)
+  r1.survey.set('n4', { site: 'ridge', note: 'nests: one more found', by: 'ranger-1' })
+  r2.survey.get('n2')!.set('note', 'water level low; creek crossing safe')
+  r2.inventory.set('batteries', 16)
+
+  console.log('evening:')
+  await meetCamp(r3)
+  await meetCamp(r2)
+  await meetCamp(r1) // the last visit of the day: ranger-1 now holds everything
+  console.log('night, a last pass:')
+  await meetCamp(r2)
+  await meetCamp(r3) // ranger-3 gets what ranger-1 and ranger-2 brought after its evening visit
+
+  const views = devices.map((d) => JSON.stringify([d.inventory.toJSON(), d.survey.toJSON()]))
+  ok = views.every((v) => v === views[0]) && devices.every((d) => same(d.node, camp))
+  console.log(`\ninventory on every device: ${JSON.stringify(r3.inventory.toJSON())}`)
+  console.log('survey notes on ranger-3 (which never met ranger-1 or ranger-2):')
+  for (const row of Object.values(r3.survey.toJSON())) console.log(`  [${row['site']}] ${row['note']} (${row['by']})`)
+  console.log(ok ? '\nall devices and the camp converged; the camp relayed between devices that never met' : '\nMISMATCH')
+} finally {
+  await Promise.all([camp.close(), ...devices.map((d) => d.node.close())])
+}
+process.exit(ok ? 0 : 1)
