@@ -786,29 +786,34 @@ export class Node extends EventEmitter {
       if (pin.peerId !== undefined && byPeer.has(pin.peerId)) continue
       if (this.#canDial(url)) void this.#dial(url)
     }
-    // Anti-entropy with `fanout` live peers, those not synced for an interval first.
+    // Anti-entropy with `fanout` live peers, those not synced for an interval first. A pick we
+    // are not connected to is dialed (while under maxConnections); one we cannot dial is skipped.
     const full = this.#sessions.size >= this.#maxConnections
-    const candidates: string[] = []
-    for (const [id, p] of this.#peers) {
-      if (p.suspected || id === this.#id) continue
-      if (byPeer.has(id) || (!full && this.#dialable(id) !== undefined)) candidates.push(id)
-    }
-    for (const id of byPeer.keys()) if (!this.#peers.has(id)) candidates.push(id)
     const stale: string[] = []
     const fresh: string[] = []
-    for (const id of candidates) {
-      const last = this.#peers.get(id)?.lastSync
+    const consider = (id: string, p: PeerInfo | undefined): void => {
+      if (p?.suspected || id === this.#id) return
+      if (!byPeer.has(id) && full) return
+      const last = p?.lastSync
       ;(last === undefined || now - last >= this.interval ? stale : fresh).push(id)
     }
+    for (const [id, p] of this.#peers) consider(id, p)
+    for (const id of byPeer.keys()) if (!this.#peers.has(id)) consider(id, undefined)
     this.#shuffle(stale)
     this.#shuffle(fresh)
-    for (const id of [...stale, ...fresh].slice(0, this.fanout)) {
+    let picked = 0
+    for (const id of [...stale, ...fresh]) {
+      if (picked >= this.fanout) break
       const s = byPeer.get(id)
-      if (s !== undefined) s.startRound()
-      else {
-        const url = this.#dialable(id)
-        if (url !== undefined) void this.#dial(url)
+      if (s !== undefined) {
+        s.startRound()
+        picked++
+        continue
       }
+      const url = this.#dialable(id)
+      if (url === undefined) continue
+      void this.#dial(url)
+      picked++
     }
     if (this.#rounds % 10 === 0 && this.#seenDirty.size > 0) void this.#saveSeen()
   }
