@@ -244,3 +244,28 @@ test('SimDisk keeps durable writes across a crash and loses those in flight', as
   assert.equal(await s2.getMeta('k'), undefined)
   assert.equal(s2.capabilities.persistent, true)
 })
+
+test('a connection a crashed process held is reset once its host is up again, not while it is down', async () => {
+  const sim = new Simulation({ seed: 12 })
+  const net = new SimNetwork(sim, { latency: 10 })
+  const { client, server } = await pair(net)
+  let reason: unknown = null
+  server.on('close', (e?: Error) => {
+    reason = e
+  })
+  // The crash news cannot cross the partition: the server's end stays half-open.
+  net.partition([['a']])
+  net.crash('a')
+  await sim.run({ until: sim.time + 100 })
+  net.heal()
+  assert.equal(server.isOpen, true)
+  server.send(bytes(1))
+  await sim.run({ until: sim.time + 100 })
+  assert.equal(server.isOpen, true, 'a host that is down answers nothing')
+  net.transport('a')
+  server.send(bytes(2))
+  await sim.run({ until: sim.time + 100 })
+  assert.equal(server.isOpen, false)
+  assert.ok(isHearsayError(reason, ErrorCodes.TRANSPORT_ERROR))
+  assert.equal(client.isOpen, false)
+})

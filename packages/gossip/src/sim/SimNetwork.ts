@@ -101,8 +101,9 @@ class Incarnation {
  * and draws every random choice from its one PRNG, so a seed replays a run exactly.
  *
  * Partitions drop frames silently, as a real network does; an end that receives frames for a
- * connection its side already closed answers with a reset (the sender's end closes), so
- * half-open connections left by a partition or a crash are found once traffic flows again.
+ * connection its side already closed, or that a crashed process held while its host is up
+ * again, answers with a reset (the sender's end closes), so half-open connections left by a
+ * partition or a crash are found once traffic flows again.
  */
 export class SimNetwork {
   /** The simulation the network runs on. */
@@ -480,15 +481,13 @@ export class SimConnection extends EventEmitter implements Connection {
       return
     }
     drained?.()
-    if (!this.#inc.alive) {
+    if (!this.#open || !this.#inc.alive) {
       net.count(from, (s) => s.framesDropped++)
-      return
-    }
-    if (!this.#open) {
-      net.count(from, (s) => s.framesDropped++)
-      // Like a TCP reset: data for a connection this side closed tells the sender it is gone.
+      // Like a TCP reset: data for a connection this side closed, or that a crashed process
+      // held (once the host is up again), tells the sender the connection is gone. A host
+      // that is down answers nothing.
       const peer = this.#peer!
-      if (peer.#open && net.canReach(this.host, from)) {
+      if (peer.#open && net.isUp(this.host) && net.canReach(this.host, from)) {
         net.sim.schedule(net.delay(this.host, from), () => peer.#closedByPeer(new HearsayError(ErrorCodes.TRANSPORT_ERROR, 'connection reset by peer')))
       }
       return
