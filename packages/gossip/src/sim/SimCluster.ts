@@ -59,7 +59,9 @@ export interface SimulatedNode {
 
 /** One object every node of a cluster hosts. */
 export interface SimClusterObject {
+  /** The object id, the same on every node. */
   readonly id: string
+  /** Its replicated type. */
   readonly type: ReplicatedClass
 }
 

@@ -354,6 +354,7 @@ export function hostOf(url: string): string {
  * Events: `frame` (payload), `close` (error?).
  */
 export class SimConnection extends EventEmitter implements Connection {
+  /** `sim://name` for the dialing end; `sim://<host>:<port>` (an ephemeral port) for the accepted end. */
   readonly remoteAddress: string
   readonly #net: SimNetwork
   readonly #inc: Incarnation
@@ -381,10 +382,12 @@ export class SimConnection extends EventEmitter implements Connection {
     return this.#inc.host
   }
 
+  /** True until either end closed (or the host crashed). */
   get isOpen(): boolean {
     return this.#open
   }
 
+  /** Bytes sent from this end that have not reached a reading peer yet. */
   get bufferedBytes(): number {
     return this.#buffered
   }
@@ -406,6 +409,12 @@ export class SimConnection extends EventEmitter implements Connection {
     }
   }
 
+  /**
+   * Sends one frame through the link's faults. Returns false after close, and when the frame
+   * is over the cap or would overflow the send buffer (the connection then closes itself with
+   * `HEARSAY_FRAME_TOO_LARGE` or `HEARSAY_BACKPRESSURE`). A frame lost on the way still returns true.
+   * @throws TypeError when `frame` is not a Uint8Array.
+   */
   send(frame: Uint8Array): boolean {
     if (!this.#open || !this.#inc.alive) return false
     if (!(frame instanceof Uint8Array)) throw new TypeError('a frame is a Uint8Array')
@@ -503,6 +512,7 @@ export class SimConnection extends EventEmitter implements Connection {
     this.emit('frame', frame)
   }
 
+  /** Closes this end (`close` fires here at once, at the peer after the frames already sent). Idempotent. */
   close(reason?: Error): void {
     if (!this.#open) return
     this.#open = false
@@ -566,6 +576,7 @@ export class SimConnection extends EventEmitter implements Connection {
  * After the host crashes, this transport never answers again.
  */
 export class SimTransport implements Transport {
+  /** The URL scheme: addresses are `sim://name`. */
   readonly scheme = 'sim'
   readonly #net: SimNetwork
   readonly #inc: Incarnation

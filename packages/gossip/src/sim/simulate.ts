@@ -110,7 +110,9 @@ export interface SimNodeReport {
 
 /** What {@link simulate} observed. Plain data: two runs with the same seed produce deep-equal reports. */
 export interface SimReport {
+  /** The run's seed. */
   seed: number
+  /** How many nodes ran. */
   nodes: number
   /** After heal, every node held byte-identical `encodeState()` per object, equal vectors and empty causal buffers. */
   converged: boolean
@@ -138,7 +140,9 @@ export interface SimReport {
   bytesPerUpdate: number | null
   /** Network counters (loss, duplicates, reordering, connections). */
   network: TrafficStats
+  /** Crashes injected. */
   crashes: number
+  /** Restarts performed (each crashed node restarts by heal at the latest). */
   restarts: number
   /** Events the simulation ran. */
   events: number
@@ -148,6 +152,7 @@ export interface SimReport {
   divergence: string | null
   /** Errors thrown by node callbacks or while starting nodes (their messages). */
   errors: string[]
+  /** Each node's end state and traffic, in index order. */
   perNode: SimNodeReport[]
 }
 
