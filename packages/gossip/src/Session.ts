@@ -318,14 +318,23 @@ export class Session {
     }
     // A reply that no longer matches: our own later writes are on their way as live pushes.
     if (reply) return
-    if (Math.max(count, mine.count) <= LEAF_OBJECTS) this.#sendVectors(false, [''])
+    // Few objects, or nothing on one side (no bucket can match): list them at once.
+    if (Math.max(count, mine.count) <= LEAF_OBJECTS || Math.min(count, mine.count) === 0) this.#sendVectors(false, [''])
     else this.#sendNodes([''])
   }
 
   #sendNodes(prefixes: readonly string[]): void {
     if (prefixes.length === 0) return
     const nodes = prefixes.map((prefix) => ({ prefix, children: this.#host.index.summarize(prefix) }))
-    this.send(buildFrame((e) => writeNodesMessage(e, nodes)))
+    const frame = buildFrame((e) => writeNodesMessage(e, nodes))
+    if (frame.length > this.#host.maxFrame && prefixes.length > 1) {
+      // Summaries are independent: split the list.
+      const half = Math.ceil(prefixes.length / 2)
+      this.#sendNodes(prefixes.slice(0, half))
+      this.#sendNodes(prefixes.slice(half))
+      return
+    }
+    this.send(frame)
   }
 
   #sendVectors(reply: boolean, prefixes: readonly string[]): void {
@@ -339,7 +348,23 @@ export class Session {
         entries.push({ objectId: o.objectId, typeId: o.typeId, vector: o.clock })
       }
     }
-    this.send(buildFrame((e) => writeVectorsMessage(e, reply, prefixes, entries)))
+    const frame = buildFrame((e) => writeVectorsMessage(e, reply, prefixes, entries))
+    if (frame.length > this.#host.maxFrame) {
+      // A Vectors message must list everything under its prefixes, so it is split by prefix:
+      // halves of the list, then the 16 children of a single prefix.
+      if (prefixes.length > 1) {
+        const half = Math.ceil(prefixes.length / 2)
+        this.#sendVectors(reply, prefixes.slice(0, half))
+        this.#sendVectors(reply, prefixes.slice(half))
+        return
+      }
+      const only = prefixes[0]!
+      if (only.length < MAX_PREFIX_DEPTH) {
+        for (let c = 0; c < 16; c++) this.#sendVectors(reply, [only + c.toString(16)])
+        return
+      }
+    }
+    this.send(frame)
   }
 
   // A reconciliation step counts as a sync with the peer (the roots differed).
@@ -361,7 +386,7 @@ export class Session {
         const m = mine[c]!
         if (t.count === m.count && Buffer.compare(t.hash, m.hash) === 0) continue
         const child = prefix + c.toString(16)
-        if (Math.max(t.count, m.count) <= LEAF_OBJECTS || child.length >= MAX_PREFIX_DEPTH) list.push(child)
+        if (Math.max(t.count, m.count) <= LEAF_OBJECTS || Math.min(t.count, m.count) === 0 || child.length >= MAX_PREFIX_DEPTH) list.push(child)
         else deeper.push(child)
       }
     }

@@ -129,4 +129,25 @@ describe('root and bucketed digests on the wire', () => {
       await net.close()
     }
   })
+
+  it('brings an empty node level with thousands of objects under a small frame cap (vectors split by bucket)', async () => {
+    const net = new TestNet()
+    try {
+      const small = { maxFrame: 8192, interval: 3_600_000, heartbeatInterval: 3_600_000 }
+      const a = net.node({ id: 'a', ...small })
+      const rec = new RecordingTransport(net.transport({ maxFrame: 8192 }))
+      const b = net.node({ id: 'b', ...small, transports: [rec] })
+      for (let i = 0; i < 3000; i++) (await a.open(`o${i}`, LWWMap)).set('v', i)
+      await a.listen(net.address('a'))
+      await b.connect(net.address('a'))
+      await waitFor(() => b.objectIds().length >= 3001, 'b hosts every object', 30_000)
+      await waitFor(() => b.status().peers.some((p) => p.inSync) || (b.syncNow(), false), 'in sync')
+      assert.ok(rec.frames.every((f) => f.bytes.length <= 8192))
+      const nodes = rec.frames.filter((f) => f.bytes[0] === GossipKind.Nodes).length
+      assert.ok(nodes <= 4, `${nodes} Nodes frames: an empty side is not walked bucket by bucket`)
+      assert.equal((b.get('o2999') as LWWMap).get('v'), 2999)
+    } finally {
+      await net.close()
+    }
+  })
 })
