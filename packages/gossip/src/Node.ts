@@ -32,7 +32,7 @@ import {
 import { toKeyBytes } from './auth.js'
 import { decodeBundle, encodeBundle, readDigest, writeDigest } from './bundle.js'
 import { DigestIndex } from './DigestIndex.js'
-import { MEMBERSHIP_OBJECT_ID, Membership, type Member } from './Membership.js'
+import { MAX_MEMBER_ADDRESSES, MEMBERSHIP_OBJECT_ID, Membership, type Member } from './Membership.js'
 import { NONCE_BYTES, assertObjectId, type VectorEntry } from './messages.js'
 import { Persister, type CompactionPolicy } from './Persister.js'
 import { Session, type HostedObject, type SessionHost } from './Session.js'
@@ -77,6 +77,8 @@ export interface NodeOptions {
   maxSendBuffer?: number
   /** Where diagnostics go (default nowhere). */
   logger?: Logger
+  /** Addresses announced to peers in the membership instead of the listeners' own (behind NAT, a proxy, or a listener on 0.0.0.0). */
+  advertise?: readonly string[]
   /** Most connections this node dials on its own to peers learned from membership (default 8). */
   maxConnections?: number
   /** Milliseconds between heartbeats written to the membership (default 5 × interval). */
@@ -270,6 +272,10 @@ export class Node extends EventEmitter {
     this.#maxBackoff = num(options.maxBackoff, 30 * this.interval, 'maxBackoff')
     this.#authTimeout = num(options.authTimeout, 10_000, 'authTimeout')
     if (options.id !== undefined) this.#id = toReplicaId(options.id)
+    if (options.advertise !== undefined) {
+      if (!Array.isArray(options.advertise) || options.advertise.length > MAX_MEMBER_ADDRESSES) throw new TypeError(`advertise is an array of at most ${MAX_MEMBER_ADDRESSES} addresses`)
+      for (const a of options.advertise) schemeOf(a)
+    }
     this.use(new MemoryTransport({ maxFrame: this.maxFrame, maxSendBuffer: this.maxSendBuffer }))
     for (const t of options.transports ?? []) this.use(t)
     this.#host = this.#makeHost()
@@ -520,7 +526,7 @@ export class Node extends EventEmitter {
 
   #beat(): void {
     this.#lastBeat = this.#now()
-    this.#membership.beat(this.#addresses)
+    this.#membership.beat(this.#options.advertise ?? this.#addresses)
   }
 
   #onMember(m: Member): void {

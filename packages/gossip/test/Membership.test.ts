@@ -39,6 +39,11 @@ describe('membership on nodes', () => {
       await c.connect(net.address('hub'))
       await waitFor(() => b.status().peers.some((p) => p.id === 'c' && p.connected), 'b connects to c through the membership')
       assert.deepEqual(b.membership.get('c')?.addresses, [net.address('c')])
+      // A node can announce other addresses than its listeners'.
+      const d = net.node({ id: 'd', advertise: [net.address('d-public')] })
+      await d.listen(net.address('d'))
+      await d.connect(net.address('hub'))
+      await waitFor(() => b.membership.get('d')?.addresses[0] === net.address('d-public'), 'b learns the advertised address of d')
       // With the hub gone, b and c still converge directly.
       await hub.close()
       const mb = await b.open('m', LWWMap)
