@@ -12,7 +12,7 @@ import { ClassicLevel } from 'classic-level'
 import { restoreReplica, type Range } from '@hearsay/core'
 import { LWWMap, type LWWMapOp } from '@hearsay/model'
 import { LevelStore } from '@hearsay/adapters/level'
-import { group } from './harness.ts'
+import { RUNS, group } from './harness.ts'
 
 const N = Number(process.env['BENCH_STORE_N']) || 100_000
 const BATCH = 1000
@@ -46,64 +46,85 @@ function rawKey(i: number): Uint8Array {
 
 export async function run(): Promise<void> {
   const g = group(`LevelStore appends (${N} records of ${VALUE} B, sync: true)`, 'raw classic-level batch')
-  const rawRun = () =>
+  const raw = async () =>
     withDir(async (dir) => {
       const db = new ClassicLevel<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view' })
       await db.open()
+      const t0 = performance.now()
       for (let i = 0; i < N; i += BATCH) {
         const ops = []
         for (let j = i; j < i + BATCH; j++) ops.push({ type: 'put' as const, key: rawKey(j), value: value(j) })
         await db.batch(ops, { sync: true } as object)
       }
+      const ms = performance.now() - t0
       await db.close()
-      return { ops: N }
+      return { ms }
     })
-  const raw = await g.add('raw classic-level batch', rawRun)
-  const batched = await g.add(`hearsay append, ${BATCH} entries per call`, () =>
+  const batched = async () =>
     withDir(async (dir) => {
       const store = new LevelStore(dir)
       await store.open()
+      const t0 = performance.now()
       for (let i = 0; i < N; i += BATCH) {
         const entries = []
         for (let j = i; j < i + BATCH; j++) entries.push({ objectId: `o${j % 10}`, typeId: 2, data: value(j) })
         await store.append(entries)
       }
+      const ms = performance.now() - t0
       await store.close()
-      return { ops: N }
-    }),
-  )
-  const single = await g.add(`hearsay append, 1 entry per call, ${BATCH} in flight`, () =>
+      return { ms }
+    })
+  const single = async () =>
     withDir(async (dir) => {
       const store = new LevelStore(dir)
       await store.open()
       const w0 = store.writes
+      const t0 = performance.now()
       for (let i = 0; i < N; i += BATCH) {
         const ps: Promise<void>[] = []
         for (let j = i; j < i + BATCH; j++) ps.push(store.append([{ objectId: `o${j % 10}`, typeId: 2, data: value(j) }]))
         await Promise.all(ps)
       }
+      const ms = performance.now() - t0
       const writes = store.writes - w0
       await store.close()
-      return { ops: N, extra: { syncedWrites: writes } }
-    }),
-  )
+      return { ms, writes }
+    })
   const SEQ = 500
-  await g.add(`hearsay append, 1 entry per call, awaited one by one (${SEQ})`, () =>
+  const oneByOne = async () =>
     withDir(async (dir) => {
       const store = new LevelStore(dir)
       await store.open()
+      const t0 = performance.now()
       for (let j = 0; j < SEQ; j++) await store.append([{ objectId: 'o', typeId: 2, data: value(j) }])
+      const ms = performance.now() - t0
       await store.close()
-      return { ops: SEQ }
-    }),
-  )
-  // The disk is shared and noisy: measure raw again after the others and compare with the faster.
-  const rawAgain = await g.add('raw classic-level batch (again)', rawRun)
-  g.print()
-  const rawBest = Math.max(raw?.opsPerSec ?? 0, rawAgain?.opsPerSec ?? 0)
-  if (rawBest > 0 && batched?.opsPerSec && single?.opsPerSec) {
-    console.log(`against the faster raw run: batched ${((batched.opsPerSec / rawBest) * 100).toFixed(0)}% of raw; single (group commit) ${((single.opsPerSec / rawBest) * 100).toFixed(0)}% of raw (target ≥ 50%)`)
+      return { ms }
+    })
+  // The disk and CPUs are shared and noisy: interleave the runs and keep each one's best, so
+  // hearsay and raw LevelDB are compared under the same conditions.
+  const rounds = Math.max(3, RUNS)
+  const best = { raw: Infinity, batched: Infinity, single: Infinity, oneByOne: Infinity, writes: 0 }
+  for (let r = 0; r < rounds; r++) {
+    best.raw = Math.min(best.raw, (await raw()).ms)
+    best.batched = Math.min(best.batched, (await batched()).ms)
+    const s = await single()
+    if (s.ms < best.single) {
+      best.single = s.ms
+      best.writes = s.writes
+    }
+    best.oneByOne = Math.min(best.oneByOne, (await oneByOne()).ms)
   }
+  const row = (impl: string, ms: number, ops: number, extra?: Record<string, number | string>) =>
+    g.rows.push({ impl, ms, opsPerSec: (ops / ms) * 1000, bytes: undefined, heap: undefined, extra })
+  row('raw classic-level batch', best.raw, N, { batch: BATCH })
+  row(`hearsay append, ${BATCH} entries per call`, best.batched, N)
+  row(`hearsay append, 1 entry per call, ${BATCH} in flight`, best.single, N, { syncedWrites: best.writes })
+  row(`hearsay append, 1 entry per call, awaited one by one`, best.oneByOne, SEQ)
+  g.print()
+  console.log(
+    `best of ${rounds} interleaved runs: batched ${((best.raw / best.batched) * 100).toFixed(0)}% of raw; single (group commit) ${((best.raw / best.single) * 100).toFixed(0)}% of raw (target ≥ 50%)`,
+  )
 
   await withDir(async (dir) => {
     // Build once: an LWW map with LOAD_N updates over 1000 keys, one batch per update (as a node

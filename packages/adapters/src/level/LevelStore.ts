@@ -377,6 +377,9 @@ export class LevelStore implements Store {
   // together in the next batch. Jobs are taken in call order, so writes apply in call order.
   async #drain(): Promise<void> {
     try {
+      // Let the rest of the current synchronous burst of calls queue up first, so it goes out
+      // as one write rather than a write of the first call and another of the rest.
+      await null
       while (this.#queue.length > 0) {
         let take = 0
         let bytes = 0
