@@ -715,12 +715,16 @@ export class Node extends EventEmitter {
     }
     const other = [...this.#sessions].find((x) => x !== s && x.state === 'ready' && x.peerId === peerId)
     if (other !== undefined) {
-      // Two connections between the same nodes: both sides keep the one dialed by the smaller id.
+      // Two connections between the same nodes. Dialed from both ends: both sides keep the one
+      // dialed by the smaller id. Dialed twice from one end: that end keeps the newer (the older
+      // may be a half-open link from before a restart) and the other end waits for its close.
       const dialer = (x: Session) => (x.dialed ? this.#id! : peerId)
-      const drop = dialer(s) < dialer(other) ? other : s
-      if (drop.url !== undefined) this.#settlePin(drop.url, { id: peerId })
-      drop.close()
-      if (drop === s) return
+      const drop = dialer(s) !== dialer(other) ? (dialer(s) < dialer(other) ? other : s) : s.dialed ? other : undefined
+      if (drop !== undefined) {
+        if (drop.url !== undefined) this.#settlePin(drop.url, { id: peerId })
+        drop.close()
+        if (drop === s) return
+      }
     }
     if (s.url !== undefined) {
       this.#dials.delete(s.url)

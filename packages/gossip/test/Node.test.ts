@@ -162,6 +162,25 @@ describe('Node over mem://', () => {
     }
   })
 
+  it('keeps the newer of two connections dialed from one end', async () => {
+    const net = new TestNet()
+    try {
+      const a = net.node({ id: 'a' })
+      const b = net.node({ id: 'b' })
+      await a.listen(net.address('a'))
+      await a.listen(net.address('a2'))
+      await b.connect(net.address('a'))
+      await b.connect(net.address('a2'))
+      await waitFor(() => b.status().peers.find((p) => p.id === 'a')?.connected === true && a.status().peers.filter((p) => p.connected).length === 1, 'one link')
+      await new Promise((r) => setTimeout(r, 100))
+      const m = await b.open('m', LWWMap)
+      m.set('x', 1)
+      await waitFor(() => (a.get('m') as LWWMap | undefined)?.get('x') === 1, 'a gets x')
+    } finally {
+      await net.close()
+    }
+  })
+
   it('keeps one connection when two nodes dial each other', async () => {
     const net = new TestNet()
     try {
