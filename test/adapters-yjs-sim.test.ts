@@ -1,7 +1,6 @@
 // Y.Text edited concurrently on three gossip nodes over the simulator's faulty links (loss,
-// duplication, reordering and a partition that heals): every node ends with byte-identical
-// state. (Crash-restarts are left out here: with 3 nodes the simulator's crash runs currently
-// fail to converge for LWWMap too, a gossip-side issue, reported.)
+// duplication, reordering, a partition that heals and a crash-restart from the store): every
+// node ends with byte-identical state.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { testSeed } from '@hearsay/core/testing'
@@ -29,7 +28,7 @@ test('three nodes editing one Y.Text concurrently over the simulator converge', 
           },
         },
       ],
-      faults: { link: { loss: 0.2, duplicate: 0.1, reorder: 0.2 }, partitions: [{ at: 3000 }] },
+      faults: { link: { loss: 0.2, duplicate: 0.1, reorder: 0.2 }, partitions: [{ at: 3000 }], crashes: 1 },
     })
     assert.equal(report.converged, true, `seed ${seed} (replay with SEED=${seed}): ${report.divergence} ${JSON.stringify(report.errors ?? [])}`)
   }
