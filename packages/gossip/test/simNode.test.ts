@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import { testSeed } from '@hearsay/core/testing'
 import { LWWMap, ORSet } from '@hearsay/model'
 import { List } from '@hearsay/seq'
-import { simulate, type SimObject, type SimReport, type SimulateOptions } from '@hearsay/gossip/sim'
+import { SimCluster, simulate, type SimObject, type SimReport, type SimulateOptions } from '@hearsay/gossip/sim'
 
 const objects: SimObject<any>[] = [
   { id: 'prices', type: LWWMap, write: (m: LWWMap<any>, r) => (r.chance(0.15) ? m.delete(r.word(1)) : m.set(r.word(1), r.int(0, 999))) },
@@ -124,4 +124,31 @@ test('sim: a network with lossy links all the way converges once partitions heal
     },
   })
   assertConverged(r)
+})
+
+test('sim: nodes joined through one seed keep converging after the seed crashes (membership)', async () => {
+  const seed = testSeed()
+  const cluster = new SimCluster({
+    seed,
+    nodes: 20,
+    objects: [{ id: 'prices', type: LWWMap }],
+    bootstrap: (i) => (i === 0 ? [] : [0]),
+    link: { latency: 20, jitter: 10, loss: 0.05 },
+  })
+  try {
+    cluster.start()
+    await cluster.run({ until: 20_000 })
+    cluster.crash('n0')
+    for (let i = 1; i < 20; i++) cluster.write(i, 'prices', (m: LWWMap<number>) => m.set(`k${i}`, i))
+    const others = cluster.hosts.slice(1)
+    const done = () => others.every((h) => (h.replicas.get('prices') as LWWMap<number> | undefined)?.size === 19)
+    const why = await cluster.run({ until: cluster.sim.time + 60_000, stopWhen: done })
+    assert.equal(why, 'stopped', `seed ${seed}: without the seed node the others did not converge; replay with SEED=${seed}`)
+    cluster.restart('n0')
+    const at = await cluster.runUntilConverged({ maxTime: cluster.sim.time + 60_000 })
+    assert.notEqual(at, null, `seed ${seed}: ${cluster.divergence()}`)
+    assert.deepEqual(cluster.errors, [])
+  } finally {
+    cluster.close()
+  }
 })

@@ -246,7 +246,8 @@ export class SimCluster {
     this.#hosts = Array.from({ length: n }, (_, index) => {
       let peers: number[]
       if (typeof boot === 'function') {
-        peers = boot(index, n, random).map((p) => this.#index(p)).filter((p) => p !== index)
+        peers = [...new Set(boot(index, n, random))].filter((p) => p !== index)
+        for (const p of peers) if (!Number.isSafeInteger(p) || p < 0 || p >= n) throw new RangeError(`bootstrap(${index}) returned ${p}, not a node index below ${n}`)
       } else {
         const k = Math.min(checkInt('bootstrap', boot, 0), n - 1)
         const set = new Set<number>()
