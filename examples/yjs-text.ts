@@ -1,6 +1,6 @@
 // A Y.Text edited on two nodes through the Yjs bridge: YDocReplica wraps a Y.Doc, so any Yjs
-// type (here Y.Text) replicates over hearsay gossip and persists in a hearsay store. Edits made
-// while apart merge the Yjs way once the nodes meet; live edits flow while connected.
+// type (here Y.Text) replicates over hearsay gossip and persists in a hearsay store. Concurrent
+// edits merge the Yjs way; formatting travels too.
 // Run: npx tsx --conditions=source examples/yjs-text.ts
 import { Node } from '@hearsay/gossip'
 import { TcpTransport } from '@hearsay/adapters'
@@ -18,19 +18,18 @@ const synced = async () => {
 }
 textL.observe(() => console.log(`  linus sees: ${JSON.stringify(textL.toString())}`))
 
-console.log('apart, both edit the same text:')
-textA.insert(0, 'Gossip spreads updates.')
-textL.insert(0, 'No server needed. ')
-console.log(`  ada:   ${JSON.stringify(textA.toString())}`)
-
-console.log('they connect:')
+console.log('ada writes a first line, then linus connects:')
+textA.insert(0, 'Peers converge.')
 await linus.connect(await ada.listen('tcp://127.0.0.1:0'))
 await synced()
 
-console.log('live edits from ada, with formatting:')
-textA.insert(textA.length, ' Peers converge.')
+console.log('both edit at the same moment, at both ends of the text:')
+textL.insert(0, 'Gossip spreads updates. ')
+textA.insert(textA.length, ' No server needed.')
 await synced()
-textA.format(0, 9, { bold: true }) // "No server" in bold
+
+console.log('ada makes the first two words bold:')
+textA.format(0, 'Gossip spreads'.length, { bold: true })
 await synced()
 
 console.log(`\nada:   ${JSON.stringify(textA.toString())}`)

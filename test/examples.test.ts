@@ -17,7 +17,7 @@ const examples: Array<[string, string[], RegExp]> = [
   ['examples/price-log.ts', ['7'], /every office holds all \d+ prices in the same order[\s\S]*all three offices converged; nothing was lost/],
   ['examples/price-log.ts', ['2024'], /\d+ of them duplicates[\s\S]*all three offices converged; nothing was lost/],
   ['examples/field-camp.ts', [], /\[ridge\] nests: one more found \(ranger-1\)[\s\S]*the camp relayed between devices that never met/],
-  ['examples/yjs-text.ts', [], /linus: "No server needed\. Gossip spreads updates\. Peers converge\."[\s\S]*both Y\.Docs hold the same text/],
+  ['examples/yjs-text.ts', [], /linus: "Gossip spreads updates\. Peers converge\. No server needed\."\ndelta: \[\{"insert":"Gossip spreads","attributes":\{"bold":true\}\}[\s\S]*both Y\.Docs hold the same text/],
 ]
 
 for (const [script, args, expected] of examples) {

@@ -34,7 +34,8 @@ export interface DataNodeOptions {
  * @throws CliError when the database is locked by another process or cannot be opened.
  */
 export async function openDataNode(options: DataNodeOptions): Promise<Node> {
-  await mkdir(options.dataDir, { recursive: true })
+  // Owner-only: the control socket inside it gives full read and write access to the node.
+  await mkdir(options.dataDir, { recursive: true, mode: 0o700 })
   const nodeOptions: NodeOptions = {
     store: new LevelStore(databasePath(options.dataDir)),
     networkKey: options.networkKey,

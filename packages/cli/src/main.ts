@@ -4,6 +4,14 @@
 // (or `npx hearsay --help` through bin/hearsay.mjs, which does exactly that).
 import { main } from './cli.js'
 
+// `hearsay watch | head -3`: a closed pipe ends the command quietly instead of crashing it.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0)
+    throw err
+  })
+}
+
 const code = await main(process.argv.slice(2))
 // Long-running commands (peer, watch, lab) resolve only once they have shut down cleanly.
 process.exitCode = code
