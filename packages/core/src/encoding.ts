@@ -106,6 +106,10 @@ function describe(v: unknown): string {
 function checkValue(v: unknown, depth: number, path: string): string | undefined {
   switch (typeof v) {
     case 'string':
+      // UTF-8 (msgpack, lib0) cannot carry a lone surrogate: it would arrive as U+FFFD and the
+      // replicas would diverge.
+      if (!(v as string & { isWellFormed(): boolean }).isWellFormed()) return `${path} has a lone surrogate; only well-formed strings replicate`
+      return undefined
     case 'boolean':
       return undefined
     case 'number':
@@ -128,6 +132,7 @@ function checkValue(v: unknown, depth: number, path: string): string | undefined
       if (proto !== Object.prototype && proto !== null) return `${path} is a ${describe(v)}; only plain objects replicate`
       for (const k in v) {
         if (k === '__proto__') return `${path} has a "__proto__" key`
+        if (!(k as string & { isWellFormed(): boolean }).isWellFormed()) return `${path} has a key with a lone surrogate`
         const r = checkValue((v as Record<string, unknown>)[k], depth + 1, `${path}.${k}`)
         if (r) return r
       }
