@@ -199,7 +199,7 @@ async function diverged(): Promise<void> {
     for (let i = 0; i < SHARED; i++) a.set(keys[i]!, i)
     b.applyState(a.encodeState())
     wa.forEach((k, i) => a.set(keys[k]!, i))
-    wb.forEach((k, i) => b.set(keys[k]!, -i))
+    wb.forEach((k, i) => b.set(keys[k]!, -i - 1))
     return async () => {
       const wire = { bytes: 0 }
       const sa = a.createStream({ tail: false })
@@ -220,7 +220,7 @@ async function diverged(): Promise<void> {
     for (let i = 0; i < SHARED; i++) a.transact(() => ma.set(keys[i]!, i))
     Y.applyUpdate(b, Y.encodeStateAsUpdate(a))
     wa.forEach((k, i) => a.transact(() => ma.set(keys[k]!, i)))
-    wb.forEach((k, i) => b.transact(() => mb.set(keys[k]!, -i)))
+    wb.forEach((k, i) => b.transact(() => mb.set(keys[k]!, -i - 1)))
     return async () => {
       const sva = Y.encodeStateVector(a)
       const svb = Y.encodeStateVector(b)
@@ -239,7 +239,7 @@ async function diverged(): Promise<void> {
     for (let i = 0; i < SHARED; i++) a.set(keys[i]!, i)
     await streamSync(a, b)
     wa.forEach((k, i) => a.set(keys[k]!, i))
-    wb.forEach((k, i) => b.set(keys[k]!, -i))
+    wb.forEach((k, i) => b.set(keys[k]!, -i - 1))
     return async () => ({ bytes: await streamSync(a, b), keep: [a, b] })
   })
 
@@ -250,7 +250,7 @@ async function diverged(): Promise<void> {
     for (let i = 0; i < SHARED / 10; i++) a.set(keys[i]!, { v: i })
     await streamSync(a, b)
     wa.slice(0, WRITES / 10).forEach((k, i) => a.set(keys[k % (SPACE / 10)]!, { v: i }))
-    wb.slice(0, WRITES / 10).forEach((k, i) => b.set(keys[k % (SPACE / 10)]!, { v: -i }))
+    wb.slice(0, WRITES / 10).forEach((k, i) => b.set(keys[k % (SPACE / 10)]!, { v: -i - 1 }))
     return async () => ({ bytes: await streamSync(a, b), keep: [a, b] })
   })
 
@@ -271,7 +271,7 @@ async function diverged(): Promise<void> {
       a.commit()
     })
     wb.forEach((k, i) => {
-      mb.set(keys[k]!, -i)
+      mb.set(keys[k]!, -i - 1)
       b.commit()
     })
     return async () => {
@@ -298,7 +298,7 @@ async function diverged(): Promise<void> {
         for (let i = s; i < s + 100; i++) x[keys[wa[i]!]!] = i
       })
       b = Automerge.change(b, (x) => {
-        for (let i = s; i < s + 100; i++) x[keys[wb[i]!]!] = -i
+        for (let i = s; i < s + 100; i++) x[keys[wb[i]!]!] = -i - 1
       })
     }
     return async () => {

@@ -6,11 +6,15 @@ import {
   encoding,
   readBoundedString,
   readBytes,
+  readRanges,
+  readSafeUint,
   registerType,
   unpackValue,
   packValue,
+  writeRanges,
   HearsayError,
   ErrorCodes,
+  type Range,
   type ReadonlyVersionVector,
   type ReplicatedOptions,
   type Update,
@@ -24,6 +28,24 @@ export interface LWWMapOp {
   readonly key: string
   readonly value: Value | undefined
 }
+
+// Value tags: the low 3 bits of an op's head word. Common primitives skip msgpack entirely.
+const T_DELETE = 0
+const T_PACKED = 1
+const T_UINT = 2
+const T_NEGINT = 3
+const T_STRING = 4
+const T_FALSE = 5
+const T_TRUE = 6
+const T_NULL = 7
+
+// Within one writeRanges call each key is written as the length of the prefix it shares with
+// the previous key plus the rest, so `key12345` after `key9876` costs 6 bytes, not 9.
+interface KeyChain {
+  prev: string
+}
+
+const isWellFormed = (s: string): boolean => (s as string & { isWellFormed(): boolean }).isWellFormed()
 
 /** Options of an {@link LWWMap}. */
 export type LWWMapOptions = ReplicatedOptions
@@ -81,11 +103,12 @@ export class LWWMap<V extends Value = Value> extends Replicated<LWWMapOp, Record
   set(key: string, value: V): this {
     if (typeof key !== 'string') throw new TypeError(`a key is a string, got ${typeof key}`)
     if (key.length > MAX_KEY_BYTES / 3 && Buffer.byteLength(key) > MAX_KEY_BYTES) throw new RangeError(`key is longer than ${MAX_KEY_BYTES} bytes`)
+    if (!isWellFormed(key)) throw new TypeError('key has a lone surrogate; only well-formed strings replicate')
     // Strings and finite numbers are the common case: skip the generic walk for them.
     if (typeof value === 'object' && value !== null) {
       assertValue(value)
       value = freezeValue(value)
-    } else if (typeof value !== 'string' && (typeof value !== 'number' || !Number.isFinite(value) || Object.is(value, -0))) {
+    } else if (typeof value === 'string' ? !isWellFormed(value) : typeof value !== 'number' || !Number.isFinite(value) || Object.is(value, -0)) {
       assertValue(value)
     }
     this.commit({ key, value })
@@ -182,22 +205,102 @@ export class LWWMap<V extends Value = Value> extends Replicated<LWWMapOp, Record
     for (const u of this.#entries.values()) if (u.seq > since.get(u.source)) yield u
   }
 
+  /** Writes ranges of map ops, keys prefix-compressed within this call (see PROTOCOL.md). */
+  override writeRanges(encoder: encoding.Encoder, ranges: readonly Range<LWWMapOp>[]): void {
+    const chain: KeyChain = { prev: '' }
+    writeRanges(encoder, ranges, { write: (e, op) => writeMapOp(e, op, chain), read: (d) => readMapOp(d, chain) })
+  }
+
+  /** Reads what {@link writeRanges} wrote, validating every op. */
+  override readRanges(decoder: decoding.Decoder): Range<LWWMapOp>[] {
+    const chain: KeyChain = { prev: '' }
+    return readRanges(decoder, { write: (e, op) => writeMapOp(e, op, chain), read: (d) => readMapOp(d, chain) })
+  }
+
   protected writeOp(e: encoding.Encoder, op: LWWMapOp): void {
-    encoding.writeVarString(e, op.key)
-    // A tombstone is an empty value: msgpack never encodes a value in zero bytes.
-    if (op.value === undefined) encoding.writeVarUint(e, 0)
-    else encoding.writeVarUint8Array(e, packValue(op.value))
+    writeMapOp(e, op, undefined)
   }
 
   protected readOp(d: decoding.Decoder): LWWMapOp {
-    const key = readBoundedString(d, MAX_KEY_BYTES)
-    const at = d.pos
-    const bytes = readBytes(d)
-    if (bytes.length === 0) return { key, value: undefined }
-    try {
-      return { key, value: freezeDecoded(unpackValue(bytes)) }
-    } catch (err) {
-      throw new HearsayError(ErrorCodes.DECODE_ERROR, (err as Error).message, { offset: at, cause: err })
+    return readMapOp(d, undefined)
+  }
+}
+
+function writeMapOp(e: encoding.Encoder, op: LWWMapOp, chain: KeyChain | undefined): void {
+  const key = op.key
+  let shared = 0
+  if (chain !== undefined) {
+    const prev = chain.prev
+    const max = prev.length < key.length ? prev.length : key.length
+    while (shared < max && prev.charCodeAt(shared) === key.charCodeAt(shared)) shared++
+    // Never split a surrogate pair: the rest is written as UTF-8.
+    if (shared > 0 && (key.charCodeAt(shared - 1) & 0xfc00) === 0xd800) shared--
+    chain.prev = key
+  }
+  const v = op.value
+  let tag: number
+  if (v === undefined) tag = T_DELETE
+  else if (typeof v === 'number') tag = Number.isSafeInteger(v) ? (v >= 0 ? T_UINT : T_NEGINT) : T_PACKED
+  else if (typeof v === 'string') tag = T_STRING
+  else if (v === null) tag = T_NULL
+  else if (v === true) tag = T_TRUE
+  else if (v === false) tag = T_FALSE
+  else tag = T_PACKED
+  encoding.writeVarUint(e, shared * 8 + tag)
+  encoding.writeVarString(e, shared === 0 ? key : key.slice(shared))
+  switch (tag) {
+    case T_UINT:
+      encoding.writeVarUint(e, v as number)
+      break
+    case T_NEGINT:
+      encoding.writeVarUint(e, -(v as number))
+      break
+    case T_STRING:
+      encoding.writeVarString(e, v as string)
+      break
+    case T_PACKED:
+      encoding.writeVarUint8Array(e, packValue(v as Value))
+  }
+}
+
+function readMapOp(d: decoding.Decoder, chain: KeyChain | undefined): LWWMapOp {
+  const at = d.pos
+  const head = readSafeUint(d)
+  const tag = head % 8
+  const shared = (head - tag) / 8
+  const prev = chain === undefined ? '' : chain.prev
+  if (shared > prev.length) throw new HearsayError(ErrorCodes.DECODE_ERROR, `key shares ${shared} chars with a previous key of ${prev.length}`, { offset: at })
+  const rest = readBoundedString(d, MAX_KEY_BYTES)
+  const key = shared === 0 ? rest : prev.slice(0, shared) + rest
+  if (key.length > MAX_KEY_BYTES) throw new HearsayError(ErrorCodes.DECODE_ERROR, 'key too long', { offset: at })
+  if (chain !== undefined) chain.prev = key
+  switch (tag) {
+    case T_DELETE:
+      return { key, value: undefined }
+    case T_UINT:
+      return { key, value: readSafeUint(d) }
+    case T_NEGINT: {
+      const vat = d.pos
+      const n = readSafeUint(d)
+      if (n === 0) throw new HearsayError(ErrorCodes.DECODE_ERROR, 'negative zero refused', { offset: vat })
+      return { key, value: -n }
+    }
+    case T_STRING:
+      return { key, value: readBoundedString(d, d.arr.length) }
+    case T_FALSE:
+      return { key, value: false }
+    case T_TRUE:
+      return { key, value: true }
+    case T_NULL:
+      return { key, value: null }
+    default: {
+      const vat = d.pos
+      const bytes = readBytes(d)
+      try {
+        return { key, value: freezeDecoded(unpackValue(bytes)) }
+      } catch (err) {
+        throw new HearsayError(ErrorCodes.DECODE_ERROR, (err as Error).message, { offset: vat, cause: err })
+      }
     }
   }
 }

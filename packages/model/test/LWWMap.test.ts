@@ -206,14 +206,37 @@ test('LWWMap refuses bad peer bytes with typed errors and stays unchanged', asyn
     assert.ok(r.decodeErrors > 0)
     checkLWWMap(target)
   })
-  // A value that msgpack decodes to something we do not replicate (a Date ext) is refused.
+  // A msgpack value we do not replicate (0xc1 is never used; 0xd4 is an extension type) is refused.
   const t = new LWWMap({ id: 't' })
-  const bytes = t.encodeRanges([{ source: 'p' as never, from: 0, to: 1, updates: [{ source: 'p' as never, seq: 1, time: 1, op: { key: 'k', value: 1 } } as Update<LWWMapOp>] }])
-  const bad = Buffer.from(bytes)
-  // The value byte 0x01 (fixint 1) at the end: replace it with msgpack 'undefined'-less garbage 0xc1 (never used).
-  bad[bad.length - 1] = 0xc1
-  assert.throws(() => t.decodeRanges(bad), (e: unknown) => e instanceof HearsayError && e.code === ErrorCodes.DECODE_ERROR && typeof e.offset === 'number')
+  for (const badByte of [0xc1, 0xd4]) {
+    const bytes = t.encodeRanges([{ source: 'p' as never, from: 0, to: 1, updates: [{ source: 'p' as never, seq: 1, time: 1, op: { key: 'k', value: [1] } } as Update<LWWMapOp>] }])
+    const bad = Buffer.from(bytes)
+    // The value is the last bytes: length 2, 0x91 (array of 1), 0x01. Replace the array header.
+    assert.equal(bad[bad.length - 2], 0x91)
+    bad[bad.length - 2] = badByte
+    assert.throws(() => t.decodeRanges(bad), (e: unknown) => e instanceof HearsayError && e.code === ErrorCodes.DECODE_ERROR && typeof e.offset === 'number')
+  }
   assert.equal(t.size, 0)
+})
+
+test('LWWMap encodes keys prefix-compressed and common values without msgpack', () => {
+  const a = new LWWMap<any>({ id: 'a' })
+  const values = [0, 1, 300, -1, -70000, Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER, 1.5, -2.25, 'str', '', 'é😀', true, false, null, [1, 'x'], { o: { p: 1 } }, new Uint8Array([9])]
+  values.forEach((v, i) => a.set(`user/${i}/name`, v))
+  a.set('😀a', 1)
+  a.set('😀b', 2)
+  a.delete('user/0/name')
+  const b = new LWWMap<any>({ id: 'b' })
+  b.applyState(a.encodeState())
+  assert.deepEqual(b.toJSON(), a.toJSON())
+  assert.equal(Buffer.compare(b.encodeState(), a.encodeState()), 0)
+  // Shared prefixes make the state much smaller than the keys written out.
+  const m = new LWWMap<number>({ id: 'm' })
+  for (let i = 0; i < 1000; i++) m.set(`user/${i}/name`, i)
+  const keyBytes = [...m.keys()].reduce((n, k) => n + Buffer.byteLength(k), 0)
+  assert.ok(m.encodeState().length < keyBytes, `${m.encodeState().length} < ${keyBytes}`)
+  assert.throws(() => a.set('\uD800', 1), /lone surrogate/)
+  assert.throws(() => a.set('k', 'x\uDC00'), /lone surrogate/)
 })
 
 test('LWWMap is registered by type id', () => {
