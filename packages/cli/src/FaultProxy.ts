@@ -122,8 +122,30 @@ export class FaultProxy {
 
   #pipe(from: Socket, to: Socket, pair: [Socket, Socket]): void {
     const decoder = new FrameDecoder()
-    // Frames of one direction leave in order: each is due no earlier than the one before it.
+    // Frames of one direction leave in order: one queue, drained by one timer at a time, each
+    // frame due no earlier than the one before it.
+    const queue: Array<{ due: number; bytes: Uint8Array }> = []
     let lastDue = 0
+    let timer: NodeJS.Timeout | undefined
+    const pump = (): void => {
+      timer = undefined
+      const now = performance.now()
+      while (queue.length > 0 && queue[0]!.due <= now + 0.5) {
+        const { bytes } = queue.shift()!
+        if (this.#cut || to.destroyed) continue
+        this.stats.frames++
+        this.stats.bytes += bytes.length
+        to.write(bytes)
+      }
+      if (queue.length > 0) {
+        timer = setTimeout(pump, Math.max(1, queue[0]!.due - now))
+        timer.unref()
+      }
+    }
+    from.on('close', () => {
+      if (timer !== undefined) clearTimeout(timer)
+      queue.length = 0
+    })
     from.on('data', (chunk: Buffer) => {
       let frames: Uint8Array[]
       try {
@@ -144,20 +166,11 @@ export class FaultProxy {
           }
           continue
         }
-        const bytes = encodeFrame(frame)
         const delay = this.faults.latency + (this.faults.jitter > 0 ? this.#random() * this.faults.jitter : 0)
-        const now = performance.now()
-        const due = Math.max(now + delay, lastDue)
-        lastDue = due
-        const deliver = (): void => {
-          if (this.#cut || to.destroyed) return
-          this.stats.frames++
-          this.stats.bytes += bytes.length
-          to.write(bytes)
-        }
-        if (due - now < 1) deliver()
-        else setTimeout(deliver, due - now).unref()
+        lastDue = Math.max(performance.now() + delay, lastDue)
+        queue.push({ due: lastDue, bytes: encodeFrame(frame) })
       }
+      if (queue.length > 0 && timer === undefined) pump()
     })
   }
 
