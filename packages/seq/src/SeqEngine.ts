@@ -130,6 +130,14 @@ export interface Edit<C> {
   delete?: number
 }
 
+interface Validation<C> {
+  self: Agent<C>
+  parts: ReadonlyArray<Part<C>>
+  starts: number[] | null
+  seq: number
+  covered: number
+}
+
 /** Thrown for references a peer's op makes to things that do not exist. */
 export class InvalidOp extends Error {}
 
@@ -445,38 +453,22 @@ export class SeqEngine<C> {
     const self = this.byName.get(source) ?? new Agent<C>(-2, source as ReplicaId)
     const parts = op.parts
     // Start seqs of this update's parts, for references inside the update (binary search).
-    const starts: number[] = new Array(parts.length)
-    for (let i = 0, ps = seq; i < parts.length; i++) {
-      starts[i] = ps
-      ps += parts[i]!.len
-    }
-    const exists = (agent: number, s: number, allowSlot: boolean): boolean => {
-      if (agent === self.index && s > covered) {
-        if (s < seq) return false
-        let lo = 0
-        let hi = parts.length - 1
-        while (lo < hi) {
-          const mid = (lo + hi + 1) >> 1
-          if (starts[mid]! <= s) lo = mid
-          else hi = mid - 1
-        }
-        const p = parts[lo]!
-        return p.kind === INSERT || (allowSlot && p.kind === MOVE)
+    let starts: number[] | null = null
+    if (parts.length > 1) {
+      starts = new Array(parts.length)
+      for (let i = 0, ps = seq; i < parts.length; i++) {
+        starts[i] = ps
+        ps += parts[i]!.len
       }
-      return agent >= 0 && this.isChar(agent, s, allowSlot)
     }
-    const check = (r: Ref | null, partSeq: number, allowSlot = true) => {
-      if (r === null) return
-      const [a, s] = this.#resolve(r, self, partSeq)
-      if (!exists(a, s, allowSlot)) throw new InvalidOp(`reference to missing character ${r.src || source}:${s}`)
-    }
+    const v: Validation<C> = { self, parts, starts, seq, covered }
     let ps = seq
     for (const p of parts) {
       const end = ps + p.len - 1
       if (end > covered) {
         if (p.kind === INSERT) {
-          check(p.left, ps)
-          check(p.right, ps)
+          this.#checkRef(v, p.left, ps, true)
+          this.#checkRef(v, p.right, ps, true)
           if (this.isList) {
             for (const s of p.segs) if (typeof s !== 'number' && !Array.isArray(s)) throw new InvalidOp('list content is not an array')
           } else for (const s of p.segs) if (typeof s !== 'number' && typeof s !== 'string') throw new InvalidOp('text content is not a string')
@@ -490,7 +482,7 @@ export class SeqEngine<C> {
             if (lo < 1) throw new InvalidOp('delete range below seq 1')
             if (a === self.index && hi >= at) throw new InvalidOp('delete of a later seq of its own source')
             for (let x = lo; x <= hi; ) {
-              if (!exists(a, x, true)) throw new InvalidOp(`delete of missing character ${this.agents[a]?.name ?? source}:${x}`)
+              if (!this.#exists(v, a, x, true)) throw new InvalidOp(`delete of missing character ${this.agents[a]?.name ?? source}:${x}`)
               const run = a >= 0 && !(a === self.index && x > covered) ? this.agents[a]!.runAt(x) : undefined
               x = run === undefined ? x + 1 : Math.min(hi + 1, run.seq + run.len)
             }
@@ -498,13 +490,39 @@ export class SeqEngine<C> {
           }
         } else {
           if (!this.isList) throw new InvalidOp('move in a text')
-          check(p.left, ps)
-          check(p.right, ps)
-          check(p.elem, ps, false)
+          this.#checkRef(v, p.left, ps, true)
+          this.#checkRef(v, p.right, ps, true)
+          this.#checkRef(v, p.elem, ps, false)
         }
       }
       ps = end + 1
     }
+  }
+
+  // Whether (agent, s) is a character: in the replica, or in an earlier part of the update being validated.
+  #exists(v: Validation<C>, agent: number, s: number, allowSlot: boolean): boolean {
+    if (agent === v.self.index && s > v.covered) {
+      if (s < v.seq) return false
+      const parts = v.parts
+      let lo = 0
+      if (v.starts !== null) {
+        let hi = parts.length - 1
+        while (lo < hi) {
+          const mid = (lo + hi + 1) >> 1
+          if (v.starts[mid]! <= s) lo = mid
+          else hi = mid - 1
+        }
+      }
+      const p = parts[lo]!
+      return p.kind === INSERT || (allowSlot && p.kind === MOVE)
+    }
+    return agent >= 0 && this.isChar(agent, s, allowSlot)
+  }
+
+  #checkRef(v: Validation<C>, r: Ref | null, partSeq: number, allowSlot: boolean): void {
+    if (r === null) return
+    const [a, s] = this.#resolve(r, v.self, partSeq)
+    if (!this.#exists(v, a, s, allowSlot)) throw new InvalidOp(`reference to missing character ${r.src || v.self.name}:${s}`)
   }
 
   /** Applies a validated op from `source` spanning seqs `seq..`, skipping what `covered` already holds. */

@@ -178,6 +178,14 @@ export function writeSeqOp<C>(encoder: encoding.Encoder, op: SeqOp<C>, content: 
   }
 }
 
+function readRef(decoder: decoding.Decoder, table: string[]): Ref {
+  const t = readSafeUint(decoder)
+  if (t >= table.length) fail(decoder, `source index ${t} outside the op's table`)
+  const n = readSafeUint(decoder)
+  if (n < 1) fail(decoder, 'reference to seq 0')
+  return { src: table[t]!, n }
+}
+
 /**
  * Reads what {@link writeSeqOp} wrote, checking structure and bounds (references are checked
  * against the replica's state when the update is applied).
@@ -192,13 +200,6 @@ export function readSeqOp<C>(decoder: decoding.Decoder, content: ContentCodec<C>
     if (!isReplicaId(name)) fail(decoder, 'bad source id in op')
     table.push(name)
   }
-  const ref = (): Ref => {
-    const t = readSafeUint(decoder)
-    if (t >= table.length) fail(decoder, `source index ${t} outside the op's table`)
-    const n = readSafeUint(decoder)
-    if (n < 1) fail(decoder, 'reference to seq 0')
-    return { src: table[t]!, n }
-  }
   const np = readCount(decoder, 2)
   if (np === 0) fail(decoder, 'op without parts')
   const parts: Part<C>[] = new Array(np)
@@ -209,8 +210,8 @@ export function readSeqOp<C>(decoder: decoding.Decoder, content: ContentCodec<C>
       if (head > 15) fail(decoder, 'unknown insert flags')
       const len = readSafeUint(decoder)
       if (len < 1) fail(decoder, 'empty insert')
-      const left = head & 4 ? ref() : null
-      const right = head & 8 ? ref() : null
+      const left = head & 4 ? readRef(decoder, table) : null
+      const right = head & 8 ? readRef(decoder, table) : null
       const ns = readCount(decoder, 1)
       const segs: Array<C | number> = new Array(ns)
       let total = 0
@@ -230,7 +231,7 @@ export function readSeqOp<C>(decoder: decoding.Decoder, content: ContentCodec<C>
       const ranges: DeleteRange[] = new Array(nr)
       let len = 0
       for (let j = 0; j < nr; j++) {
-        const start = ref()
+        const start = readRef(decoder, table)
         const w = readSafeUint(decoder)
         const n = Math.floor(w / 2)
         if (n < 1) fail(decoder, 'empty delete range')
@@ -242,9 +243,9 @@ export function readSeqOp<C>(decoder: decoding.Decoder, content: ContentCodec<C>
       parts[i] = { kind: DELETE, len, ranges }
     } else if (kind === MOVE && allowMove) {
       if (head > 15) fail(decoder, 'unknown move flags')
-      const left = head & 4 ? ref() : null
-      const right = head & 8 ? ref() : null
-      const elem = ref()
+      const left = head & 4 ? readRef(decoder, table) : null
+      const right = head & 8 ? readRef(decoder, table) : null
+      const elem = readRef(decoder, table)
       const time = readSafeUint(decoder)
       parts[i] = { kind: MOVE, len: 1, left, right, elem, time }
     } else fail(decoder, `unknown part kind ${kind}`)
