@@ -232,4 +232,30 @@ describe('Node over mem://', () => {
       await net.close()
     }
   })
+
+  it('checks its options and addresses, and logs peer errors', async () => {
+    const net = new TestNet()
+    try {
+      const { Node } = await import('@hearsay/gossip')
+      assert.throws(() => new Node({} as never), TypeError)
+      assert.throws(() => new Node({ networkKey: '' }), TypeError)
+      assert.throws(() => new Node({ networkKey: 'k', fanout: 0 }), RangeError)
+      assert.throws(() => new Node({ networkKey: 'k', id: '' }), TypeError)
+      const logged: string[] = []
+      const a = net.node({ id: 'a', logger: { warn: (m) => logged.push(m) } })
+      await assert.rejects(a.connect('carrier-pigeon://x'), (e: unknown) => isHearsayError(e, ErrorCodes.NOT_SUPPORTED))
+      await assert.rejects(a.listen('not a url'), TypeError)
+      await assert.rejects(a.connect(net.address('nobody')), (e: unknown) => isHearsayError(e, ErrorCodes.TRANSPORT_ERROR))
+      a.disconnect(net.address('nobody'))
+      const c = net.node({ id: 'c', networkKey: 'other', backoff: 60_000 })
+      await a.listen(net.address('a'))
+      await c.connect(net.address('a')).catch(() => {})
+      await waitFor(() => logged.includes('peer error'), 'a logged the refused peer')
+      await a.close()
+      await a.close()
+      await assert.rejects(a.open('x', LWWMap), (e: unknown) => isHearsayError(e, ErrorCodes.NOT_OPEN))
+    } finally {
+      await net.close()
+    }
+  })
 })
