@@ -11,12 +11,21 @@ const listKind: ContentKind<readonly Value[]> = {
   compact: () => {},
 }
 
+// All segments of an op travel as one msgpack array, cut by the segments' counts on reading.
 const listCodec: ContentCodec<readonly Value[]> = {
-  write: (e, c) => writeValue(e, c),
-  read: (d, count) => {
+  write: (e, cs) => writeValue(e, cs.length === 1 ? cs[0]! : cs.flat(1)),
+  read: (d, counts) => {
+    let total = 0
+    for (const n of counts) total += n
     const v = readValue(d)
-    if (!Array.isArray(v) || v.length !== count) throw new RangeError(`list segment is not an array of ${count} values`)
-    return v
+    if (!Array.isArray(v) || v.length !== total) throw new RangeError(`list content is not an array of ${total} values`)
+    if (counts.length === 1) return [v]
+    const out: Value[][] = new Array(counts.length)
+    for (let i = 0, at = 0; i < counts.length; i++) {
+      out[i] = v.slice(at, at + counts[i]!)
+      at += counts[i]!
+    }
+    return out
   },
   length: (c) => c.length,
 }

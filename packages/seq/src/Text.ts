@@ -12,12 +12,21 @@ const textKind: ContentKind<string> = {
   compact: (c) => void c.charCodeAt(0),
 }
 
+// All segments of an op travel as one string, cut by the segments' counts on reading.
 const textCodec: ContentCodec<string> = {
-  write: (e: encoding.Encoder, c: string) => encoding.writeVarString(e, c),
-  read: (d: decoding.Decoder, count: number) => {
-    const s = readBoundedString(d, count * 3)
-    if (s.length !== count) throw new RangeError(`text segment of ${s.length} code units where ${count} were announced`)
-    return s
+  write: (e: encoding.Encoder, cs: readonly string[]) => encoding.writeVarString(e, cs.length === 1 ? cs[0]! : cs.join('')),
+  read: (d: decoding.Decoder, counts: readonly number[]) => {
+    let total = 0
+    for (const n of counts) total += n
+    const s = readBoundedString(d, total * 3)
+    if (s.length !== total) throw new RangeError(`text content of ${s.length} code units where ${total} were announced`)
+    if (counts.length === 1) return [s]
+    const out: string[] = new Array(counts.length)
+    for (let i = 0, at = 0; i < counts.length; i++) {
+      out[i] = s.slice(at, at + counts[i]!)
+      at += counts[i]!
+    }
+    return out
   },
   length: (c) => c.length,
 }

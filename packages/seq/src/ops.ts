@@ -73,10 +73,11 @@ export interface SeqOp<C> {
   deps?: readonly Dot[]
 }
 
-/** Writes and reads one content segment of a given character count. */
+/** Writes the content of all segments of an op as one value, and reads it back split by counts. */
 export interface ContentCodec<C> {
-  write(encoder: encoding.Encoder, content: C): void
-  read(decoder: decoding.Decoder, count: number): C
+  write(encoder: encoding.Encoder, contents: readonly C[]): void
+  /** Reads content for segments of the given counts; throws when the total does not match. */
+  read(decoder: decoding.Decoder, counts: readonly number[]): C[]
   length(content: C): number
 }
 
@@ -122,9 +123,14 @@ function tableIndex(table: string[], r: Ref | null): void {
   if (r !== null && r.src !== '' && table.indexOf(r.src) < 0) table.push(r.src)
 }
 
+// A reference to the update's own source is one var-uint (n * 2); another source's is its table
+// index (odd) then the seq.
 function writeRef(encoder: encoding.Encoder, table: string[], r: Ref): void {
-  encoding.writeVarUint(encoder, r.src === '' ? 0 : table.indexOf(r.src) + 1)
-  encoding.writeVarUint(encoder, r.n)
+  if (r.src === '') encoding.writeVarUint(encoder, r.n * 2)
+  else {
+    encoding.writeVarUint(encoder, table.indexOf(r.src) * 2 + 1)
+    encoding.writeVarUint(encoder, r.n)
+  }
 }
 
 /** Writes an op: the table of other sources it names, then its parts. */
@@ -143,12 +149,13 @@ export function writeSeqOp<C>(encoder: encoding.Encoder, op: SeqOp<C>, content: 
   encoding.writeVarUint(encoder, table.length)
   for (let i = 0; i < table.length; i++) encoding.writeVarString(encoder, table[i]!)
   encoding.writeVarUint(encoder, parts.length)
+  let contents: C[] | null = null
   for (let i = 0; i < parts.length; i++) {
     const p = parts[i]!
+    // Head word: count * 16 | has right (8) | has left (4) | kind (2 bits); count is the
+    // insert's length or the delete's number of ranges.
     if (p.kind === INSERT) {
-      // kind (2 bits) | has left | has right
-      encoding.writeVarUint(encoder, INSERT | (p.left ? 4 : 0) | (p.right ? 8 : 0))
-      encoding.writeVarUint(encoder, p.len)
+      encoding.writeVarUint(encoder, p.len * 16 + (p.right ? 8 : 0) + (p.left ? 4 : 0) + INSERT)
       if (p.left) writeRef(encoder, table, p.left)
       if (p.right) writeRef(encoder, table, p.right)
       const segs = p.segs
@@ -158,12 +165,11 @@ export function writeSeqOp<C>(encoder: encoding.Encoder, op: SeqOp<C>, content: 
         if (typeof s === 'number') encoding.writeVarUint(encoder, s * 2 + 1)
         else {
           encoding.writeVarUint(encoder, content.length(s) * 2)
-          content.write(encoder, s)
+          ;(contents ??= []).push(s)
         }
       }
     } else if (p.kind === DELETE) {
-      encoding.writeVarUint(encoder, DELETE)
-      encoding.writeVarUint(encoder, p.ranges.length)
+      encoding.writeVarUint(encoder, p.ranges.length * 16 + DELETE)
       for (const r of p.ranges) {
         writeRef(encoder, table, r.start)
         encoding.writeVarUint(encoder, r.len * 2 + (r.dir === -1 ? 1 : 0))
@@ -176,10 +182,17 @@ export function writeSeqOp<C>(encoder: encoding.Encoder, op: SeqOp<C>, content: 
       encoding.writeVarUint(encoder, p.time)
     }
   }
+  // The content of every segment, as one value.
+  if (contents !== null) content.write(encoder, contents)
 }
 
 function readRef(decoder: decoding.Decoder, table: string[]): Ref {
-  const t = readSafeUint(decoder)
+  const w = readSafeUint(decoder)
+  if (w % 2 === 0) {
+    if (w === 0) fail(decoder, 'reference to its own part')
+    return { src: '', n: w / 2 }
+  }
+  const t = (w - 1) / 2
   if (t >= table.length) fail(decoder, `source index ${t} outside the op's table`)
   const n = readSafeUint(decoder)
   if (n < 1) fail(decoder, 'reference to seq 0')
@@ -194,7 +207,7 @@ function readRef(decoder: decoding.Decoder, table: string[]): Ref {
 export function readSeqOp<C>(decoder: decoding.Decoder, content: ContentCodec<C>, allowMove: boolean): SeqOp<C> {
   const nt = readCount(decoder, 2)
   if (nt > MAX_SOURCES_PER_OP) fail(decoder, 'too many sources in one op')
-  const table: string[] = ['']
+  const table: string[] = []
   for (let i = 0; i < nt; i++) {
     const name = readBoundedString(decoder, MAX_REPLICA_ID_LENGTH * 3)
     if (!isReplicaId(name)) fail(decoder, 'bad source id in op')
@@ -203,12 +216,15 @@ export function readSeqOp<C>(decoder: decoding.Decoder, content: ContentCodec<C>
   const np = readCount(decoder, 2)
   if (np === 0) fail(decoder, 'op without parts')
   const parts: Part<C>[] = new Array(np)
+  // Content segments wait for the op's content value, read after the parts.
+  let holes: Array<{ segs: Array<C | number>; at: number }> | null = null
+  const counts: number[] = []
   for (let i = 0; i < np; i++) {
     const head = readSafeUint(decoder)
-    const kind = head & 3
+    const kind = head % 4
+    const count = Math.floor(head / 16)
     if (kind === INSERT) {
-      if (head > 15) fail(decoder, 'unknown insert flags')
-      const len = readSafeUint(decoder)
+      const len = count
       if (len < 1) fail(decoder, 'empty insert')
       const left = head & 4 ? readRef(decoder, table) : null
       const right = head & 8 ? readRef(decoder, table) : null
@@ -219,15 +235,19 @@ export function readSeqOp<C>(decoder: decoding.Decoder, content: ContentCodec<C>
         const w = readSafeUint(decoder)
         const n = Math.floor(w / 2)
         if (n < 1) fail(decoder, 'empty content segment')
-        segs[j] = w & 1 ? n : content.read(decoder, n)
+        if (w % 2 === 1) segs[j] = n
+        else {
+          ;(holes ??= []).push({ segs, at: j })
+          counts.push(n)
+        }
         total += n
       }
       if (total !== len) fail(decoder, `insert of ${len} carries ${total} characters`)
       parts[i] = { kind: INSERT, len, left, right, segs }
     } else if (kind === DELETE) {
-      if (head !== DELETE) fail(decoder, 'unknown delete flags')
-      const nr = readCount(decoder, 3)
-      if (nr === 0) fail(decoder, 'delete without ranges')
+      if (head % 16 !== DELETE) fail(decoder, 'unknown delete flags')
+      const nr = count
+      if (nr === 0 || nr * 2 > decoder.arr.length - decoder.pos) fail(decoder, 'delete without ranges or with more than the payload holds')
       const ranges: DeleteRange[] = new Array(nr)
       let len = 0
       for (let j = 0; j < nr; j++) {
@@ -249,6 +269,17 @@ export function readSeqOp<C>(decoder: decoding.Decoder, content: ContentCodec<C>
       const time = readSafeUint(decoder)
       parts[i] = { kind: MOVE, len: 1, left, right, elem, time }
     } else fail(decoder, `unknown part kind ${kind}`)
+  }
+  if (holes !== null) {
+    const at = decoder.pos
+    let values: C[]
+    try {
+      values = content.read(decoder, counts)
+    } catch (err) {
+      if (err instanceof HearsayError) throw err
+      throw new HearsayError(ErrorCodes.DECODE_ERROR, `malformed content: ${(err as Error).message}`, { offset: at })
+    }
+    for (let i = 0; i < holes.length; i++) holes[i]!.segs[holes[i]!.at] = values[i]!
   }
   return { parts }
 }

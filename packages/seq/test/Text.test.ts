@@ -222,7 +222,7 @@ test('malformed peer ops are refused with typed errors and leave the replica unc
   encoding.writeVarUint(e2, 4 + 2) // flags: time + len
   encoding.writeVarUint(e2, 2)
   encoding.writeVarInt(e2, 5)
-  for (const v of [0, 1, 0, 2, 1, 4]) encoding.writeVarUint(e2, v)
+  for (const v of [0, 1, 2 * 16, 1, 4]) encoding.writeVarUint(e2, v) // no sources, one part: insert of 2, one visible segment of 2
   encoding.writeVarString(e2, 'xyz')
   assert.throws(() => t.decodeRanges(encoding.toUint8Array(e2)), (err: unknown) => err instanceof HearsayError && err.code === ErrorCodes.DECODE_ERROR)
 })
