@@ -41,7 +41,8 @@ export class PNCounter extends Replicated<number, number> {
   static override readonly typeName = 'PNCounter'
 
   readonly #totals = new Map<ReplicaId, Update<number>>()
-  #value = 0
+  // Exact whatever the order updates arrive in, even past the safe range (see `value`).
+  #sum = 0n
 
   /** @throws TypeError on bad options. */
   constructor(options: PNCounterOptions = {}) {
@@ -58,7 +59,8 @@ export class PNCounter extends Replicated<number, number> {
     const own = this.#totals.get(this.id)?.op ?? 0
     const total = own + n
     if (!Number.isSafeInteger(total)) throw new RangeError(`this replica's total ${own} + ${n} leaves the safe integer range`)
-    if (!Number.isSafeInteger(this.#value + n)) throw new RangeError(`counter value ${this.#value} + ${n} leaves the safe integer range`)
+    const next = this.#sum + BigInt(n)
+    if (next > BigInt(Number.MAX_SAFE_INTEGER) || next < -BigInt(Number.MAX_SAFE_INTEGER)) throw new RangeError(`counter value ${this.#sum} + ${n} leaves the safe integer range`)
     this.commit(total)
     return this
   }
@@ -72,9 +74,18 @@ export class PNCounter extends Replicated<number, number> {
     return this.increment(-n)
   }
 
-  /** The counter's value: the sum of every source's total. */
+  /**
+   * The counter's value: the sum of every source's total. Local changes keep it a safe integer;
+   * peers' totals could in principle add up past that range, then this is the nearest number to
+   * the exact sum (the same on every replica) and {@link exactValue} has it exactly.
+   */
   get value(): number {
-    return this.#value
+    return Number(this.#sum)
+  }
+
+  /** The exact sum of every source's total. */
+  get exactValue(): bigint {
+    return this.#sum
   }
 
   /** source → that source's running total, sorted by source. */
@@ -86,7 +97,7 @@ export class PNCounter extends Replicated<number, number> {
 
   /** The value. */
   toJSON(): number {
-    return this.#value
+    return Number(this.#sum)
   }
 
   protected applyOp(u: Update<number>): boolean {
@@ -95,9 +106,9 @@ export class PNCounter extends Replicated<number, number> {
     if (prev !== undefined && prev.seq >= u.seq) return false
     const old = prev?.op ?? 0
     this.#totals.set(u.source, u)
-    this.#value += u.op - old
     if (u.op === old) return false
-    this.emit('change', this.#value)
+    this.#sum += BigInt(u.op) - BigInt(old)
+    this.emit('change', Number(this.#sum))
     return true
   }
 
