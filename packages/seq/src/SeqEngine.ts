@@ -14,6 +14,10 @@ export interface ContentKind<C> {
   append(a: C, b: C): C
   /** Makes content grown by many appends compact in memory (flattens string ropes). */
   compact(c: C): void
+  /** Text: whether a boundary right after item `off` would split a surrogate pair. */
+  splitsAfter?(c: C, off: number): boolean
+  /** Text: whether a boundary right before item `off` would split a surrogate pair. */
+  splitsBefore?(c: C, off: number): boolean
 }
 
 /** A run in a source's log: consecutive seqs written as one insert, one delete or one move. */
@@ -142,6 +146,10 @@ interface Validation<C> {
 export class InvalidOp extends Error {}
 
 const RIGHT_END = Number.MAX_SAFE_INTEGER
+
+// Shared, frozen references to the nearby seqs of an op's own source: typing refers to the
+// previous character again and again, so these are not allocated per edit.
+const SELF_REFS: readonly Ref[] = Array.from({ length: 64 }, (_, n) => Object.freeze({ src: '', n }))
 
 /** The sequence state and every operation on it. Public methods of List/Text check arguments first. */
 export class SeqEngine<C> {
@@ -346,6 +354,7 @@ export class SeqEngine<C> {
       const cur = tree.findVisible(index - 1)
       left = cur.leaf.blocks[cur.i]!
       off = cur.off
+      if (this.kind.splitsAfter?.(left.content, off)) throw new RangeError(`index ${index} is inside a surrogate pair`)
       if (off < left.len - 1) {
         orA = left.agent
         orS = left.seq + off + 1
@@ -391,7 +400,9 @@ export class SeqEngine<C> {
   }
 
   #ref(self: number, partSeq: number, agent: number, seq: number): Ref {
-    return agent === self ? { src: '', n: partSeq - seq } : { src: this.agents[agent]!.name, n: seq }
+    if (agent !== self) return { src: this.agents[agent]!.name, n: seq }
+    const n = partSeq - seq
+    return n < SELF_REFS.length ? SELF_REFS[n]! : { src: '', n }
   }
 
   /** The ids of `count` visible characters from `index`, as flat ranges (no change made). */
@@ -400,12 +411,14 @@ export class SeqEngine<C> {
     const cur = this.tree.findVisible(index)
     let b: Block<C> | null = cur.leaf.blocks[cur.i]!
     let off = cur.off
+    if (this.kind.splitsBefore?.(b.content, off)) throw new RangeError(`index ${index} is inside a surrogate pair`)
     let left = count
     while (left > 0 && b !== null) {
       if (b.state === 0) {
         const take = Math.min(b.len - off, left)
         pushRange(flat, b.agent, b.seq + off, take, 1)
         left -= take
+        if (left === 0 && this.kind.splitsAfter?.(b.content, off + take - 1)) throw new RangeError(`index ${index + count} is inside a surrogate pair`)
       }
       off = 0
       b = this.tree.nextBlock(b)

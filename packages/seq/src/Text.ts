@@ -10,6 +10,8 @@ const textKind: ContentKind<string> = {
   append: (a, b) => a + b,
   // charCodeAt flattens a rope built by many appends into one flat string.
   compact: (c) => void c.charCodeAt(0),
+  splitsAfter: (c, off) => isHigh(c.charCodeAt(off)),
+  splitsBefore: (c, off) => isLow(c.charCodeAt(off)),
 }
 
 // All segments of an op travel as one string, cut by the segments' counts on reading.
@@ -33,6 +35,10 @@ const textCodec: ContentCodec<string> = {
 
 function isHigh(code: number): boolean {
   return code >= 0xd800 && code <= 0xdbff
+}
+
+function isLow(code: number): boolean {
+  return code >= 0xdc00 && code <= 0xdfff
 }
 
 /** Options of a {@link Text}. */
@@ -76,7 +82,7 @@ export class Text extends SequenceBase<string, string> {
     this.checkIndex(index, this.length)
     if (text.length === 0) return
     if (!(text as unknown as { isWellFormed(): boolean }).isWellFormed()) throw new TypeError('text holds a lone surrogate')
-    this.#checkBoundary(index)
+    // The engine refuses an index inside a surrogate pair before changing anything.
     this.commitLocal((me, seq) => this.engine.localInsert(me, seq, index, text))
   }
 
@@ -88,16 +94,7 @@ export class Text extends SequenceBase<string, string> {
     this.checkIndex(index, this.length)
     this.checkIndex(count, this.length - index, 'count')
     if (count === 0) return
-    this.#checkBoundary(index)
-    this.#checkBoundary(index + count)
     this.commitLocal((me, seq) => this.engine.localDelete(me, seq, this.engine.visibleRanges(index, count)))
-  }
-
-  #checkBoundary(index: number): void {
-    if (index === 0 || index === this.length) return
-    const cur = this.engine.tree.findVisible(index - 1)
-    const b = cur.leaf.blocks[cur.i]!
-    if (isHigh(b.content.charCodeAt(cur.off))) throw new RangeError(`index ${index} is inside a surrogate pair`)
   }
 
   /** The text between `start` and `end` (like String.prototype.slice with non-negative indices). */
