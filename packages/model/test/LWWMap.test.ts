@@ -239,6 +239,22 @@ test('LWWMap encodes keys prefix-compressed and common values without msgpack', 
   assert.throws(() => a.set('k', 'x\uDC00'), /lone surrogate/)
 })
 
+test('LWWMap: a garbage frame on a stream is an error event with a code, the replica unchanged', async () => {
+  const m = new LWWMap<number>({ id: 'm' })
+  m.set('k', 1)
+  const before = m.encodeState()
+  const s = m.createStream()
+  const err = new Promise<HearsayError>((r) => s.once('error', r))
+  s.on('data', () => {})
+  // A well-formed frame header announcing 5 bytes of payload that is not a message.
+  s.write(Buffer.from([5, 0xff, 0xff, 0xff, 0xff, 0xff]))
+  const e = await err
+  assert.ok(e instanceof HearsayError)
+  assert.ok(e.code === ErrorCodes.DECODE_ERROR || e.code === ErrorCodes.FRAME_TOO_LARGE, e.code)
+  assert.equal(Buffer.compare(m.encodeState(), before), 0)
+  assert.equal(m.get('k'), 1)
+})
+
 test('LWWMap is registered by type id', () => {
   const r = createReplica(LWWMapTypeId, { id: 'n' })
   assert.ok(r instanceof LWWMap)
