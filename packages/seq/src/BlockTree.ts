@@ -228,7 +228,9 @@ export class BlockTree<C> {
   #splitLeaf(leaf: Leaf<C>): void {
     const half = leaf.blocks.length >> 1
     const right = new Leaf<C>()
-    right.blocks = leaf.blocks.splice(half)
+    // Fresh arrays for both halves: splice would leave the left one at its grown capacity.
+    right.blocks = leaf.blocks.slice(half)
+    leaf.blocks = leaf.blocks.slice(0, half)
     let vis = 0
     let tot = 0
     for (const b of right.blocks) {
