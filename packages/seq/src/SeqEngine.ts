@@ -480,6 +480,9 @@ export class SeqEngine<C> {
       const end = ps + p.len - 1
       if (end > covered) {
         if (p.kind === INSERT) {
+          let n = 0
+          for (const sg of p.segs) n += typeof sg === 'number' ? sg : this.kind.length(sg)
+          if (n !== p.len || p.len < 1) throw new InvalidOp(`insert of ${p.len} carries ${n} items`)
           this.#checkRef(v, p.left, ps, true)
           this.#checkRef(v, p.right, ps, true)
           if (this.isList) {
@@ -913,6 +916,13 @@ export class SeqEngine<C> {
       }
       for (; i < a.runs.length; i++) {
         const run = a.runs[i]!
+        if (run.seq + run.len <= seq) continue
+        if (run.seq > seq) {
+          // A gap in the log (only a peer that skipped seqs makes one): updates stay contiguous.
+          const u = flush()
+          if (u !== undefined) yield u
+          start = seq = run.seq
+        }
         const off = seq - run.seq
         const ext = this.#externalRefs(a, run, off)
         if (parts.length > 0 && ext !== null) {
