@@ -97,7 +97,8 @@ export class LWWMap<V extends Value = Value> extends Replicated<LWWMapOp, Record
   /**
    * Sets `key` to `value` and returns this map. The write wins over every write this replica
    * has seen, and over concurrent ones with an earlier `(time, source)`.
-   * @throws TypeError when the key is not a string or the value is not replicable.
+   * @throws TypeError when the key is not a well-formed string or the value is not replicable.
+   * @throws RangeError when the key is longer than 65 536 UTF-8 bytes.
    * @throws HearsayError `HEARSAY_NOT_OPEN` after `dispose()`.
    */
   set(key: string, value: V): this {
