@@ -43,6 +43,15 @@ function fmt(n: number | undefined, unit = ''): string {
   return `${Number.isInteger(n) ? n : n.toFixed(2)}${unit}`
 }
 
+async function measureFirst(fn: () => Sample | Promise<Sample>): Promise<{ ms: number; heap: number | undefined; sample: Sample }> {
+  const h0 = gc ? heapUsed() : 0
+  const t0 = performance.now()
+  const sample = await fn()
+  const ms = performance.now() - t0
+  const heap = gc && sample.keep !== undefined ? heapUsed() - h0 : undefined
+  return { ms, heap, sample }
+}
+
 /** Runs per measurement; `BENCH_RUNS` overrides. The median is reported. */
 export const RUNS = Number(process.env['BENCH_RUNS']) || 3
 
@@ -51,19 +60,23 @@ export class Group {
   readonly rows: Row[] = []
   constructor(readonly name: string, readonly baseline = 'hearsay') {}
 
-  /** Measures `fn` `runs` times (median time; heap and bytes from the last run). Failures print and skip the row. */
+  /** Measures `fn` `runs` times: median time; retained heap of `keep` from the first run; bytes and ops from the last. Failures print and skip the row. */
   async add(impl: string, fn: () => Sample | Promise<Sample>, runs = RUNS): Promise<Row | undefined> {
     const times: number[] = []
-    let last: Sample = {}
+    let last: Sample
     let heap: number | undefined
     try {
-      for (let i = 0; i < runs; i++) {
-        const h0 = gc ? heapUsed() : 0
+      // Heap is measured on the first run, in its own frame: a reused async frame can keep the
+      // previous run's result alive and hide it from the baseline.
+      const first = await measureFirst(fn)
+      times.push(first.ms)
+      heap = first.heap
+      last = first.sample
+      for (let i = 1; i < runs; i++) {
+        last = {}
         const t0 = performance.now()
         last = await fn()
         times.push(performance.now() - t0)
-        if (gc) heap = heapUsed() - h0
-        if (i < runs - 1) last = {}
       }
     } catch (err) {
       console.log(`  ${impl}: failed: ${(err as Error).message}`)
@@ -76,7 +89,7 @@ export class Group {
       ms,
       opsPerSec: last.ops === undefined ? undefined : (last.ops / ms) * 1000,
       bytes: last.bytes,
-      heap: last.keep === undefined ? undefined : heap,
+      heap,
       extra: last.extra,
     }
     this.rows.push(row)
