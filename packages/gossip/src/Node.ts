@@ -81,9 +81,12 @@ export interface NodeOptions {
   advertise?: readonly string[]
   /** Most connections this node dials on its own to peers learned from membership (default 8). */
   maxConnections?: number
-  /** Milliseconds between heartbeats written to the membership (default 5 × interval). */
+  /**
+   * Milliseconds between heartbeats written to the membership. Default: interval × max(5,
+   * members / 5), so the whole network writes about 5 heartbeats per round however large it is.
+   */
   heartbeatInterval?: number
-  /** Milliseconds without a heartbeat (or a frame) after which a peer is suspected (default 4 × heartbeatInterval). */
+  /** Milliseconds without a heartbeat (or a frame) after which a peer is suspected (default 4 × the heartbeat interval). */
   suspectAfter?: number
   /** First reconnect delay in ms; doubles per failure up to `maxBackoff`, with jitter (default interval). */
   backoff?: number
@@ -214,8 +217,8 @@ export class Node extends EventEmitter {
   readonly maxFrame: number
   readonly maxSendBuffer: number
   readonly #maxConnections: number
-  readonly #heartbeatInterval: number
-  readonly #suspectAfter: number
+  readonly #heartbeatOption: number | undefined
+  readonly #suspectOption: number | undefined
   readonly #backoff: number
   readonly #maxBackoff: number
   readonly #authTimeout: number
@@ -266,8 +269,8 @@ export class Node extends EventEmitter {
     this.maxFrame = num(options.maxFrame, DEFAULT_MAX_FRAME, 'maxFrame', 64)
     this.maxSendBuffer = num(options.maxSendBuffer, DEFAULT_MAX_SEND_BUFFER, 'maxSendBuffer', 64)
     this.#maxConnections = num(options.maxConnections, 8, 'maxConnections')
-    this.#heartbeatInterval = num(options.heartbeatInterval, 5 * this.interval, 'heartbeatInterval')
-    this.#suspectAfter = num(options.suspectAfter, 4 * this.#heartbeatInterval, 'suspectAfter')
+    this.#heartbeatOption = options.heartbeatInterval === undefined ? undefined : num(options.heartbeatInterval, 0, 'heartbeatInterval')
+    this.#suspectOption = options.suspectAfter === undefined ? undefined : num(options.suspectAfter, 0, 'suspectAfter')
     this.#backoff = num(options.backoff, this.interval, 'backoff')
     this.#maxBackoff = num(options.maxBackoff, 30 * this.interval, 'maxBackoff')
     this.#authTimeout = num(options.authTimeout, 10_000, 'authTimeout')
@@ -519,10 +522,31 @@ export class Node extends EventEmitter {
   }
 
   #forward(o: Hosted, ranges: readonly Range<any>[], origin: unknown): void {
-    for (const s of this.#sessions) if (s !== origin && s.state === 'ready') s.push(o, ranges)
+    const targets: Session[] = []
+    for (const s of this.#sessions) if (s !== origin && s.state === 'ready') targets.push(s)
+    // Heartbeats spread as rumors: to `fanout` random peers, who pass them on the same way
+    // (anti-entropy catches the rare node a rumor misses). Flooding them to every connection
+    // would cost every node a frame per connection per heartbeat.
+    if (o.objectId === MEMBERSHIP_OBJECT_ID && targets.length > this.fanout) {
+      this.#shuffle(targets)
+      targets.length = this.fanout
+    }
+    for (const s of targets) s.push(o, ranges)
   }
 
   // ---- membership ----
+
+  // Every member beats once per heartbeat interval; scaling it with the network's size keeps
+  // the heartbeats written network-wide per round (and the traffic they cause) constant.
+  get #heartbeatInterval(): number {
+    if (this.#heartbeatOption !== undefined) return this.#heartbeatOption
+    const members = this.#membership === undefined ? 1 : this.#peers.size + 1
+    return this.interval * Math.max(5, Math.ceil(members / 5))
+  }
+
+  get #suspectAfter(): number {
+    return this.#suspectOption ?? 4 * this.#heartbeatInterval
+  }
 
   #beat(): void {
     this.#lastBeat = this.#now()

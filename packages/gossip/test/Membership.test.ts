@@ -74,7 +74,7 @@ describe('membership on nodes', () => {
       await c1.close()
       await waitFor(() => suspected.includes('c'), 'b suspects c')
       assert.equal(b.status().peers.find((p) => p.id === 'c')?.suspected, true)
-      assert.equal(a.status().peers.find((p) => p.id === 'c')?.suspected, true)
+      await waitFor(() => a.status().peers.find((p) => p.id === 'c')?.suspected === true, 'a suspects c too')
       // c comes back from its store, with the same id, and beats again.
       const c2 = net.node({ id: 'c', ...timing, store: storeC })
       await c2.listen(net.address('c'))
