@@ -223,9 +223,7 @@ export class Doc extends Replicated<DocOp, Record<string, RowData>> {
 
   /** Number of updates history keeps; for tests and status output. */
   get historySize(): number {
-    let n = 0
-    for (const _ of this.history({ get: () => 0 } as unknown as ReadonlyVersionVector)) n++
-    return n
+    return this.#kept(undefined).size
   }
 
   #freshId(): string {
@@ -291,18 +289,22 @@ export class Doc extends Replicated<DocOp, Record<string, RowData>> {
     return true
   }
 
-  protected *history(since: ReadonlyVersionVector): Iterable<Update<DocOp>> {
-    const seen = new Set<Update<DocOp>>()
+  protected history(since: ReadonlyVersionVector): Iterable<Update<DocOp>> {
+    return this.#kept(since)
+  }
+
+  // The updates history keeps (past `since` when given): each row's latest op, latest remove and field winners.
+  #kept(since: ReadonlyVersionVector | undefined): Set<Update<DocOp>> {
+    const kept = new Set<Update<DocOp>>()
     const take = (u: Update<DocOp> | undefined) => {
-      if (u === undefined || seen.has(u) || u.seq <= since.get(u.source)) return
-      seen.add(u)
+      if (u !== undefined && (since === undefined || u.seq > since.get(u.source))) kept.add(u)
     }
     for (const st of this.#rows.values()) {
       take(st.alive)
       take(st.rm)
       for (const f of st.fields.values()) take(f.u)
     }
-    yield* seen
+    return kept
   }
 
   protected writeOp(e: encoding.Encoder, op: DocOp): void {

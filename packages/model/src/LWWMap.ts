@@ -198,12 +198,20 @@ export class LWWMap<V extends Value = Value> extends Replicated<LWWMapOp, Record
     return true
   }
 
-  protected *history(since: ReadonlyVersionVector): Iterable<Update<LWWMapOp>> {
-    if (since.size === 0) {
-      yield* this.#entries.values()
-      return
+  protected history(since: ReadonlyVersionVector): Iterable<Update<LWWMapOp>> {
+    if (since.size === 0) return this.#entries.values()
+    // An array and a one-entry cache of the source's bound: most runs of entries share a source.
+    const out: Update<LWWMapOp>[] = []
+    let source = ''
+    let bound = 0
+    for (const u of this.#entries.values()) {
+      if (u.source !== source) {
+        source = u.source
+        bound = since.get(source)
+      }
+      if (u.seq > bound) out.push(u)
     }
-    for (const u of this.#entries.values()) if (u.seq > since.get(u.source)) yield u
+    return out
   }
 
   /** Writes ranges of map ops, keys prefix-compressed within this call (see PROTOCOL.md). */
