@@ -3,7 +3,7 @@
 // history that packs each source's runs into few updates. See PROTOCOL.md.
 import type { ReadonlyVersionVector, ReplicaId, Update } from '@hearsay/core'
 import { Block, BlockTree, DELETED, HIDDEN, type Leaf } from './BlockTree.js'
-import { DELETE, INSERT, MOVE, type DeletePart, type DeleteRange, type InsertPart, type MovePart, type Part, type Ref, type SeqOp } from './ops.js'
+import { DELETE, INSERT, MOVE, SELF_REFS, type DeletePart, type DeleteRange, type InsertPart, type MovePart, type Part, type Ref, type SeqOp } from './ops.js'
 
 /** How the engine handles the content of blocks (strings for Text, arrays for List). */
 export interface ContentKind<C> {
@@ -147,9 +147,7 @@ export class InvalidOp extends Error {}
 
 const RIGHT_END = Number.MAX_SAFE_INTEGER
 
-// Shared, frozen references to the nearby seqs of an op's own source: typing refers to the
-// previous character again and again, so these are not allocated per edit.
-const SELF_REFS: readonly Ref[] = Array.from({ length: 64 }, (_, n) => Object.freeze({ src: '', n }))
+
 
 /** The sequence state and every operation on it. Public methods of List/Text check arguments first. */
 export class SeqEngine<C> {
@@ -444,15 +442,23 @@ export class SeqEngine<C> {
   // ---- applying parts -------------------------------------------------------------------------
 
   /** Resolves a ref of a part at `partSeq` written by `self` to (agent, seq); throws InvalidOp for unknown sources. */
-  #resolve(r: Ref, self: Agent<C>, partSeq: number): [number, number] {
+  // Out-parameters of #resolve (no array per reference on the load path).
+  #ra = 0
+  #rs = 0
+
+  /** Resolves a ref of a part at `partSeq` written by `self` into #ra/#rs; throws InvalidOp for unknown sources. */
+  #resolve(r: Ref, self: Agent<C>, partSeq: number): void {
     if (r.src === '' || r.src === self.name) {
       const seq = r.src === '' ? partSeq - r.n : r.n
       if (seq < 1 || seq >= partSeq) throw new InvalidOp('reference to a later or missing seq of its own source')
-      return [self.index, seq]
+      this.#ra = self.index
+      this.#rs = seq
+      return
     }
     const a = this.byName.get(r.src)
     if (a === undefined) throw new InvalidOp(`reference to unknown source ${r.src}`)
-    return [a.index, r.n]
+    this.#ra = a.index
+    this.#rs = r.n
   }
 
   /**
@@ -492,15 +498,17 @@ export class SeqEngine<C> {
           let k = 0
           for (const r of p.ranges) {
             const at = ps + k
-            const [a, s] = this.#resolve(r.start, self, at)
+            this.#resolve(r.start, self, at)
+            const a = this.#ra
+            const s = this.#rs
             const lo = r.dir === 1 ? s : s - r.len + 1
             const hi = r.dir === 1 ? s + r.len - 1 : s
             if (lo < 1) throw new InvalidOp('delete range below seq 1')
             if (a === self.index && hi >= at) throw new InvalidOp('delete of a later seq of its own source')
+            // Step a run (or a part of this update) at a time: each is all characters or none.
             for (let x = lo; x <= hi; ) {
               if (!this.#exists(v, a, x, true)) throw new InvalidOp(`delete of missing character ${this.agents[a]?.name ?? source}:${x}`)
-              const run = a >= 0 && !(a === self.index && x > covered) ? this.agents[a]!.runAt(x) : undefined
-              x = run === undefined ? x + 1 : Math.min(hi + 1, run.seq + run.len)
+              x = Math.min(hi + 1, this.#runEnd(v, a, x) + 1)
             }
             k += r.len
           }
@@ -535,9 +543,28 @@ export class SeqEngine<C> {
     return agent >= 0 && this.isChar(agent, s, allowSlot)
   }
 
+  // Last seq of the run (or of this update's part) holding existing character (agent, s).
+  #runEnd(v: Validation<C>, agent: number, s: number): number {
+    if (agent === v.self.index && s > v.covered) {
+      if (v.starts === null) return v.seq + v.parts[0]!.len - 1
+      let lo = 0
+      let hi = v.parts.length - 1
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >> 1
+        if (v.starts[mid]! <= s) lo = mid
+        else hi = mid - 1
+      }
+      return v.starts[lo]! + v.parts[lo]!.len - 1
+    }
+    const run = this.agents[agent]!.runAt(s)!
+    return run.seq + run.len - 1
+  }
+
   #checkRef(v: Validation<C>, r: Ref | null, partSeq: number, allowSlot: boolean): void {
     if (r === null) return
-    const [a, s] = this.#resolve(r, v.self, partSeq)
+    this.#resolve(r, v.self, partSeq)
+    const a = this.#ra
+    const s = this.#rs
     if (!this.#exists(v, a, s, allowSlot)) throw new InvalidOp(`reference to missing character ${r.src || v.self.name}:${s}`)
   }
 
@@ -563,11 +590,23 @@ export class SeqEngine<C> {
     if (skip > 0) {
       olA = self.index
       olS = ps + skip - 1
-    } else if (p.left !== null) [olA, olS] = this.#resolve(p.left, self, ps)
+    } else if (p.left !== null) {
+      this.#resolve(p.left, self, ps)
+      olA = this.#ra
+      olS = this.#rs
+    }
     let orA = -1
     let orS = 0
-    if (p.right !== null) [orA, orS] = this.#resolve(p.right, self, ps)
+    if (p.right !== null) {
+      this.#resolve(p.right, self, ps)
+      orA = this.#ra
+      orS = this.#rs
+    }
     const seq = ps + skip
+    if (skip === 0) {
+      this.integrate(self, ps, p.len, olA, olS, orA, orS, p.segs, null)
+      return
+    }
     // Content segments past the skipped prefix.
     const segs: Array<C | number> = []
     let drop = skip
@@ -588,7 +627,7 @@ export class SeqEngine<C> {
    * Places an insert (or a move slot when `move` is set) with the YjsMod/FugueMax rule and logs
    * it. Concurrent inserts at one place are ordered by their origins, so runs never interleave.
    */
-  integrate(self: Agent<C>, seq: number, len: number, olA: number, olS: number, orA: number, orS: number, segs: Array<C | number>, move: MovePart | null): Block<C> {
+  integrate(self: Agent<C>, seq: number, len: number, olA: number, olS: number, orA: number, orS: number, segs: ReadonlyArray<C | number>, move: MovePart | null): Block<C> {
     const tree = this.tree
     let leftBlock: Block<C> | null = null
     let cb: Block<C> | null
@@ -704,7 +743,9 @@ export class SeqEngine<C> {
     run.orA = orA
     run.orS = orS
     run.time = move.time
-    const [ea, es] = this.#resolve(move.elem, self, seq)
+    this.#resolve(move.elem, self, seq)
+    const ea = this.#ra
+    const es = this.#rs
     run.elemA = ea
     run.elemS = es
     self.runs.push(run)
@@ -715,7 +756,9 @@ export class SeqEngine<C> {
     const flat: number[] = []
     let k = 0
     for (const r of p.ranges) {
-      const [a, s] = this.#resolve(r.start, self, ps + k)
+      this.#resolve(r.start, self, ps + k)
+      const a = this.#ra
+      const s = this.#rs
       let len = r.len
       let start = s
       if (skip > k) {
@@ -802,9 +845,19 @@ export class SeqEngine<C> {
     let olS = 0
     let orA = -1
     let orS = 0
-    if (p.left !== null) [olA, olS] = this.#resolve(p.left, self, ps)
-    if (p.right !== null) [orA, orS] = this.#resolve(p.right, self, ps)
-    const [ea, es] = this.#resolve(p.elem, self, ps)
+    if (p.left !== null) {
+      this.#resolve(p.left, self, ps)
+      olA = this.#ra
+      olS = this.#rs
+    }
+    if (p.right !== null) {
+      this.#resolve(p.right, self, ps)
+      orA = this.#ra
+      orS = this.#rs
+    }
+    this.#resolve(p.elem, self, ps)
+    const ea = this.#ra
+    const es = this.#rs
     const orig = this.findChar(ea, es)
     // A slot of a deleted element never shows, so it carries no value (a count of 1 instead).
     const value: C | number = orig.state === DELETED ? 1 : this.kind.slice(orig.content, es - orig.seq, es - orig.seq + 1)

@@ -23,6 +23,12 @@ export interface Ref {
   readonly n: number
 }
 
+/**
+ * Shared, frozen references to the nearby seqs of an op's own source: typing refers to the
+ * previous character again and again, so these are not allocated per edit or per read.
+ */
+export const SELF_REFS: readonly Ref[] = Array.from({ length: 64 }, (_, n) => Object.freeze({ src: '', n }))
+
 export const INSERT = 0
 export const DELETE = 1
 export const MOVE = 2
@@ -190,7 +196,8 @@ function readRef(decoder: decoding.Decoder, table: string[]): Ref {
   const w = readSafeUint(decoder)
   if (w % 2 === 0) {
     if (w === 0) fail(decoder, 'reference to its own part')
-    return { src: '', n: w / 2 }
+    const n = w / 2
+    return n < SELF_REFS.length ? SELF_REFS[n]! : { src: '', n }
   }
   const t = (w - 1) / 2
   if (t >= table.length) fail(decoder, `source index ${t} outside the op's table`)
@@ -217,7 +224,8 @@ export function readSeqOp<C>(decoder: decoding.Decoder, content: ContentCodec<C>
   if (np === 0) fail(decoder, 'op without parts')
   const parts: Part<C>[] = new Array(np)
   // Content segments wait for the op's content value, read after the parts.
-  let holes: Array<{ segs: Array<C | number>; at: number }> | null = null
+  let holeSegs: Array<Array<C | number>> | null = null
+  const holeAt: number[] = []
   const counts: number[] = []
   for (let i = 0; i < np; i++) {
     const head = readSafeUint(decoder)
@@ -237,7 +245,8 @@ export function readSeqOp<C>(decoder: decoding.Decoder, content: ContentCodec<C>
         if (n < 1) fail(decoder, 'empty content segment')
         if (w % 2 === 1) segs[j] = n
         else {
-          ;(holes ??= []).push({ segs, at: j })
+          ;(holeSegs ??= []).push(segs)
+          holeAt.push(j)
           counts.push(n)
         }
         total += n
@@ -270,7 +279,7 @@ export function readSeqOp<C>(decoder: decoding.Decoder, content: ContentCodec<C>
       parts[i] = { kind: MOVE, len: 1, left, right, elem, time }
     } else fail(decoder, `unknown part kind ${kind}`)
   }
-  if (holes !== null) {
+  if (holeSegs !== null) {
     const at = decoder.pos
     let values: C[]
     try {
@@ -279,7 +288,7 @@ export function readSeqOp<C>(decoder: decoding.Decoder, content: ContentCodec<C>
       if (err instanceof HearsayError) throw err
       throw new HearsayError(ErrorCodes.DECODE_ERROR, `malformed content: ${(err as Error).message}`, { offset: at })
     }
-    for (let i = 0; i < holes.length; i++) holes[i]!.segs[holes[i]!.at] = values[i]!
+    for (let i = 0; i < holeSegs.length; i++) holeSegs[i]![holeAt[i]!] = values[i]!
   }
   return { parts }
 }
