@@ -64,6 +64,8 @@ function b2Text(f: Factory<TextImpl>, init: string, e1: TextEdit[], e2: TextEdit
   }
   play(a, e1)
   play(b, e2)
+  a.out.length = 0
+  b.out.length = 0
   f.sync(a, b)
   f.sync(b, a)
   if (a.text() !== b.text()) throw new Error(`${f.name}: did not converge`)
