@@ -124,9 +124,15 @@ export function opDeps(op: SeqOp<unknown>, self: string): readonly Dot[] {
   return deps
 }
 
-// Index of `r`'s source in the op's table (1-based; 0 = the update's own source), adding it when new.
-function tableIndex(table: string[], r: Ref | null): void {
-  if (r !== null && r.src !== '' && table.indexOf(r.src) < 0) table.push(r.src)
+const NO_SOURCES: string[] = []
+
+// Adds `r`'s source to the op's table of other sources when it is new (the table is created on
+// the first other source: most ops name none).
+function noteSource(table: string[], r: Ref | null): string[] {
+  if (r === null || r.src === '') return table
+  if (table === NO_SOURCES) return [r.src]
+  if (table.indexOf(r.src) < 0) table.push(r.src)
+  return table
 }
 
 // A reference to the update's own source is one var-uint (n * 2); another source's is its table
@@ -141,15 +147,15 @@ function writeRef(encoder: encoding.Encoder, table: string[], r: Ref): void {
 
 /** Writes an op: the table of other sources it names, then its parts. */
 export function writeSeqOp<C>(encoder: encoding.Encoder, op: SeqOp<C>, content: ContentCodec<C>): void {
-  const table: string[] = []
+  let table = NO_SOURCES
   const parts = op.parts
   for (let i = 0; i < parts.length; i++) {
     const p = parts[i]!
-    if (p.kind === DELETE) for (const r of p.ranges) tableIndex(table, r.start)
+    if (p.kind === DELETE) for (const r of p.ranges) table = noteSource(table, r.start)
     else {
-      tableIndex(table, p.left)
-      tableIndex(table, p.right)
-      if (p.kind === MOVE) tableIndex(table, p.elem)
+      table = noteSource(table, p.left)
+      table = noteSource(table, p.right)
+      if (p.kind === MOVE) table = noteSource(table, p.elem)
     }
   }
   encoding.writeVarUint(encoder, table.length)
