@@ -19,6 +19,7 @@ interface Spread {
   reachMs: number
   rounds: number
   idleBytesPerNodeRound: number
+  idlePeakBytesPerNodeRound: number
   idleFramesPerNodeRound: number
   writeBytes: number
   events: number
@@ -49,13 +50,21 @@ async function spread(n: number, seed: number, setup: Setup): Promise<Spread> {
   await cluster.run({ until: warmup })
   if (cluster.hosts.some((h) => !h.ready)) throw new Error('nodes failed to start: ' + cluster.errors.join('; '))
 
-  // Idle traffic: bytes per node per round over 10 rounds with no writes.
-  const idleRounds = 10
+  // Idle traffic over 20 rounds with no writes: the mean per node per round, and the busiest
+  // round (periodic heartbeats come in bursts).
+  const idleRounds = 20
   const b0 = network.stats.bytesSent
   const f0 = network.stats.framesSent
-  await cluster.run({ until: sim.time + idleRounds * INTERVAL })
+  let peak = 0
+  for (let i = 0; i < idleRounds; i++) {
+    const b = network.stats.bytesSent
+    await cluster.run({ until: sim.time + INTERVAL })
+    peak = Math.max(peak, network.stats.bytesSent - b)
+  }
   const idleBytes = network.stats.bytesSent - b0
   const idleFrames = network.stats.framesSent - f0
+  // Write half a round later, away from round boundaries.
+  await cluster.run({ until: sim.time + INTERVAL / 2 })
 
   // One write on n0; run until every node has it.
   const t0 = sim.time
@@ -71,7 +80,8 @@ async function spread(n: number, seed: number, setup: Setup): Promise<Spread> {
   off()
   if (why !== 'stopped') throw new Error(`the write reached ${reached} of ${n} nodes in 200 rounds`)
   const reachMs = sim.time - t0
-  const writeBytes = network.stats.bytesSent - bytesBefore
+  // Traffic from the write until every node had it, less the idle mean for that time.
+  const writeBytes = network.stats.bytesSent - bytesBefore - (idleBytes / idleRounds) * (reachMs / INTERVAL)
   const events = sim.eventCount
   cluster.close()
   return {
@@ -80,6 +90,7 @@ async function spread(n: number, seed: number, setup: Setup): Promise<Spread> {
     reachMs,
     rounds: reachMs / INTERVAL,
     idleBytesPerNodeRound: idleBytes / (n * idleRounds),
+    idlePeakBytesPerNodeRound: peak / n,
     idleFramesPerNodeRound: idleFrames / (n * idleRounds),
     writeBytes,
     events,
@@ -88,14 +99,9 @@ async function spread(n: number, seed: number, setup: Setup): Promise<Spread> {
 
 export async function run(): Promise<void> {
   const sizes = (process.env['SIM_BENCH_N'] ?? '10,100,1000').split(',').map(Number)
-  // Membership heartbeats are updates like any other and are flooded to every node, so idle
-  // traffic grows with N; "quiet" rows space them 600 rounds apart to show the cost of the
-  // anti-entropy rounds alone (and keep N=1000 simulable in minutes).
-  const quiet: Partial<NodeOptions> = { heartbeatInterval: 600 * INTERVAL }
   const rows: Array<{ name: string; n: number; setup: Setup }> = []
   for (const n of sizes) {
-    if (n <= 100) rows.push({ name: `Node N=${n}`, n, setup: { warmupRounds: 30 } })
-    rows.push({ name: `Node quiet N=${n}`, n, setup: { warmupRounds: n >= 1000 ? 10 : 30, nodeOptions: quiet } })
+    rows.push({ name: `Node N=${n}`, n, setup: { warmupRounds: n >= 1000 ? 15 : 30 } })
     rows.push({ name: `anti-entropy only N=${n}`, n, setup: { warmupRounds: 10, createNode: (env) => new MiniNode(env, { push: false }) } })
   }
   const g = group(`simulated gossip: one write reaching N nodes (interval ${INTERVAL} ms, latency ${LATENCY}+0..10 ms, fanout 3, 3 bootstrap peers, seed 1)`, rows[0]!.name)
@@ -106,12 +112,13 @@ export async function run(): Promise<void> {
         const s = await spread(row.n, 1, row.setup)
         return {
           ops: 1,
-          bytes: s.writeBytes,
+          bytes: Math.round(s.writeBytes),
           extra: {
             reachMs: Math.round(s.reachMs),
             rounds: Number(s.rounds.toFixed(2)),
             log2N: Number(Math.log2(row.n).toFixed(2)),
             idleB_node_round: Math.round(s.idleBytesPerNodeRound),
+            idlePeakB_node_round: Math.round(s.idlePeakBytesPerNodeRound),
             idleFrames_node_round: Number(s.idleFramesPerNodeRound.toFixed(2)),
             events: s.events,
           },
@@ -124,8 +131,9 @@ export async function run(): Promise<void> {
   console.log(
     [
       'reachMs/rounds: virtual time from the write on n0 until every node had it (rounds = reachMs / interval).',
-      'bytes: payload bytes sent network-wide in that time. idle*: per node per round over 10 rounds without writes.',
-      'Node rows: the gossip Node (live push + relay, so a write floods in a few link latencies); quiet: heartbeats every 600 rounds.',
+      'bytes: traffic network-wide from the write until every node had it, less the idle mean over that time.',
+      'idle*: bytes (frames) per node per round over 20 rounds without writes: the mean, and the busiest round (heartbeat bursts).',
+      'Node rows: the gossip Node with default options (live push + relay, so a write floods in a few link latencies).',
       'anti-entropy only: MiniNode from the simulator tests (digest exchange with fanout 3 per round, no push): the log N bound.',
       'time: wall clock to simulate warm-up, idle rounds and the spread (machine-dependent; everything else is exact for the seed).',
     ].join('\n'),
