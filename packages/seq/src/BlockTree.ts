@@ -9,8 +9,6 @@ export const HIDDEN = 2
 
 /** One run of document characters (or list slots) sharing a source, consecutive seqs and a state. */
 export class Block<C> {
-  /** Interned source index. */
-  agent: number
   /** Seq of the first character. */
   seq: number
   len: number
@@ -23,8 +21,7 @@ export class Block<C> {
   /** The log run this block belongs to. */
   run: RunRef
 
-  constructor(agent: number, seq: number, len: number, content: C, state: number, leaf: Leaf<C>, run: RunRef) {
-    this.agent = agent
+  constructor(seq: number, len: number, content: C, state: number, leaf: Leaf<C>, run: RunRef) {
     this.seq = seq
     this.len = len
     this.content = content
@@ -32,11 +29,17 @@ export class Block<C> {
     this.leaf = leaf
     this.run = run
   }
+
+  /** Interned index of the source that inserted it (kept on the run, not per block). */
+  get agent(): number {
+    return this.run.agent
+  }
 }
 
 /** What a block needs to know about its run (defined in SeqEngine). */
 export interface RunRef {
-  kind: number
+  readonly kind: number
+  readonly agent: number
 }
 
 export const LEAF_MAX = 64

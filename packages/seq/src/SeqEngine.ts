@@ -21,16 +21,31 @@ export interface ContentKind<C> {
 }
 
 /** A run in a source's log: consecutive seqs written as one insert, one delete or one move. */
-export class Run {
+export abstract class Run {
   constructor(
-    public kind: number,
     public seq: number,
     public len: number,
   ) {}
+
+  // The kind lives on the prototype (a getter), so runs spend no memory on it.
+  abstract get kind(): number
 }
 
 /** An insert run (and the base of move runs): origins and the first fragment in the tree. */
 export class InsRun<C> extends Run {
+  constructor(
+    /** The source that wrote it (interned index); its blocks read it from here. */
+    public agent: number,
+    seq: number,
+    len: number,
+  ) {
+    super(seq, len)
+  }
+
+  get kind(): number {
+    return INSERT
+  }
+
   /** Left origin (agent index, seq); agent -1: document start. */
   olA = -1
   olS = 0
@@ -43,6 +58,10 @@ export class InsRun<C> extends Run {
 
 /** A move run (List): one slot for element (elemA, elemS), written at `time`. */
 export class MoveRun<C> extends InsRun<C> {
+  override get kind(): number {
+    return MOVE
+  }
+
   elemA = -1
   elemS = 0
   time = 0
@@ -50,6 +69,10 @@ export class MoveRun<C> extends InsRun<C> {
 
 /** A delete run: ranges of ids as (agent, start, len, dir); the first inline, the rest in `more`. */
 export class DelRun extends Run {
+  get kind(): number {
+    return DELETE
+  }
+
   tA = 0
   tS = 0
   tL = 0
@@ -184,7 +207,7 @@ export class SeqEngine<C> {
     const c = a.cache
     if (c !== null && seq >= c.seq && seq < c.seq + c.len) return c
     let b: Block<C> | null
-    if (c !== null && c.next !== null && seq >= c.seq + c.len && c.run === a.runAt(seq)) b = c.next
+    if (c !== null && c.next !== null && seq >= c.seq + c.len && (c.run as unknown) === a.runAt(seq)) b = c.next
     else {
       const run = a.runAt(seq)
       if (run === undefined || run.kind === DELETE) throw new InvalidOp(`no character ${a.name}:${seq}`)
@@ -213,7 +236,7 @@ export class SeqEngine<C> {
 
   /** Splits `b` at `off` (0 < off < len); returns the new right block, placed after `b`. */
   split(b: Block<C>, off: number): Block<C> {
-    const right = new Block<C>(b.agent, b.seq + off, b.len - off, this.kind.slice(b.content, off, b.len), b.state, b.leaf, b.run)
+    const right = new Block<C>(b.seq + off, b.len - off, this.kind.slice(b.content, off, b.len), b.state, b.leaf, b.run)
     b.content = this.kind.slice(b.content, 0, off)
     b.len = off
     right.next = b.next
@@ -298,7 +321,7 @@ export class SeqEngine<C> {
       last.len += len
       return { run: last, merged: true }
     }
-    const run = new InsRun<C>(INSERT, seq, len)
+    const run = new InsRun<C>(a.index, seq, len)
     run.olA = olA
     run.olS = olS
     run.orA = orA
@@ -312,7 +335,7 @@ export class SeqEngine<C> {
     let last = a.runs[a.runs.length - 1] as DelRun | undefined
     if (last !== undefined && last.kind === DELETE && last.seq + last.len === seq) last.len += len
     else {
-      last = new DelRun(DELETE, seq, len)
+      last = new DelRun(seq, len)
       a.runs.push(last)
     }
     for (let i = 0; i < ranges.length; i += 4) {
@@ -382,7 +405,7 @@ export class SeqEngine<C> {
       if (this.edits !== null) this.edits.push({ at: index, insert: content })
     } else {
       if (left !== null && off < left.len - 1) this.split(left, off + 1)
-      const b = new Block<C>(me.index, seq, n, content, 0, tree.first, run)
+      const b = new Block<C>(seq, n, content, 0, tree.first, run)
       run.first = b
       tree.insertAfter(left, b)
       this.#grow(b)
@@ -721,7 +744,7 @@ export class SeqEngine<C> {
         if (this.edits !== null && state === 0) this.edits.push({ at: tree.visBefore(leftBlock) + leftBlock.len - n, insert: content })
         after = leftBlock
       } else {
-        const b = new Block<C>(self.index, s, n, content, state, tree.first, run)
+        const b = new Block<C>(s, n, content, state, tree.first, run)
         if (tail === null) run.first = b
         else tail.next = b
         tail = b
@@ -737,7 +760,7 @@ export class SeqEngine<C> {
   }
 
   #moveRun(self: Agent<C>, seq: number, olA: number, olS: number, orA: number, orS: number, move: MovePart): MoveRun<C> {
-    const run = new MoveRun<C>(MOVE, seq, 1)
+    const run = new MoveRun<C>(self.index, seq, 1)
     run.olA = olA
     run.olS = olS
     run.orA = orA
@@ -1097,7 +1120,7 @@ export class SeqEngine<C> {
         if (run.kind !== DELETE) {
           let s = run.seq
           for (let b = (run as InsRun<C>).first; b !== null; b = b.next) {
-            if (b.seq !== s || b.run !== run) throw new Error(`fragment chain of ${a.name}:${run.seq} broken at ${s}`)
+            if (b.seq !== s || (b.run as unknown) !== run) throw new Error(`fragment chain of ${a.name}:${run.seq} broken at ${s}`)
             s += b.len
           }
           if (s !== run.seq + run.len) throw new Error(`fragments of ${a.name}:${run.seq} cover ${s - run.seq} of ${run.len}`)
