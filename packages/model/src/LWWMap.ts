@@ -193,7 +193,8 @@ export class LWWMap<V extends Value = Value> extends Replicated<LWWMapOp, Record
     if (cur === undefined || cur.op.value === undefined) {
       if (value !== undefined) this.#size++
     } else if (value === undefined) this.#size--
-    this.emit('change', key, value)
+    // emit() allocates its rest arguments even with no listener: skip it when nobody listens.
+    if (this.listenerCount('change') > 0) this.emit('change', key, value)
     if (this.#keyed) this.emit('change:' + key, value)
     return true
   }
