@@ -64,7 +64,8 @@ export class MoveRun<C> extends InsRun<C> {
 
   elemA = -1
   elemS = 0
-  time = 0
+  // A double from the start (see Agent.lastTime).
+  time = -0.5
 }
 
 /** A delete run: ranges of ids as (agent, start, len, dir); the first inline, the rest in `more`. */
@@ -106,8 +107,12 @@ interface ElemState {
 /** One interned source: its name, its log of runs and its latest update time. */
 export class Agent<C> {
   readonly runs: Run[] = []
-  /** Time of this source's latest update applied here; the time of history updates. */
-  lastTime = 0
+  /**
+   * Time of this source's latest update applied here; the time of history updates. Hybrid times
+   * exceed 2^31, so the field starts as a non-integer: V8 then stores it as a double from the
+   * first object on, instead of changing the class layout (and deoptimizing) on the first time.
+   */
+  lastTime = -0.5
   /** Moved list elements by seq (List only). */
   moved: Map<number, ElemState> | null = null
   /** Last block found by id, to speed up nearby lookups. */
@@ -332,30 +337,19 @@ export class SeqEngine<C> {
 
   /** Appends delete ranges (flat quadruples) as seqs `seq..` to `a`'s log, merging runs and ranges. */
   #logDelete(a: Agent<C>, seq: number, len: number, ranges: number[]): void {
+    const run = this.#deleteRun(a, seq, len)
+    for (let i = 0; i < ranges.length; i += 4) appendDelRange(run, ranges[i]!, ranges[i + 1]!, ranges[i + 2]!, ranges[i + 3]!)
+  }
+
+  /** The delete run that seqs `seq..seq + len - 1` of `a` extend or start. */
+  #deleteRun(a: Agent<C>, seq: number, len: number): DelRun {
     let last = a.runs[a.runs.length - 1] as DelRun | undefined
     if (last !== undefined && last.kind === DELETE && last.seq + last.len === seq) last.len += len
     else {
       last = new DelRun(seq, len)
       a.runs.push(last)
     }
-    for (let i = 0; i < ranges.length; i += 4) {
-      const ag = ranges[i]!
-      const st = ranges[i + 1]!
-      const ln = ranges[i + 2]!
-      const dir = ranges[i + 3]!
-      if (last.tL === 0) {
-        last.tA = ag
-        last.tS = st
-        last.tL = ln
-        last.tD = ln === 1 ? 1 : dir
-      } else if (last.more === null) {
-        const d = extendDir(last.tA, last.tS, last.tL, last.tD, ag, st, ln, dir)
-        if (d !== 0) {
-          last.tL += ln
-          last.tD = d
-        } else last.more = [ag, st, ln, ln === 1 ? 1 : dir]
-      } else pushRange(last.more, ag, st, ln, dir)
-    }
+    return last
   }
 
   // ---- local edits ----------------------------------------------------------------------------
@@ -776,30 +770,23 @@ export class SeqEngine<C> {
   }
 
   #applyDelete(self: Agent<C>, ps: number, p: DeletePart, skip: number): void {
-    const flat: number[] = []
+    const run = this.#deleteRun(self, ps + skip, p.len - skip)
     let k = 0
     for (const r of p.ranges) {
       this.#resolve(r.start, self, ps + k)
-      const a = this.#ra
-      const s = this.#rs
       let len = r.len
-      let start = s
+      let start = this.#rs
       if (skip > k) {
         const d = Math.min(skip - k, len)
-        start = s + d * r.dir
+        start += d * r.dir
         len -= d
       }
       k += r.len
       if (len <= 0) continue
-      pushRange(flat, a, start, len, len === 1 ? 1 : r.dir)
+      const a = this.#ra
+      this.#deleteRange(a, r.dir === 1 ? start : start - len + 1, len)
+      appendDelRange(run, a, start, len, len === 1 ? 1 : r.dir)
     }
-    let n = 0
-    for (let i = 0; i < flat.length; i += 4) {
-      const lo = flat[i + 3] === 1 ? flat[i + 1]! : flat[i + 1]! - flat[i + 2]! + 1
-      this.#deleteRange(flat[i]!, lo, flat[i + 2]!)
-      n += flat[i + 2]!
-    }
-    this.#logDelete(self, ps + skip, n, flat)
   }
 
   /** Deletes characters (agent, lo .. lo + n - 1). */
@@ -1128,6 +1115,22 @@ export class SeqEngine<C> {
       }
     }
   }
+}
+
+/** Appends one range to a delete run, extending its last range when it continues it. */
+function appendDelRange(run: DelRun, ag: number, st: number, ln: number, dir: number): void {
+  if (run.tL === 0) {
+    run.tA = ag
+    run.tS = st
+    run.tL = ln
+    run.tD = ln === 1 ? 1 : dir
+  } else if (run.more === null) {
+    const d = extendDir(run.tA, run.tS, run.tL, run.tD, ag, st, ln, dir)
+    if (d !== 0) {
+      run.tL += ln
+      run.tD = d
+    } else run.more = [ag, st, ln, ln === 1 ? 1 : dir]
+  } else pushRange(run.more, ag, st, ln, dir)
 }
 
 /**

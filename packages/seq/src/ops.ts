@@ -89,6 +89,20 @@ export interface ContentCodec<C> {
 
 const MAX_SOURCES_PER_OP = 1 << 16
 
+// Most integers in an op fit one byte: read those inline, everything else through core's checked reader.
+function readUint(decoder: decoding.Decoder): number {
+  const pos = decoder.pos
+  const arr = decoder.arr
+  if (pos < arr.length) {
+    const b = arr[pos]!
+    if (b < 128) {
+      decoder.pos = pos + 1
+      return b
+    }
+  }
+  return readSafeUint(decoder)
+}
+
 function fail(decoder: decoding.Decoder, message: string): never {
   throw new HearsayError(ErrorCodes.DECODE_ERROR, message, { offset: decoder.pos })
 }
@@ -199,7 +213,7 @@ export function writeSeqOp<C>(encoder: encoding.Encoder, op: SeqOp<C>, content: 
 }
 
 function readRef(decoder: decoding.Decoder, table: string[]): Ref {
-  const w = readSafeUint(decoder)
+  const w = readUint(decoder)
   if (w % 2 === 0) {
     if (w === 0) fail(decoder, 'reference to its own part')
     const n = w / 2
@@ -207,7 +221,7 @@ function readRef(decoder: decoding.Decoder, table: string[]): Ref {
   }
   const t = (w - 1) / 2
   if (t >= table.length) fail(decoder, `source index ${t} outside the op's table`)
-  const n = readSafeUint(decoder)
+  const n = readUint(decoder)
   if (n < 1) fail(decoder, 'reference to seq 0')
   return { src: table[t]!, n }
 }
@@ -234,7 +248,7 @@ export function readSeqOp<C>(decoder: decoding.Decoder, content: ContentCodec<C>
   const holeAt: number[] = []
   const counts: number[] = []
   for (let i = 0; i < np; i++) {
-    const head = readSafeUint(decoder)
+    const head = readUint(decoder)
     const kind = head % 4
     const count = Math.floor(head / 16)
     if (kind === INSERT) {
@@ -246,7 +260,7 @@ export function readSeqOp<C>(decoder: decoding.Decoder, content: ContentCodec<C>
       const segs: Array<C | number> = new Array(ns)
       let total = 0
       for (let j = 0; j < ns; j++) {
-        const w = readSafeUint(decoder)
+        const w = readUint(decoder)
         const n = Math.floor(w / 2)
         if (n < 1) fail(decoder, 'empty content segment')
         if (w % 2 === 1) segs[j] = n
@@ -267,7 +281,7 @@ export function readSeqOp<C>(decoder: decoding.Decoder, content: ContentCodec<C>
       let len = 0
       for (let j = 0; j < nr; j++) {
         const start = readRef(decoder, table)
-        const w = readSafeUint(decoder)
+        const w = readUint(decoder)
         const n = Math.floor(w / 2)
         if (n < 1) fail(decoder, 'empty delete range')
         const dir = w & 1 ? -1 : 1
@@ -281,7 +295,7 @@ export function readSeqOp<C>(decoder: decoding.Decoder, content: ContentCodec<C>
       const left = head & 4 ? readRef(decoder, table) : null
       const right = head & 8 ? readRef(decoder, table) : null
       const elem = readRef(decoder, table)
-      const time = readSafeUint(decoder)
+      const time = readUint(decoder)
       parts[i] = { kind: MOVE, len: 1, left, right, elem, time }
     } else fail(decoder, `unknown part kind ${kind}`)
   }
