@@ -432,6 +432,8 @@ export class SeqEngine<C> {
       if (b.state === 0) {
         const take = Math.min(b.len - off, left)
         pushRange(flat, b.agent, b.seq + off, take, 1)
+        // The delete that follows looks these ids up again: let the lookup cache answer.
+        this.agents[b.agent]!.cache = b
         left -= take
         if (left === 0 && this.kind.splitsAfter?.(b.content, off + take - 1)) throw new RangeError(`index ${index + count} is inside a surrogate pair`)
       }
