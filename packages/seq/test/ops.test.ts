@@ -1,0 +1,63 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import * as fc from 'fast-check'
+import { decodeWith, encodeWith, encoding, decoding, readBoundedString, testSeed } from './helpers.ts'
+import { readSeqOp, writeSeqOp, type ContentCodec, type Part, type Ref, type SeqOp } from '../src/ops.ts'
+import { pushRange } from '../src/SeqEngine.ts'
+
+const textCodec: ContentCodec<string> = {
+  write: (e, cs) => encoding.writeVarString(e, cs.join('')),
+  read: (d, counts) => {
+    const s = readBoundedString(d, 1 << 20)
+    const out: string[] = []
+    let at = 0
+    for (const n of counts) {
+      out.push(s.slice(at, at + n))
+      at += n
+    }
+    if (at !== s.length) throw new RangeError('length mismatch')
+    return out
+  },
+  length: (c) => c.length,
+}
+
+const ref: fc.Arbitrary<Ref> = fc.oneof(
+  fc.record({ src: fc.constant(''), n: fc.integer({ min: 1, max: 1000 }) }),
+  fc.record({ src: fc.constantFrom('alice', 'bob', 'carol'), n: fc.integer({ min: 1, max: 2 ** 40 }) }),
+)
+const seg: fc.Arbitrary<string | number> = fc.oneof(fc.string({ minLength: 1, maxLength: 5 }), fc.integer({ min: 1, max: 50 }))
+const part: fc.Arbitrary<Part<string>> = fc.oneof(
+  fc.record({ left: fc.option(ref, { nil: null }), right: fc.option(ref, { nil: null }), segs: fc.array(seg, { minLength: 1, maxLength: 4 }) }).map(
+    ({ left, right, segs }) => ({ kind: 0 as const, len: segs.reduce<number>((n, s) => n + (typeof s === 'number' ? s : s.length), 0), left, right, segs }),
+  ),
+  fc.array(fc.record({ start: ref, len: fc.integer({ min: 1, max: 20 }), dir: fc.constantFrom(1 as const, -1 as const) }), { minLength: 1, maxLength: 3 }).map((ranges) => ({
+    kind: 1 as const,
+    len: ranges.reduce((n, r) => n + r.len, 0),
+    ranges: ranges.map((r) => (r.dir === -1 && r.start.src !== '' && r.start.n < r.len ? { ...r, dir: 1 as const } : r)),
+  })),
+  fc.record({ left: fc.option(ref, { nil: null }), right: fc.option(ref, { nil: null }), elem: ref, time: fc.integer({ min: 0, max: 2 ** 52 }) }).map((m) => ({ kind: 2 as const, len: 1 as const, ...m })),
+)
+
+test('ops round-trip through their bytes', () => {
+  fc.assert(
+    fc.property(fc.array(part, { minLength: 1, maxLength: 6 }), (parts) => {
+      const op: SeqOp<string> = { parts }
+      const bytes = encodeWith((e) => writeSeqOp(e, op, textCodec))
+      const back = decodeWith(bytes, (d: decoding.Decoder) => readSeqOp(d, textCodec, true))
+      // Plain data on both sides (fast-check records have no prototype).
+      assert.deepEqual(JSON.parse(JSON.stringify(back.parts)), JSON.parse(JSON.stringify(parts)))
+    }),
+    { seed: testSeed(), numRuns: 300 },
+  )
+})
+
+test('delete ranges merge forward and backward (backspacing is one range)', () => {
+  const flat: number[] = []
+  for (const s of [10, 9, 8, 7]) pushRange(flat, 0, s, 1, 1)
+  assert.deepEqual(flat, [0, 10, 4, -1])
+  pushRange(flat, 0, 20, 1, 1)
+  pushRange(flat, 0, 21, 2, 1)
+  assert.deepEqual(flat, [0, 10, 4, -1, 0, 20, 3, 1])
+  pushRange(flat, 1, 23, 1, 1)
+  assert.deepEqual(flat.slice(8), [1, 23, 1, 1])
+})
