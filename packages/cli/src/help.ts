@@ -166,8 +166,10 @@ Flags:
                     reset: the frame is lost and the connection is cut
   --latency DUR     one-way delay per frame, e.g. 50ms (default 0)
   --jitter DUR      extra random delay per frame, e.g. 20ms (default 0)
-  --partition DUR   split the nodes in two halves for DUR after the writes, then heal (default 0)
+  --partition DUR   split the nodes in two halves from the start for DUR (the writes happen
+                    meanwhile), then heal (default 0)
   --writes N        writes per node (default 20)
+  --interval DUR    gossip interval of every node (default 250ms)
   --timeout DUR     give up after DUR (default 60s)
   --seed N          seed of the fault injection (default: random; printed)
   --keep            keep the data directories instead of removing them
