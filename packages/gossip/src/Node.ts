@@ -761,7 +761,7 @@ export class Node extends EventEmitter {
       this.emit('peer-connected', peerId, s.connection.remoteAddress)
     }
     // The dialing side opens with a round so a new connection syncs at once.
-    if (s.dialed) s.startRound()
+    if (s.dialed) s.startRound(true)
   }
 
   #sessionClosed(s: Session, reason: Error | undefined): void {
@@ -874,9 +874,9 @@ export class Node extends EventEmitter {
     }
   }
 
-  /** Runs an anti-entropy round with every connected peer now (besides the periodic ones). */
+  /** Runs an anti-entropy round with every connected peer now, reconciling any difference at once (besides the periodic rounds). */
   syncNow(): void {
-    for (const s of this.#sessions) if (s.state === 'ready') s.startRound()
+    for (const s of this.#sessions) if (s.state === 'ready') s.startRound(true)
   }
 
   // ---- digests seen from peers, bundles ----

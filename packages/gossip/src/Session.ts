@@ -15,6 +15,7 @@ import { objectKey, type DigestIndex } from './DigestIndex.js'
 import {
   GossipKind,
   MAX_PREFIX_DEPTH,
+  RootFlags,
   buildFrame,
   readGossipMessage,
   writeAuthMessage,
@@ -111,6 +112,8 @@ export class Session {
   #pumpTimer: unknown
   readonly #outbox = new Map<string, { o: HostedObject; ranges: Range<any>[] }>()
   #flushScheduled = false
+  /** The last root exchange on this link found the roots different and deferred reconciling. */
+  #differed = false
   #onFrame = (f: Uint8Array) => this.#receive(f)
   #onClose = (err?: Error) => this.#closed(err)
   #onDrain = () => this.#pump()
@@ -284,7 +287,7 @@ export class Session {
     }
     switch (msg.kind) {
       case GossipKind.Root:
-        return this.#onRoot(msg.reply, msg.count, msg.hash)
+        return this.#onRoot(msg.flags, msg.count, msg.hash)
       case GossipKind.Nodes:
         return this.#onNodes(msg.nodes)
       case GossipKind.Vectors:
@@ -298,26 +301,43 @@ export class Session {
 
   // ---- anti-entropy ----
 
-  /** Starts an anti-entropy round: sends our root digest. */
-  startRound(): void {
+  /**
+   * Starts an anti-entropy round: sends our root digest. A periodic round (`now` false) lets a
+   * difference seen for the first time wait one round, since it is usually a live push still in
+   * flight; a difference seen on two rounds in a row, or any difference when `now` is true, is
+   * reconciled at once.
+   */
+  startRound(now = false): void {
     if (this.state !== 'ready') return
     this.stats.rounds++
     const root = this.#host.index.root()
-    this.send(buildFrame((e) => writeRootMessage(e, false, root.count, root.hash)))
+    this.send(buildFrame((e) => writeRootMessage(e, now ? RootFlags.Now : 0, root.count, root.hash)))
   }
 
-  #onRoot(reply: boolean, count: number, hash: Uint8Array): void {
+  #onRoot(flags: number, count: number, hash: Uint8Array): void {
     const mine = this.#host.index.root()
     const equal = mine.count === count && Buffer.compare(mine.hash, hash) === 0
     this.lastSync = this.#host.now()
     this.inSync = equal
     this.#host.synced(this, equal)
+    const answer = (flags & (RootFlags.Equal | RootFlags.Deferred)) !== 0
     if (equal) {
-      if (!reply) this.send(buildFrame((e) => writeRootMessage(e, true, mine.count, mine.hash)))
+      this.#differed = false
+      if (!answer) this.send(buildFrame((e) => writeRootMessage(e, RootFlags.Equal, mine.count, mine.hash)))
       return
     }
-    // A reply that no longer matches: our own later writes are on their way as live pushes.
-    if (reply) return
+    if (answer) {
+      // An answer that no longer matches: remember it, so the next round reconciles. (After an
+      // Equal answer the difference is our own later writes, already on their way as pushes.)
+      if (flags & RootFlags.Deferred) this.#differed = true
+      return
+    }
+    if ((flags & RootFlags.Now) === 0 && !this.#differed) {
+      this.#differed = true
+      this.send(buildFrame((e) => writeRootMessage(e, RootFlags.Deferred, mine.count, mine.hash)))
+      return
+    }
+    this.#differed = false
     // Few objects, or nothing on one side (no bucket can match): list them at once.
     if (Math.max(count, mine.count) <= LEAF_OBJECTS || Math.min(count, mine.count) === 0) this.#sendVectors(false, [''])
     else this.#sendNodes([''])

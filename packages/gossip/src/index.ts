@@ -45,6 +45,7 @@ export {
   NONCE_BYTES,
   PROOF_BYTES,
   ROOT_HASH_BYTES,
+  RootFlags,
   readGossipMessage,
   readPrefix,
   writePrefix,

@@ -74,7 +74,7 @@ export type GossipMessage =
   | { readonly kind: typeof GossipKind.Hello; readonly version: number; readonly nodeId: string; readonly nonce: Uint8Array }
   | { readonly kind: typeof GossipKind.Auth; readonly proof: Uint8Array }
   | { readonly kind: typeof GossipKind.Refuse; readonly code: string; readonly message: string }
-  | { readonly kind: typeof GossipKind.Root; readonly reply: boolean; readonly count: number; readonly hash: Uint8Array }
+  | { readonly kind: typeof GossipKind.Root; readonly flags: number; readonly count: number; readonly hash: Uint8Array }
   | { readonly kind: typeof GossipKind.Nodes; readonly nodes: ReadonlyArray<{ readonly prefix: string; readonly children: readonly BucketSummary[] }> }
   | { readonly kind: typeof GossipKind.Vectors; readonly reply: boolean; readonly prefixes: readonly string[]; readonly entries: readonly VectorEntry[] }
   | { readonly kind: typeof GossipKind.Ranges; readonly objectId: string; readonly typeId: number; readonly decoder: decoding.Decoder }
@@ -142,10 +142,20 @@ export function writeRefuseMessage(e: encoding.Encoder, code: string, message: s
   encoding.writeVarString(e, message)
 }
 
+/** Flags of a Root message. */
+export const RootFlags = {
+  /** An answer: the sender's root equals the one it was sent. */
+  Equal: 1,
+  /** Reconcile at once if the roots differ (a new connection, an explicit sync). */
+  Now: 2,
+  /** An answer: the roots differ; reconcile on the next round if they still do. */
+  Deferred: 4,
+} as const
+
 /** Writes a Root body. */
-export function writeRootMessage(e: encoding.Encoder, reply: boolean, count: number, hash: Uint8Array): void {
+export function writeRootMessage(e: encoding.Encoder, flags: number, count: number, hash: Uint8Array): void {
   encoding.writeVarUint(e, GossipKind.Root)
-  encoding.writeVarUint(e, reply ? 1 : 0)
+  encoding.writeVarUint(e, flags)
   encoding.writeVarUint(e, count)
   encoding.writeUint8Array(e, hash)
 }
@@ -214,8 +224,10 @@ export function readGossipMessage(d: decoding.Decoder): GossipMessage {
     case GossipKind.Refuse:
       return { kind, code: readBoundedString(d, 64), message: readBoundedString(d, 1024) }
     case GossipKind.Root: {
+      const fat = d.pos
       const flags = readSafeUint(d)
-      return { kind, reply: (flags & 1) === 1, count: readSafeUint(d), hash: readFixed(d, ROOT_HASH_BYTES) }
+      if (flags > 7) throw new HearsayError(ErrorCodes.DECODE_ERROR, `unknown root flags ${flags}`, { offset: fat })
+      return { kind, flags, count: readSafeUint(d), hash: readFixed(d, ROOT_HASH_BYTES) }
     }
     case GossipKind.Nodes: {
       const n = readCount(d, 2)
