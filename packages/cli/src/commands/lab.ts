@@ -55,7 +55,7 @@ export async function labCommand(args: readonly string[], io: Output, tty = proc
   ]
   io.out(`lab: ${nodes} nodes on loopback (TCP through a fault proxy), ${writes} writes each, seed ${seed}`)
   io.out(`faults: ${faults.join(', ')}`)
-  io.out(`replay this run with: hearsay lab --nodes ${nodes} --loss ${loss} --loss-mode ${lossMode} --latency ${latency}ms --jitter ${jitter}ms --partition ${partition}ms --writes ${writes} --seed ${seed}`)
+  io.out(`replay this run with: hearsay lab --nodes ${nodes} --loss ${loss} --loss-mode ${lossMode} --latency ${latency}ms --jitter ${jitter}ms --partition ${partition}ms --writes ${writes} --interval ${interval}ms --seed ${seed}`)
   io.out('')
 
   let drawn = 0
