@@ -18,6 +18,7 @@ import {
   type Update,
   type Value,
 } from '@hearsay/core'
+import { isNewer } from './lww.js'
 import { canonicalValue, decodeError, freezeDecoded, freezeValue, readValueAt, valueKey } from './values.js'
 
 /**
@@ -51,11 +52,13 @@ const REMOVE = 1
  * element that is present writes a new add, so a concurrent remove cannot delete it.
  *
  * History and compaction: history keeps every live add (the latest per element and source) and
- * **every remove**. An add that a remove deleted is left out (a replica that never saw it ends
- * in the same state, since the remove's dependency on it is satisfied by the range covering its
- * seq); a remove is never left out, because a replica may still hold the adds it deletes. The
- * observed dots travel as the remove's dependencies, so a remove is applied only after the adds
- * it observed.
+ * the removes no other remove dominates. An add that a remove deleted is left out (a replica
+ * that never saw it ends in the same state, since the remove's dependency on it is satisfied by
+ * the range covering its seq). A remove is left out only when a kept remove of the same element
+ * observed every source it observed at the same or a later seq (so it deletes at least as much):
+ * otherwise it stays, because a replica may still hold the adds it deletes. An element toggled
+ * a million times by one replica keeps one remove. The observed dots travel as the remove's
+ * dependencies, so a remove is applied only after the adds it observed.
  *
  * Elements are compared as data (object keys in code-unit order), like {@link GSet}.
  *
@@ -74,7 +77,9 @@ export class ORSet<T extends Value = Value> extends Replicated<ORSetOp, T[]> {
   static override readonly typeName = 'ORSet'
 
   readonly #elements = new Map<string, Element>()
-  readonly #removes = new Set<Update<ORSetOp>>()
+  // element key → the removes history keeps for it: those no other remove of it dominates.
+  readonly #removes = new Map<string, Update<ORSetOp>[]>()
+  #removeCount = 0
 
   /** @throws TypeError on bad options. */
   constructor(options: ORSetOptions = {}) {
@@ -139,7 +144,7 @@ export class ORSet<T extends Value = Value> extends Replicated<ORSetOp, T[]> {
 
   /** Number of removes history keeps. */
   get removeCount(): number {
-    return this.#removes.size
+    return this.#removeCount
   }
 
   /** Present elements sorted by canonical encoding: equal on replicas with equal state. */
@@ -172,7 +177,7 @@ export class ORSet<T extends Value = Value> extends Replicated<ORSetOp, T[]> {
       if (prev === undefined || prev.seq < u.seq) el.adds.set(u.source, u)
       return false
     }
-    this.#removes.add(u)
+    this.#keepRemove(key, u)
     if (el === undefined) return false
     for (const d of op.observed) {
       const a = el.adds.get(d.source)
@@ -184,11 +189,27 @@ export class ORSet<T extends Value = Value> extends Replicated<ORSetOp, T[]> {
     return true
   }
 
+  // Keeps `r` unless another remove of the element dominates it, and drops the removes `r`
+  // dominates: the kept set is the maximal removes, the same whatever order they arrived in.
+  #keepRemove(key: string, r: Update<ORSetOp>): void {
+    const list = this.#removes.get(key)
+    if (list === undefined) {
+      this.#removes.set(key, [r])
+      this.#removeCount++
+      return
+    }
+    for (const k of list) if (dominates(k, r)) return
+    const kept = list.filter((k) => !dominates(r, k))
+    kept.push(r)
+    this.#removeCount += kept.length - list.length
+    this.#removes.set(key, kept)
+  }
+
   protected *history(since: ReadonlyVersionVector): Iterable<Update<ORSetOp>> {
     for (const el of this.#elements.values()) {
       for (const u of el.adds.values()) if (u.seq > since.get(u.source)) yield u
     }
-    for (const u of this.#removes) if (u.seq > since.get(u.source)) yield u
+    for (const list of this.#removes.values()) for (const u of list) if (u.seq > since.get(u.source)) yield u
   }
 
   protected writeOp(e: encoding.Encoder, op: ORSetOp): void {
@@ -223,6 +244,30 @@ export class ORSet<T extends Value = Value> extends Replicated<ORSetOp, T[]> {
     }
     return { kind: 'remove', value, observed }
   }
+}
+
+/**
+ * True when remove `a` makes remove `b` (of the same element) redundant: for every source `b`
+ * observed, `a` observed that source at the same or a later seq, so every add `b` deletes, `a`
+ * deletes too (and `a`'s dependencies cover `b`'s). Removes that observed exactly the same
+ * dots are ordered by `(time, source, seq)` so exactly one of them is kept.
+ */
+function dominates(a: Update<ORSetOp>, b: Update<ORSetOp>): boolean {
+  const oa = (a.op as { observed: readonly Dot[] }).observed
+  const ob = (b.op as { observed: readonly Dot[] }).observed
+  let same = oa.length === ob.length
+  for (const d of ob) {
+    let found: Dot | undefined
+    for (const e of oa) {
+      if (e.source === d.source) {
+        found = e
+        break
+      }
+    }
+    if (found === undefined || found.seq < d.seq) return false
+    if (found.seq !== d.seq) same = false
+  }
+  return !same || isNewer(a, b)
 }
 
 registerType(ORSet)

@@ -87,6 +87,31 @@ test('ORSet compaction: removed adds leave history, removes stay, late replicas 
   assert.equal(Buffer.compare(d.encodeState(), c.encodeState()), 0)
 })
 
+test('ORSet compaction: a remove dominated by a later one leaves history; toggling keeps one', () => {
+  const a = new ORSet<string>({ id: 'a' })
+  const b = new ORSet<string>({ id: 'b' })
+  for (let i = 0; i < 1000; i++) {
+    a.add('flag')
+    a.delete('flag')
+  }
+  assert.equal(a.removeCount, 1)
+  // Removes that observed different sources both stay: each may be needed by some replica.
+  b.add('x')
+  syncPair(a, b)
+  a.delete('x') // observed b:1
+  a.add('x')
+  b.applyRanges(a.historySince(b.clock))
+  b.delete('x') // observed a's latest add only
+  syncPair(a, b)
+  assert.equal(a.has('x'), false)
+  assert.equal(a.removeCount, 3)
+  assert.equal(Buffer.compare(a.encodeState(), b.encodeState()), 0)
+  const c = new ORSet<string>({ id: 'c' })
+  c.applyState(a.encodeState())
+  assert.deepEqual(c.toJSON(), a.toJSON())
+  assert.equal(c.removeCount, 3)
+})
+
 test('ORSet: a remove waits in the causal buffer for the adds it observed', () => {
   const a = new ORSet<string>({ id: 'a' })
   const b = new ORSet<string>({ id: 'b' })
