@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { PassThrough } from 'node:stream'
 import * as fc from 'fast-check'
 import { ErrorCodes, HearsayError, TICKS_PER_MS, createReplica, LWWMapTypeId, type Update } from '@hearsay/core'
-import { checkConvergence, withSeed } from '@hearsay/core/testing'
+import { checkConvergence, testSeed, withSeed } from '@hearsay/core/testing'
 import { LWWMap, type LWWMapOp } from '@hearsay/model'
 import { fuzzPeerBytes, roundTripFile, syncPair } from './helpers/common.ts'
 
@@ -31,6 +31,25 @@ test('LWWMap converges under concurrent sets and deletes', async () => {
     apply: (m, op) => (op.k === 'set' ? m.set(op.key, op.value as never) : m.delete(op.key)),
     invariant: checkLWWMap,
   })
+})
+
+test('LWWMap on one replica behaves like a plain Map (model-based)', () => {
+  fc.assert(
+    fc.property(fc.array(opArb, { maxLength: 80 }), (ops) => {
+      const m = new LWWMap<any>({ id: 'a' })
+      const model = new Map<string, unknown>()
+      for (const op of ops) {
+        if (op.k === 'set') {
+          m.set(op.key, op.value as never)
+          model.set(op.key, op.value)
+        } else assert.equal(m.delete(op.key), model.delete(op.key))
+        assert.equal(m.size, model.size)
+      }
+      assert.deepEqual(new Map(m.entries()), model)
+      for (const k of ['a', 'b', 'c', 'd']) assert.equal(m.has(k), model.has(k))
+    }),
+    { seed: testSeed(), numRuns: 200 },
+  )
 })
 
 test('LWWMap has the scuttlebutt/model API and change events', () => {
