@@ -1,7 +1,7 @@
 // Fractional sort keys for Seq: strings that compare with `<` and always leave room between
 // two of them, like decimals between 0 and 1. A key is `digits + '0' + tag`: the tag (from the
 // replica id) makes concurrent inserts at one place differ; the '0' before it means the digits
-// of a later key can restart low, so appends and prepends grow a key by one char per ~60 steps.
+// of a later key can restart low.
 
 const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'
 const CODES = Array.from(ALPHABET, (c) => c.charCodeAt(0))
@@ -23,17 +23,64 @@ function charBetween(lo: number, hi: number): string | undefined {
   return ALPHABET[lo < 0 ? last : (first + last) >> 1]
 }
 
-// A short string greater than `x`: bump its first char when the alphabet allows.
+// The value of a char as a digit: the index of the greatest alphabet char at or below it, -1 below '0'.
+function digit(c: number): number {
+  let v = -1
+  for (let k = 0; k < CODES.length && CODES[k]! <= c; k++) v = k
+  return v
+}
+
+// Keys are read as counters in levels of growing width: chars [0,1), then [1,3), [3,6), ...
+// Appending bumps the first level that is not full, so n appends need O(log² n) chars, not O(n).
+
+// A short string greater than `x`.
 function after(x: string): string {
   if (x.length === 0) return 'V'
-  const c = x.charCodeAt(0)
-  for (const d of CODES) if (d > c) return String.fromCharCode(d)
-  return x[0]! + after(x.slice(1))
+  let off = 0
+  for (let w = 1; off < x.length; off += w, w++) {
+    const seg: number[] = []
+    for (let i = off; i < off + w; i++) seg.push(i < x.length ? digit(x.charCodeAt(i)) : -1)
+    // Increment the segment as a base-62 number; a digit past the alphabet carries.
+    let i = w - 1
+    while (i >= 0 && seg[i]! >= CODES.length - 1) i--
+    if (i < 0) continue
+    // Keep the chars before the bumped one exactly (past the end of x, the lowest digit).
+    let out = x.slice(0, off)
+    for (let j = 0; j < i; j++) out += off + j < x.length ? x[off + j]! : ALPHABET[0]!
+    out += ALPHABET[seg[i]! + 1]!
+    return out
+  }
+  return x + 'V'
+}
+
+// A short non-empty string below `x` that is not a prefix of it, or undefined.
+function before(x: string): string | undefined {
+  let off = 0
+  for (let w = 1; off + w <= x.length; off += w, w++) {
+    const seg: number[] = []
+    for (let i = off; i < off + w; i++) seg.push(digit(x.charCodeAt(i)))
+    // Only a segment written in alphabet chars can be decremented safely.
+    if (seg.some((v, j) => v < 0 || ALPHABET.charCodeAt(v) !== x.charCodeAt(off + j))) return undefined
+    let i = w - 1
+    while (i >= 0 && seg[i] === 0) i--
+    if (i < 0) continue
+    let out = x.slice(0, off)
+    for (let j = 0; j < i; j++) out += ALPHABET[seg[j]!]!
+    out += ALPHABET[seg[i]! - 1]!
+    // Fill the rest of the segment high, leaving room below the next key.
+    for (let j = i + 1; j < w; j++) out += ALPHABET[CODES.length - 1]!
+    return out
+  }
+  return undefined
 }
 
 // A string s with lo < s < hi that is never a prefix of hi (so any suffix keeps it below hi).
 function between(lo: string, hi: string | undefined): string {
   if (hi === undefined || hi <= lo) return after(lo)
+  if (lo === '') {
+    const b = before(hi)
+    if (b !== undefined && b !== '') return b
+  }
   let i = 0
   while (i < lo.length && lo.charCodeAt(i) === hi.charCodeAt(i)) i++
   const ca = i < lo.length ? lo.charCodeAt(i) : -1
