@@ -9,9 +9,9 @@ import { List, Text } from '@hearsay/seq'
 
 const steps = Math.max(400, (Number(process.env['HEARSAY_RUNS']) || 0) * 20)
 
-function syncAll(rs: Array<Text | List<number>>): void {
+function syncAll<R extends Text | List<number>>(rs: R[]): void {
   for (let round = 0; round < 2; round++)
-    for (const a of rs) for (const b of rs) if (a !== b) b.applyRanges(b.decodeRanges(a.encodeRanges(a.historySince(b.clock))) as never)
+    for (const a of rs) for (const b of rs) if (a !== b) b.applyRanges(b.decodeRanges((a as Text).encodeRanges((a as Text).historySince(b.clock))) as never)
 }
 
 test(`soak: 4 Text replicas, ${steps} random steps, live and packed sync`, async () => {
