@@ -17,6 +17,12 @@ function peers(): Factory<TextImpl>[] {
 
 const gc = (globalThis as { gc?: () => void }).gc
 
+// CPU time (user + system) since `c0`: steadier than wall time on a machine shared with other jobs.
+function cpuMs(c0: NodeJS.CpuUsage): string {
+  const d = process.cpuUsage(c0)
+  return ((d.user + d.system) / 1000).toFixed(0)
+}
+
 // Heap retained by `kept` alone: heap with it minus heap once it is released. More robust than
 // a before/after delta when implementations keep caches or external memory between runs.
 function retained(kept: { value: unknown }): number | undefined {
@@ -46,6 +52,7 @@ async function b4(): Promise<void> {
       f.name,
       () => {
         kept.value = undefined
+        const c0 = process.cpuUsage()
         const doc = f.create('author')
         for (const [pos, del, ins] of trace.patches) {
           if (del > 0) doc.delete(pos, del)
@@ -56,7 +63,7 @@ async function b4(): Promise<void> {
         const state = doc.encode()
         states.set(f.name, state)
         kept.value = doc.keep
-        return { ops: trace.patches.length, bytes: state.length, keep: doc.keep, extra: { updateBytes: doc.updateBytes } }
+        return { ops: trace.patches.length, bytes: state.length, keep: doc.keep, extra: { cpuMs: cpuMs(c0), updateBytes: doc.updateBytes } }
       },
       f.slow ? 1 : undefined,
     )
@@ -73,10 +80,11 @@ async function b4(): Promise<void> {
       f.name,
       () => {
         kept.value = undefined
+        const c0 = process.cpuUsage()
         const doc = f.load(state)
         if (doc.value() !== trace.endContent) throw new Error(`${f.name} loaded a different text`)
         kept.value = doc.keep
-        return { bytes: state.length, keep: doc.keep }
+        return { bytes: state.length, keep: doc.keep, extra: { cpuMs: cpuMs(c0) } }
       },
       5,
     )
@@ -86,6 +94,7 @@ async function b4(): Promise<void> {
   const split = group('B4 split: two replicas each replay half of the trace in turn, syncing midway and at the end')
   for (const f of peers()) {
     await split.add(f.name, () => {
+      const c0 = process.cpuUsage()
       const a = f.create('alice')
       const b = f.create('bob')
       const half = trace.patches.length >> 1
@@ -105,7 +114,7 @@ async function b4(): Promise<void> {
       }
       f.sync(b, a)
       if (a.text() !== trace.endContent || b.text() !== trace.endContent) throw new Error(`${f.name} did not converge on the trace`)
-      return { ops: trace.patches.length, bytes: a.encode().length, keep: [a.keep, b.keep] }
+      return { ops: trace.patches.length, bytes: a.encode().length, keep: [a.keep, b.keep], extra: { cpuMs: cpuMs(c0) } }
     })
   }
   split.print()
