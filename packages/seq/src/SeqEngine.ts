@@ -18,6 +18,8 @@ export interface ContentKind<C> {
   splitsAfter?(c: C, off: number): boolean
   /** Text: whether a boundary right before item `off` would split a surrogate pair. */
   splitsBefore?(c: C, off: number): boolean
+  /** Text: whether content holds no lone surrogate. */
+  wellFormed?(c: C): boolean
 }
 
 /** A run in a source's log: consecutive seqs written as one insert, one delete or one move. */
@@ -512,7 +514,23 @@ export class SeqEngine<C> {
           this.#checkRef(v, p.right, ps, true)
           if (this.isList) {
             for (const s of p.segs) if (typeof s !== 'number' && !Array.isArray(s)) throw new InvalidOp('list content is not an array')
-          } else for (const s of p.segs) if (typeof s !== 'number' && typeof s !== 'string') throw new InvalidOp('text content is not a string')
+          } else {
+            for (const s of p.segs) {
+              if (typeof s === 'number') continue
+              if (typeof s !== 'string') throw new InvalidOp('text content is not a string')
+              if (!this.kind.wellFormed!(s as C)) throw new InvalidOp('text content holds a lone surrogate')
+            }
+            // Never between the halves of a surrogate pair the replica holds (a deleted pair has no content left to split).
+            if (p.left !== null && ps > covered) {
+              this.#resolve(p.left, self, ps)
+              const a = this.#ra
+              const ls = this.#rs
+              if (!(a === self.index && ls > covered)) {
+                const b = this.findChar(a, ls)
+                if (b.state !== DELETED && this.kind.splitsAfter!(b.content, ls - b.seq)) throw new InvalidOp('insert inside a surrogate pair')
+              }
+            }
+          }
         } else if (p.kind === DELETE) {
           let k = 0
           for (const r of p.ranges) {

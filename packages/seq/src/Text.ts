@@ -12,6 +12,7 @@ const textKind: ContentKind<string> = {
   compact: (c) => void c.charCodeAt(0),
   splitsAfter: (c, off) => isHigh(c.charCodeAt(off)),
   splitsBefore: (c, off) => isLow(c.charCodeAt(off)),
+  wellFormed: (c) => (c as unknown as { isWellFormed(): boolean }).isWellFormed(),
 }
 
 // All segments of an op travel as one string, cut by the segments' counts on reading.
@@ -81,7 +82,7 @@ export class Text extends SequenceBase<string, string> {
     if (typeof text !== 'string') throw new TypeError('text is a string')
     this.checkIndex(index, this.length)
     if (text.length === 0) return
-    if (!(text as unknown as { isWellFormed(): boolean }).isWellFormed()) throw new TypeError('text holds a lone surrogate')
+    if (!textKind.wellFormed!(text)) throw new TypeError('text holds a lone surrogate')
     // The engine refuses an index inside a surrogate pair before changing anything.
     this.commitLocal((me, seq) => this.engine.localInsert(me, seq, index, text))
   }

@@ -227,6 +227,22 @@ test('malformed peer ops are refused with typed errors and leave the replica unc
   assert.throws(() => t.decodeRanges(encoding.toUint8Array(e2)), (err: unknown) => err instanceof HearsayError && err.code === ErrorCodes.DECODE_ERROR)
 })
 
+test('a peer cannot split a surrogate pair or send a lone surrogate', () => {
+  const t = new Text({ id: 'a' })
+  t.insert(0, 'x😀y') // a:1 'x', a:2 high half, a:3 low half, a:4 'y'
+  const before = t.encodeState()
+  const errors: HearsayError[] = []
+  t.on('rejected', (e: HearsayError) => errors.push(e))
+  t.applyRanges(rangeOf(t, { parts: [{ kind: 0, len: 1, left: { src: 'a', n: 2 }, right: { src: 'a', n: 3 }, segs: ['!'] }] }))
+  t.applyRanges(rangeOf(t, { parts: [{ kind: 0, len: 1, left: null, right: null, segs: ['\ud83d'] }] }))
+  assert.equal(errors.length, 2)
+  for (const e of errors) assert.equal(e.code, ErrorCodes.INVALID_UPDATE)
+  assert.deepEqual(t.encodeState(), before)
+  // Next to the pair is fine.
+  t.applyRanges(rangeOf(t, { parts: [{ kind: 0, len: 1, left: { src: 'a', n: 3 }, right: { src: 'a', n: 4 }, segs: ['!'] }] }))
+  assert.equal(t.toString(), 'x😀!y')
+})
+
 test('a block that overlaps what a replica has applies only its new part', () => {
   const a = new Text({ id: 'a' })
   const b = new Text({ id: 'b' })
