@@ -214,7 +214,9 @@ export class SeqEngine<C> {
     const c = a.cache
     if (c !== null && seq >= c.seq && seq < c.seq + c.len) return c
     let b: Block<C> | null
-    if (c !== null && c.next !== null && seq >= c.seq + c.len && (c.run as unknown) === a.runAt(seq)) b = c.next
+    const cr = c === null ? null : (c.run as unknown as InsRun<C>)
+    // Later in the cached block's own run: walk on from it (no binary search).
+    if (c !== null && c.next !== null && seq >= c.seq + c.len && seq < cr!.seq + cr!.len) b = c.next
     else {
       const run = a.runAt(seq)
       if (run === undefined || run.kind === DELETE) throw new InvalidOp(`no character ${a.name}:${seq}`)
