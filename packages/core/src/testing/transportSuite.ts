@@ -102,7 +102,7 @@ const tick = () => new Promise<void>((r) => setImmediate(r))
  * links) passes it. Call it at the top level of a test file; it registers a `describe` block.
  *
  * The factory is called once per test with {@link TRANSPORT_SUITE_LIMITS} and returns a fresh
- * transport built with those limits. What is checked: listen and connect (and a refused
+ * transport built with those limits. What is checked: listen and connect, frames the server sends as it accepts (and a refused
  * connect to an address nobody listens on, `HEARSAY_TRANSPORT_ERROR`), frame order both ways,
  * frames up to the cap arrive intact, a frame one byte over the cap is never delivered and
  * closes the connection with `HEARSAY_FRAME_TOO_LARGE` on at least one end, close reaches both
@@ -179,6 +179,26 @@ export function transportSuite(
         const empty = nextFrame(server)
         client.send(new Uint8Array(0))
         assert.equal((await empty).length, 0)
+      }))
+
+    it('delivers frames a server sends the moment it accepts (the server speaks first)', () =>
+      withSetup(async (s) => {
+        // Gossip's handshake starts on the accepting side; frames sent before connect() resolves must not be lost.
+        const listener = await s.transport.listen(s.address(), (c) => {
+          c.send(Uint8Array.of(1))
+          c.send(Uint8Array.of(2))
+        })
+        try {
+          const client = await s.transport.connect(listener.url)
+          try {
+            const got = await collect(client, 2)
+            assert.deepEqual(got.map((f) => [...f]), [[1], [2]])
+          } finally {
+            client.close()
+          }
+        } finally {
+          await listener.close()
+        }
       }))
 
     it('refuses to connect where nothing listens', () =>
