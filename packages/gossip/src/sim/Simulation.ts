@@ -1,4 +1,4 @@
-import { createPrng, prng } from '@hearsay/core/testing'
+import * as prng from 'lib0/prng'
 import { EventQueue, type QueuedEvent } from './EventQueue.js'
 
 /** The timer functions a simulated node uses instead of the global ones. */
@@ -124,7 +124,7 @@ export class Simulation {
     if (!Number.isSafeInteger(options.seed)) throw new RangeError(`seed must be a safe integer, got ${options.seed}`)
     this.seed = options.seed
     this.epoch = options.epoch ?? 1_700_000_000_000
-    this.#rng = createPrng(options.seed)
+    this.#rng = prng.create(options.seed)
   }
 
   /** Virtual milliseconds since the start of the run. */
@@ -180,7 +180,7 @@ export class Simulation {
    * Deriving it consumes one draw, so create them in a fixed order.
    */
   fork(): () => number {
-    const child = createPrng(prng.int53(this.#rng, 0, 0x7fffffff))
+    const child = prng.create(prng.int53(this.#rng, 0, 0x7fffffff))
     return () => child.next()
   }
 
