@@ -242,7 +242,7 @@ export class Node extends EventEmitter {
   readonly #seen = new Map<string, SeenDigest>()
   readonly #seenDirty = new Set<string>()
   #timer: unknown
-  #lastBeat = -Infinity
+  #nextBeat = -Infinity
   #rounds = 0
   #closedBytes = { in: 0, out: 0 }
   #updatesApplied = 0
@@ -549,7 +549,9 @@ export class Node extends EventEmitter {
   }
 
   #beat(): void {
-    this.#lastBeat = this.#now()
+    // Jitter the next beat (0.5..1.5 × the interval, same mean) so nodes started together do
+    // not beat in phase and flood the network in bursts.
+    this.#nextBeat = this.#now() + this.#heartbeatInterval * (0.5 + this.#rand())
     this.#membership.beat(this.#options.advertise ?? this.#addresses)
   }
 
@@ -800,7 +802,7 @@ export class Node extends EventEmitter {
     if (this.#closed) return
     this.#rounds++
     const now = this.#now()
-    if (now - this.#lastBeat >= this.#heartbeatInterval) this.#beat()
+    if (now >= this.#nextBeat) this.#beat()
     const ready = [...this.#sessions].filter((s) => s.state === 'ready')
     const byPeer = new Map<string, Session>()
     for (const s of ready) {
