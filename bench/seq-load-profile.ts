@@ -1,13 +1,14 @@
 // Profiles parsing the encoded B4 document, cold as the first load in a process is. The state
 // is cached in $TMPDIR so the profile holds only the load:
 //   node --cpu-prof --conditions=source --import tsx bench/seq-load-profile.ts
+// HEARSAY_TRACE=<file.json.gz> profiles another trace (cached under its own name).
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Text } from '@hearsay/seq'
-import { loadTrace } from './seq-trace.ts'
+import { loadTrace, TRACE_PATH } from './seq-trace.ts'
 
-const cache = join(tmpdir(), 'hearsay-b4.state')
+const cache = join(tmpdir(), TRACE_PATH.endsWith('automerge-paper.json.gz') ? 'hearsay-b4.state' : `hearsay-${TRACE_PATH.replace(/.*\//, '').replace(/\.json\.gz$/, '')}.state`)
 let state: Uint8Array | undefined = existsSync(cache) ? readFileSync(cache) : undefined
 if (state === undefined) {
   const trace = loadTrace()

@@ -1,8 +1,12 @@
 // Sequence benchmarks: the B4 editing trace and the crdt-benchmarks B1/B2/B3 definitions,
 // hearsay Text/List against Yjs, Loro, diamond-types and Automerge in the same process.
-// Automerge is slow on B4 (~1 min); it runs only with BENCH_SLOW=1.
+// Automerge is slow on B4 (~1 min); it runs only with BENCH_SLOW=1. HEARSAY_TRACES=<dir> adds
+// every *.json.gz editing trace in that directory (josephg/editing-traces format), replayed and
+// loaded like B4 (BENCH_SEQ=traces runs only those).
 import { group, type Row } from './harness.ts'
-import { loadTrace } from './seq-trace.ts'
+import { existsSync, readdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { loadTrace, type Trace } from './seq-trace.ts'
 import { textImpls, type Factory, type TextImpl } from './seq-peers.ts'
 import { runB1B3 } from './seq-b123.ts'
 
@@ -41,11 +45,11 @@ function note(row: Row | undefined, kept: { value: unknown }): void {
   if (row !== undefined && r !== undefined) row.extra = { ...row.extra, retained: r }
 }
 
-async function b4(): Promise<void> {
-  const trace = loadTrace()
-  if (trace === undefined) return
+// Replays `trace` once per implementation (the median of BENCH_RUNS runs), checks the final
+// text and returns each implementation's encoded document.
+async function replayGroup(title: string, trace: Trace): Promise<Map<string, Uint8Array>> {
   const states = new Map<string, Uint8Array>()
-  const replay = group(`B4 automerge-paper trace replay: ${trace.patches.length} edits, one per transaction, each update encoded (retained = heap held by the document)`)
+  const replay = group(`${title} replay: ${trace.patches.length} edits, one per transaction, each update encoded (retained = heap held by the document)`)
   for (const f of peers()) {
     const kept: { value: unknown } = { value: undefined }
     const row = await replay.add(
@@ -70,27 +74,55 @@ async function b4(): Promise<void> {
     note(row, kept)
   }
   replay.print()
-  const load = group('B4 load: parse the encoded document (bytes = encoded state, heap = loaded document)')
-  for (const f of peers()) {
-    const state = states.get(f.name)
-    if (state === undefined) continue
-    // Five runs (median): parsers warm up in the first runs.
-    const kept: { value: unknown } = { value: undefined }
-    const row = await load.add(
-      f.name,
-      () => {
-        kept.value = undefined
-        const c0 = process.cpuUsage()
-        const doc = f.load(state)
+  return states
+}
+
+// Loads every implementation's encoded document in interleaved rounds (hearsay, yjs, ..., then
+// again), so all see the same machine load; the median of LOAD_ROUNDS (default 9) is reported,
+// and the heap held by a loaded document is measured on a separate load.
+function loadGroup(title: string, trace: Trace, states: Map<string, Uint8Array>): void {
+  const rounds = Number(process.env['LOAD_ROUNDS']) || 9
+  const load = group(`${title} load: parse the encoded document, ${rounds} rounds interleaved across implementations (bytes = encoded state, heap = loaded document)`)
+  const impls = peers().filter((f) => states.has(f.name))
+  // The first load of each runs before V8 has optimized its parser: what a process that loads one document sees.
+  const times = new Map<string, number[]>(impls.map((f) => [f.name, []]))
+  const cpus = new Map<string, number[]>(impls.map((f) => [f.name, []]))
+  const failed = new Set<string>()
+  for (let r = 0; r < rounds; r++) {
+    for (const f of impls) {
+      if (failed.has(f.name)) continue
+      gc?.()
+      const c0 = process.cpuUsage()
+      const t0 = performance.now()
+      try {
+        const doc = f.load(states.get(f.name)!)
         if (doc.value() !== trace.endContent) throw new Error(`${f.name} loaded a different text`)
-        kept.value = doc.keep
-        return { bytes: state.length, keep: doc.keep, extra: { cpuMs: cpuMs(c0) } }
-      },
-      5,
-    )
-    note(row, kept)
+      } catch (err) {
+        console.log(`  ${f.name}: failed: ${(err as Error).message}`)
+        failed.add(f.name)
+        continue
+      }
+      times.get(f.name)!.push(performance.now() - t0)
+      const d = process.cpuUsage(c0)
+      cpus.get(f.name)!.push((d.user + d.system) / 1000)
+    }
+  }
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!
+  for (const f of impls) {
+    if (failed.has(f.name)) continue
+    const kept: { value: unknown } = { value: f.load(states.get(f.name)!).keep }
+    const heap = retained(kept)
+    const ms = median(times.get(f.name)!)
+    load.rows.push({ impl: f.name, ms, opsPerSec: undefined, bytes: states.get(f.name)!.length, heap, extra: { cpuMs: median(cpus.get(f.name)!).toFixed(1), minMs: Math.min(...times.get(f.name)!).toFixed(1), firstMs: times.get(f.name)![0]!.toFixed(1) } })
   }
   load.print()
+}
+
+async function b4(): Promise<void> {
+  const trace = loadTrace()
+  if (trace === undefined) return
+  const states = await replayGroup('B4 automerge-paper trace', trace)
+  loadGroup('B4', trace, states)
   const split = group('B4 split: two replicas each replay half of the trace in turn, syncing midway and at the end')
   for (const f of peers()) {
     await split.add(f.name, () => {
@@ -120,9 +152,33 @@ async function b4(): Promise<void> {
   split.print()
 }
 
-// BENCH_SEQ=b4 or BENCH_SEQ=b123 runs one half.
+// Every `*.json.gz` trace in $HEARSAY_TRACES (josephg/editing-traces format, e.g. the files
+// of its sequential_traces/ folder), replayed and loaded like B4.
+async function extraTraces(): Promise<void> {
+  const dir = process.env['HEARSAY_TRACES']
+  if (dir === undefined || dir === '') {
+    console.log('\nHEARSAY_TRACES is not set: no extra editing traces (set it to a directory of josephg/editing-traces *.json.gz files)')
+    return
+  }
+  if (!existsSync(dir)) {
+    console.log(`\nHEARSAY_TRACES=${dir} does not exist: no extra editing traces`)
+    return
+  }
+  const files = readdirSync(dir).filter((f) => f.endsWith('.json.gz')).sort()
+  if (files.length === 0) console.log(`\nno *.json.gz traces in HEARSAY_TRACES=${dir}`)
+  for (const file of files) {
+    const trace = loadTrace(join(dir, file))
+    if (trace === undefined) continue
+    const name = file.replace(/\.json\.gz$/, '')
+    const states = await replayGroup(`trace ${name} (${trace.endContent.length} chars)`, trace)
+    loadGroup(`trace ${name}`, trace, states)
+  }
+}
+
+// BENCH_SEQ=b4, BENCH_SEQ=traces or BENCH_SEQ=b123 runs one part.
 export async function run(): Promise<void> {
   const part = process.env['BENCH_SEQ']
-  if (part !== 'b123') await b4()
-  if (part !== 'b4') await runB1B3()
+  if (part !== 'b123' && part !== 'traces') await b4()
+  if (part === undefined || part === 'traces') await extraTraces()
+  if (part !== 'b4' && part !== 'traces') await runB1B3()
 }
