@@ -5,7 +5,7 @@
 import { loadTrace, TRACE_PATH } from './seq-trace.ts'
 import { hearsayText, textImpls } from './seq-peers.ts'
 
-const path = process.argv[2] ?? TRACE_PATH
+const path = process.argv[2] || TRACE_PATH
 const rounds = Number(process.argv[3]) || 21
 const trace = loadTrace(path)
 if (trace !== undefined) {
@@ -24,7 +24,7 @@ if (trace !== undefined) {
   const gc = (globalThis as { gc?: () => void }).gc
   for (let r = 0; r < rounds; r++) {
     for (let i = 0; i < impls.length; i++) {
-      gc?.()
+      if (process.env['LOAD_GC'] === '1') gc?.()
       const t0 = performance.now()
       const doc = impls[i]!.load(states[i]!)
       if (doc.value() !== trace.endContent) throw new Error(`${impls[i]!.name} loaded a different text`)

@@ -91,7 +91,7 @@ function loadGroup(title: string, trace: Trace, states: Map<string, Uint8Array>)
   for (let r = 0; r < rounds; r++) {
     for (const f of impls) {
       if (failed.has(f.name)) continue
-      gc?.()
+      // No gc() here: a forced full GC before each load makes every parser (Yjs too) several times slower on this machine.
       const c0 = process.cpuUsage()
       const t0 = performance.now()
       try {

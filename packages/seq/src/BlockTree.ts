@@ -76,11 +76,15 @@ export interface Cursor<C> {
 export class BlockTree<C> {
   root: Node<C>
   first: Leaf<C>
+  // A leaf at or before the last one (leaves are only ever added): appends at the document end
+  // walk on from it instead of from the first leaf.
+  #last: Leaf<C>
 
   constructor() {
     const leaf = new Leaf<C>()
     this.root = leaf
     this.first = leaf
+    this.#last = leaf
   }
 
   get visible(): number {
@@ -203,8 +207,9 @@ export class BlockTree<C> {
   /** Inserts `block` right before `before` (or at the very end when null). */
   insertBefore(before: Block<C> | null, block: Block<C>): void {
     if (before === null) {
-      let last = this.first
+      let last = this.#last
       while (last.next !== null) last = last.next
+      this.#last = last
       this.insertAt(last, last.blocks.length, block)
       return
     }

@@ -170,6 +170,8 @@ interface Validation<C> {
   starts: number[] | null
   seq: number
   covered: number
+  /** Index of the part being validated: references of a part mostly point a few parts back. */
+  at: number
 }
 
 /** Thrown for references a peer's op makes to things that do not exist. */
@@ -316,7 +318,10 @@ export class SeqEngine<C> {
   // ---- log -----------------------------------------------------------------------------------
 
   /** Appends an insert or move run to `a`'s log, merging with the previous run when it continues it. */
-  #logInsert(a: Agent<C>, seq: number, len: number, olA: number, olS: number, orA: number, orS: number): { run: InsRun<C>; merged: boolean } {
+  // Out-parameter of #logInsert: whether the run merged into the previous one (no object per insert).
+  #merged = false
+
+  #logInsert(a: Agent<C>, seq: number, len: number, olA: number, olS: number, orA: number, orS: number): InsRun<C> {
     const last = a.runs[a.runs.length - 1] as InsRun<C> | undefined
     if (
       last !== undefined &&
@@ -328,7 +333,8 @@ export class SeqEngine<C> {
       last.orS === orS
     ) {
       last.len += len
-      return { run: last, merged: true }
+      this.#merged = true
+      return last
     }
     const run = new InsRun<C>(a.index, seq, len)
     run.olA = olA
@@ -336,7 +342,8 @@ export class SeqEngine<C> {
     run.orA = orA
     run.orS = orS
     a.runs.push(run)
-    return { run, merged: false }
+    this.#merged = false
+    return run
   }
 
   /** Appends delete ranges (flat quadruples) as seqs `seq..` to `a`'s log, merging runs and ranges. */
@@ -393,7 +400,8 @@ export class SeqEngine<C> {
     }
     const olA = left === null ? -1 : left.agent
     const olS = left === null ? 0 : left.seq + off
-    const { run, merged } = this.#logInsert(me, seq, n, olA, olS, orA, orS)
+    const run = this.#logInsert(me, seq, n, olA, olS, orA, orS)
+    const merged = this.#merged
     // Merged into my last run: `left` holds my previous character, so it is the run's tail.
     if (merged && left !== null) {
       this.#grow(left)
@@ -503,9 +511,11 @@ export class SeqEngine<C> {
         ps += parts[i]!.len
       }
     }
-    const v: Validation<C> = { self, parts, starts, seq, covered }
+    const v: Validation<C> = { self, parts, starts, seq, covered, at: 0 }
     let ps = seq
-    for (const p of parts) {
+    for (let pi = 0; pi < parts.length; pi++) {
+      const p = parts[pi]!
+      v.at = pi
       const end = ps + p.len - 1
       if (end > covered) {
         if (p.kind === INSERT) {
@@ -562,21 +572,46 @@ export class SeqEngine<C> {
     }
   }
 
+  // Index of the part of the update being validated that holds seq `s` (v.seq <= s): gallops
+  // back from the current part, then searches binarily, so a reference k parts back costs O(log k).
+  #partIndex(v: Validation<C>, s: number): number {
+    const starts = v.starts
+    if (starts === null) return 0
+    let hi = Math.min(v.at, starts.length - 1)
+    if (starts[hi]! <= s) {
+      // At or after the current part (a delete of a later seq is refused by the caller).
+      let lo = hi
+      hi = starts.length - 1
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >> 1
+        if (starts[mid]! <= s) lo = mid
+        else hi = mid - 1
+      }
+      return lo
+    }
+    let step = 1
+    let lo = hi - step
+    while (lo > 0 && starts[lo]! > s) {
+      hi = lo
+      step *= 2
+      lo = hi - step
+    }
+    if (lo < 0) lo = 0
+    // starts[lo] <= s < starts[hi]
+    hi--
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1
+      if (starts[mid]! <= s) lo = mid
+      else hi = mid - 1
+    }
+    return lo
+  }
+
   // Whether (agent, s) is a character: in the replica, or in an earlier part of the update being validated.
   #exists(v: Validation<C>, agent: number, s: number, allowSlot: boolean): boolean {
     if (agent === v.self.index && s > v.covered) {
       if (s < v.seq) return false
-      const parts = v.parts
-      let lo = 0
-      if (v.starts !== null) {
-        let hi = parts.length - 1
-        while (lo < hi) {
-          const mid = (lo + hi + 1) >> 1
-          if (v.starts[mid]! <= s) lo = mid
-          else hi = mid - 1
-        }
-      }
-      const p = parts[lo]!
+      const p = v.parts[this.#partIndex(v, s)]!
       return p.kind === INSERT || (allowSlot && p.kind === MOVE)
     }
     return agent >= 0 && this.isChar(agent, s, allowSlot)
@@ -586,14 +621,8 @@ export class SeqEngine<C> {
   #runEnd(v: Validation<C>, agent: number, s: number): number {
     if (agent === v.self.index && s > v.covered) {
       if (v.starts === null) return v.seq + v.parts[0]!.len - 1
-      let lo = 0
-      let hi = v.parts.length - 1
-      while (lo < hi) {
-        const mid = (lo + hi + 1) >> 1
-        if (v.starts[mid]! <= s) lo = mid
-        else hi = mid - 1
-      }
-      return v.starts[lo]! + v.parts[lo]!.len - 1
+      const i = this.#partIndex(v, s)
+      return v.starts[i]! + v.parts[i]!.len - 1
     }
     const run = this.agents[agent]!.runAt(s)!
     return run.seq + run.len - 1
@@ -734,8 +763,8 @@ export class SeqEngine<C> {
       }
     }
     const immediate = db === cb0 && doff === coff0
-    const { run, merged } =
-      move === null ? this.#logInsert(self, seq, len, olA, olS, orA, orS) : { run: this.#moveRun(self, seq, olA, olS, orA, orS, move), merged: false }
+    const run = move === null ? this.#logInsert(self, seq, len, olA, olS, orA, orS) : this.#moveRun(self, seq, olA, olS, orA, orS, move)
+    const merged = move === null && this.#merged
     // Place the segments, first extending the left block when it is the run's tail.
     let after: Block<C> | null = null
     let before: Block<C> | null = null

@@ -259,3 +259,50 @@ test('a block that overlaps what a replica has applies only its new part', () =>
   assert.deepEqual(b.encodeState(), a.encodeState())
   b.checkInvariants()
 })
+
+test('references deep inside a many-part update are checked against the right part', () => {
+  // One update of 43 parts: 'a' (seq 1), a delete of it (seq 2), then 40 one-character inserts
+  // at the document start (seqs 3..42), then a last part (seq 43) that refers far back.
+  const parts = (last: SeqOp<string>['parts'][number]): SeqOp<string> => {
+    const ps: Array<SeqOp<string>['parts'][number]> = [
+      { kind: 0, len: 1, left: null, right: null, segs: ['a'] },
+      { kind: 1, len: 1, ranges: [{ start: { src: '', n: 1 }, len: 1, dir: 1 }] },
+    ]
+    for (let i = 0; i < 40; i++) ps.push({ kind: 0, len: 1, left: null, right: null, segs: [String.fromCharCode(66 + (i % 26))] })
+    ps.push(last)
+    return { parts: ps }
+  }
+  const refused = (last: SeqOp<string>['parts'][number]) => {
+    const t = new Text({ id: 'r' })
+    const rejected: HearsayError[] = []
+    t.on('rejected', (e: HearsayError) => rejected.push(e))
+    t.applyRanges(rangeOf(t, parts(last)))
+    if (rejected.length > 0) {
+      assert.equal(rejected[0]!.code, ErrorCodes.INVALID_UPDATE)
+      assert.equal(t.toString(), '')
+      assert.equal(t.clock.get('evil'), 0)
+      return true
+    }
+    t.checkInvariants()
+    return false
+  }
+  // Left origin 41 seqs back: seq 2, the delete part, is not a character.
+  assert.equal(refused({ kind: 0, len: 1, left: { src: '', n: 41 }, right: null, segs: ['x'] }), true)
+  // 42 back: seq 1, a (deleted) character; 40 back: seq 3.
+  assert.equal(refused({ kind: 0, len: 1, left: { src: '', n: 42 }, right: null, segs: ['x'] }), false)
+  assert.equal(refused({ kind: 0, len: 1, right: { src: '', n: 40 }, left: null, segs: ['x'] }), false)
+  // Deletes spanning many insert parts (seqs 3..42) are fine; one that reaches seq 2 is not.
+  assert.equal(refused({ kind: 1, len: 40, ranges: [{ start: { src: '', n: 40 }, len: 40, dir: 1 }] }), false)
+  assert.equal(refused({ kind: 1, len: 40, ranges: [{ start: { src: '', n: 1 }, len: 40, dir: -1 }] }), false)
+  assert.equal(refused({ kind: 1, len: 41, ranges: [{ start: { src: '', n: 41 }, len: 41, dir: 1 }] }), true)
+  assert.equal(refused({ kind: 1, len: 41, ranges: [{ start: { src: '', n: 1 }, len: 41, dir: -1 }] }), true)
+  // A delete of its own later seq.
+  assert.equal(refused({ kind: 1, len: 1, ranges: [{ start: { src: 'evil', n: 43 }, len: 1, dir: 1 }] }), true)
+  // The accepted update ends with the text it describes (inserts with equal origins from one
+  // source go in seq order; the last part deletes seqs 42, 41, 40).
+  const t = new Text({ id: 'r' })
+  t.applyRanges(rangeOf(t, parts({ kind: 1, len: 3, ranges: [{ start: { src: '', n: 1 }, len: 3, dir: -1 }] })))
+  let expected = ''
+  for (let i = 0; i < 40; i++) expected += String.fromCharCode(66 + (i % 26))
+  assert.equal(t.toString(), expected.slice(0, 37))
+})
