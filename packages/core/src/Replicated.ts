@@ -191,7 +191,8 @@ export abstract class Replicated<Op, Json = unknown> extends EventEmitter implem
     const end = updateEnd(u)
     this.#clock.set(this.id, end)
     this.#stats.applied++
-    this.emit('update', u, LOCAL_ORIGIN)
+    // emit() allocates its rest arguments even when nobody listens; local writes are the hot path.
+    if (this.listenerCount('update') > 0) this.emit('update', u, LOCAL_ORIGIN)
     if (this.listenerCount('ranges') > 0) this.emit('ranges', [{ source: this.id, from: covered, to: end, updates: [u] }], LOCAL_ORIGIN)
     if (this.#pending.has(this.id)) {
       const batch = new Batch<Op>()
@@ -303,7 +304,7 @@ export abstract class Replicated<Op, Json = unknown> extends EventEmitter implem
       piece.updates.push(u)
       batch.result.applied++
       this.#stats.applied++
-      this.emit('update', u, origin)
+      if (this.listenerCount('update') > 0) this.emit('update', u, origin)
       c = end
     }
     this.#advance(s, r.to, batch)
