@@ -336,6 +336,7 @@ export class SeqEngine<C> {
       this.#merged = true
       return last
     }
+    if (last !== undefined && last.kind === DELETE) trimRanges(last as unknown as DelRun)
     const run = new InsRun<C>(a.index, seq, len)
     run.olA = olA
     run.olS = olS
@@ -357,6 +358,7 @@ export class SeqEngine<C> {
     let last = a.runs[a.runs.length - 1] as DelRun | undefined
     if (last !== undefined && last.kind === DELETE && last.seq + last.len === seq) last.len += len
     else {
+      if (last !== undefined && last.kind === DELETE) trimRanges(last)
       last = new DelRun(seq, len)
       a.runs.push(last)
     }
@@ -1169,6 +1171,13 @@ export class SeqEngine<C> {
 }
 
 /** Appends one range to a delete run, extending its last range when it continues it. */
+// A delete run that is complete (its source logged something after it) keeps its extra ranges in
+// an array of exactly their size: arrays grown by push keep spare capacity, a third of a loaded
+// document's heap in the ranges of long traces.
+function trimRanges(run: DelRun): void {
+  if (run.more !== null) run.more = run.more.slice()
+}
+
 function appendDelRange(run: DelRun, ag: number, st: number, ln: number, dir: number): void {
   if (run.tL === 0) {
     run.tA = ag
