@@ -12,12 +12,13 @@ import {
   type ReplicatedOptions,
   type Update,
   type Value,
+  readValue,
 } from '@hearsay/core'
 import { isNewer } from './lww.js'
 import { Row, type RowData, type RowHost } from './Row.js'
 import { RowSet, type QueryValue } from './RowSet.js'
 import { Seq } from './Seq.js'
-import { MAX_KEY_BYTES, decodeError, freezeDecoded, freezeValue, readValueAt } from './values.js'
+import { MAX_KEY_BYTES, decodeError, freezeDecoded, freezeValue } from './values.js'
 
 /**
  * One write to a {@link Doc}: set some fields of a row atomically (fields sorted by key), or
@@ -332,7 +333,7 @@ export class Doc extends Replicated<DocOp, Record<string, RowData>> {
       const k = readBoundedString(d, MAX_KEY_BYTES)
       if (k === 'id' || k === '__proto__') throw decodeError(d, `field name ${JSON.stringify(k)} refused`)
       if (prev !== undefined && k <= prev) throw decodeError(d, 'field names must be distinct and in order')
-      fields[i] = [k, freezeDecoded(readValueAt(d))]
+      fields[i] = [k, freezeDecoded(readValue(d))]
       prev = k
     }
     return { kind: 'set', id, fields }

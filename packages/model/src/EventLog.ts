@@ -11,9 +11,10 @@ import {
   type ReplicatedOptions,
   type Update,
   type Value,
+  readValue,
 } from '@hearsay/core'
 import { isNewer } from './lww.js'
-import { freezeDecoded, freezeValue, readValueAt } from './values.js'
+import { freezeDecoded, freezeValue } from './values.js'
 
 /** Options of an {@link EventLog}. */
 export type EventLogOptions = ReplicatedOptions
@@ -125,7 +126,7 @@ export class EventLog<T extends Value = Value> extends Replicated<Value, Array<L
   }
 
   protected readOp(d: decoding.Decoder): Value {
-    return freezeDecoded(readValueAt(d))
+    return freezeDecoded(readValue(d))
   }
 }
 

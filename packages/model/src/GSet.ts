@@ -10,9 +10,10 @@ import {
   type ReplicatedOptions,
   type Update,
   type Value,
+  readValue,
 } from '@hearsay/core'
 import { isNewer } from './lww.js'
-import { canonicalValue, freezeDecoded, freezeValue, readValueAt, valueKey } from './values.js'
+import { canonicalValue, freezeDecoded, freezeValue, valueKey } from './values.js'
 
 /** Options of a {@link GSet}. */
 export type GSetOptions = ReplicatedOptions
@@ -107,7 +108,7 @@ export class GSet<T extends Value = Value> extends Replicated<Value, T[]> {
 
   protected readOp(d: decoding.Decoder): Value {
     // A peer may send keys in any order; hold the canonical form like a local add would.
-    return freezeDecoded(canonicalValue(readValueAt(d)))
+    return freezeDecoded(canonicalValue(readValue(d)))
   }
 }
 

@@ -10,9 +10,10 @@ import {
   type ReplicatedOptions,
   type Update,
   type Value,
+  readValue,
 } from '@hearsay/core'
 import { isNewer } from './lww.js'
-import { freezeDecoded, freezeValue, readValueAt } from './values.js'
+import { freezeDecoded, freezeValue } from './values.js'
 
 /** Options of an {@link LWWRegister}. */
 export type LWWRegisterOptions = ReplicatedOptions
@@ -88,7 +89,7 @@ export class LWWRegister<T extends Value = Value> extends Replicated<Value, T | 
   }
 
   protected readOp(d: decoding.Decoder): Value {
-    return freezeDecoded(readValueAt(d))
+    return freezeDecoded(readValue(d))
   }
 }
 

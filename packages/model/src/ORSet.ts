@@ -17,9 +17,10 @@ import {
   type ReplicatedOptions,
   type Update,
   type Value,
+  readValue,
 } from '@hearsay/core'
 import { isNewer } from './lww.js'
-import { canonicalValue, decodeError, freezeDecoded, freezeValue, readValueAt, valueKey } from './values.js'
+import { canonicalValue, decodeError, freezeDecoded, freezeValue, valueKey } from './values.js'
 
 /**
  * One write to an {@link ORSet}: an add of `value` (its dot is the update's own `(source, seq)`),
@@ -228,7 +229,7 @@ export class ORSet<T extends Value = Value> extends Replicated<ORSetOp, T[]> {
     if (d.pos >= d.arr.length) throw decodeError(d, 'unexpected end of data')
     const kind = decoding.readUint8(d)
     if (kind !== ADD && kind !== REMOVE) throw decodeError(d, `unknown ORSet op kind ${kind}`)
-    const value = freezeDecoded(canonicalValue(readValueAt(d)))
+    const value = freezeDecoded(canonicalValue(readValue(d)))
     if (kind === ADD) return { kind: 'add', value }
     const n = readCount(d, 2)
     if (n === 0) throw decodeError(d, 'a remove observes at least one add')

@@ -1,4 +1,4 @@
-import { HearsayError, ErrorCodes, packValue, readBytes, unpackValue, type Value, type decoding } from '@hearsay/core'
+import { HearsayError, ErrorCodes, packValue, type Value, type decoding } from '@hearsay/core'
 
 /**
  * A deep copy of `v` with every object's keys in code-unit order, so that values equal as data
@@ -17,17 +17,6 @@ export function canonicalValue(v: Value): Value {
 /** The identity of a canonical value: its msgpack bytes as a latin1 string (a compact Map key). */
 export function valueKey(canonical: Value): string {
   return Buffer.from(packValue(canonical)).toString('latin1')
-}
-
-/** Reads a length-prefixed msgpack value; errors carry the offset where the value starts. */
-export function readValueAt(decoder: decoding.Decoder): Value {
-  const at = decoder.pos
-  const bytes = readBytes(decoder)
-  try {
-    return unpackValue(bytes)
-  } catch (err) {
-    throw new HearsayError(ErrorCodes.DECODE_ERROR, (err as Error).message, { offset: at, cause: err })
-  }
 }
 
 /** A decode error at the decoder's current position. */
