@@ -26,7 +26,7 @@ export interface Row {
 }
 
 const gc = (globalThis as { gc?: () => void }).gc
-const results: Array<{ group: string; rows: Row[] }> = []
+const results: Array<{ group: string; baseline: string; rows: Row[] }> = []
 
 function heapUsed(): number {
   gc?.()
@@ -115,7 +115,7 @@ export class Group {
     console.log(line(head))
     console.log('|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|')
     for (const l of lines) console.log(line(l))
-    results.push({ group: this.name, rows: this.rows })
+    results.push({ group: this.name, baseline: this.baseline, rows: this.rows })
   }
 }
 
