@@ -174,7 +174,12 @@ interface DialState {
   next: number
 }
 
-type SeenDigest = { time: number; objects: Map<string, { typeId: number; vector: VersionVector }> }
+type SeenDigest = {
+  time: number
+  objects: Map<string, { typeId: number; vector: VersionVector }>
+  /** The root (count and hash) at which the peer was last found in sync and its vectors recorded. */
+  inSyncAt?: string
+}
 
 const META_NODE_ID = 'node-id'
 const META_PEER_DIGEST = 'peer-digest/'
@@ -716,6 +721,7 @@ export class Node extends EventEmitter {
         const p = this.#peer(s.peerId)
         p.lastSync = s.lastSync
         this.#heard(s.peerId, p, s.lastHeard)
+        if (inSync) this.#recordInSync(s.peerId)
         this.emit('sync', s.peerId, inSync)
       },
       applied: (n) => {
@@ -887,6 +893,20 @@ export class Node extends EventEmitter {
     const seen = this.#seenFor(peerId)
     for (const e of entries) seen.objects.set(e.objectId, { typeId: e.typeId, vector: e.vector.clone() })
     this.#seenDirty.add(peerId)
+  }
+
+  // Equal roots mean the peer holds exactly our vectors, but no vectors travel in such a round:
+  // record ours as its digest, so status lag and the next bundle start from the truth. Only when
+  // our root moved since the last record, so rounds in sync write nothing.
+  #recordInSync(peerId: string): void {
+    const root = this.#index.root()
+    const key = `${root.count}:${Buffer.from(root.hash).toString('hex')}`
+    const seen = this.#seenFor(peerId)
+    if (seen.inSyncAt === key) return
+    seen.inSyncAt = key
+    const entries: VectorEntry[] = []
+    for (const [objectId, o] of this.#objects) if (o.clock.size > 0) entries.push({ objectId, typeId: o.typeId, vector: o.clock.clone() })
+    this.#recordVectors(peerId, entries)
   }
 
   #seenFor(peerId: string): SeenDigest {

@@ -29,6 +29,30 @@ describe('Node over mem://', () => {
     }
   })
 
+  it('records the peer digest when a round finds the roots equal (live pushes carry no vectors)', async () => {
+    const net = new TestNet()
+    try {
+      // Heartbeats an hour apart: no membership change makes the roots differ and carry vectors.
+      const a = net.node({ id: 'a', interval: 50, heartbeatInterval: 3_600_000 })
+      const b = net.node({ id: 'b', interval: 50, heartbeatInterval: 3_600_000 })
+      await a.listen(net.address('a'))
+      await b.connect(net.address('a'))
+      const ma = await a.open('prices', LWWMap)
+      ma.set('apples', 3)
+      await waitFor(() => (b.get('prices') as LWWMap | undefined)?.get('apples') === 3, 'b sees apples')
+      ma.set('apples', 4)
+      await waitFor(() => (b.get('prices') as LWWMap | undefined)?.get('apples') === 4, 'b sees the live push')
+      // The push arrived without vectors; the next in-sync round must record that b holds a:2.
+      let seen = new Map<string, { get(s: string): number }>()
+      await waitFor(async () => {
+        seen = await a.digestSeen('b')
+        return seen.get('prices')?.get('a') === 2
+      }, 'a records b at a:2 once a round finds them in sync', 5_000)
+    } finally {
+      await net.close()
+    }
+  })
+
   it('syncs history written before the nodes met, on the first round', async () => {
     const net = new TestNet()
     try {
