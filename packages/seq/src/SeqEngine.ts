@@ -109,6 +109,8 @@ interface ElemState {
 /** One interned source: its name, its log of runs and its latest update time. */
 export class Agent<C> {
   readonly runs: Run[] = []
+  /** The first seq of every run, in step with {@link runs}: lookups search these packed numbers. */
+  readonly starts: number[] = []
   /**
    * Time of this source's latest update applied here; the time of history updates. Hybrid times
    * exceed 2^31, so the field starts as a non-integer: V8 then stores it as a double from the
@@ -126,13 +128,20 @@ export class Agent<C> {
     return r === undefined ? 0 : r.seq + r.len - 1
   }
 
+  /** Appends a run to the log. */
+  addRun(run: Run): void {
+    this.runs.push(run)
+    this.starts.push(run.seq)
+  }
+
   /** Index in {@link runs} of the run holding `seq` (which must exist). */
   runIndexAt(seq: number): number {
+    const starts = this.starts
     let lo = 0
-    let hi = this.runs.length - 1
+    let hi = starts.length - 1
     while (lo < hi) {
       const mid = (lo + hi + 1) >> 1
-      if (this.runs[mid]!.seq <= seq) lo = mid
+      if (starts[mid]! <= seq) lo = mid
       else hi = mid - 1
     }
     return lo
@@ -141,19 +150,13 @@ export class Agent<C> {
   /** The run holding `seq`, or undefined. */
   runAt(seq: number): Run | undefined {
     const runs = this.runs
-    let lo = 0
-    let hi = runs.length - 1
-    if (hi < 0) return undefined
-    const last = runs[hi]!
+    const n = runs.length
+    if (n === 0 || seq < 1) return undefined
+    const last = runs[n - 1]!
     if (seq >= last.seq) return seq < last.seq + last.len ? last : undefined
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1
-      const r = runs[mid]!
-      if (seq < r.seq) hi = mid - 1
-      else if (seq >= r.seq + r.len) lo = mid + 1
-      else return r
-    }
-    return undefined
+    // Runs cover seqs 1.. without gaps: the run holding seq is the last one starting at or before it.
+    const r = runs[this.runIndexAt(seq)]!
+    return seq >= r.seq && seq < r.seq + r.len ? r : undefined
   }
 }
 
@@ -342,7 +345,7 @@ export class SeqEngine<C> {
     run.olS = olS
     run.orA = orA
     run.orS = orS
-    a.runs.push(run)
+    a.addRun(run)
     this.#merged = false
     return run
   }
@@ -360,7 +363,7 @@ export class SeqEngine<C> {
     else {
       if (last !== undefined && last.kind === DELETE) trimRanges(last)
       last = new DelRun(seq, len)
-      a.runs.push(last)
+      a.addRun(last)
     }
     return last
   }
@@ -521,26 +524,33 @@ export class SeqEngine<C> {
       const end = ps + p.len - 1
       if (end > covered) {
         if (p.kind === INSERT) {
+          // One pass over the segments: their type, well-formedness (Text) and total length.
+          const segs = p.segs
+          const isList = this.isList
           let n = 0
-          for (const sg of p.segs) n += typeof sg === 'number' ? sg : this.kind.length(sg)
+          for (let j = 0; j < segs.length; j++) {
+            const sg = segs[j]
+            if (typeof sg === 'number') n += sg
+            else if (isList) {
+              if (!Array.isArray(sg)) throw new InvalidOp('list content is not an array')
+              n += sg.length
+            } else {
+              if (typeof sg !== 'string') throw new InvalidOp('text content is not a string')
+              if (!this.kind.wellFormed!(sg as C)) throw new InvalidOp('text content holds a lone surrogate')
+              n += sg.length
+            }
+          }
           if (n !== p.len || p.len < 1) throw new InvalidOp(`insert of ${p.len} carries ${n} items`)
           this.#checkRef(v, p.left, ps, true)
+          // The left reference as resolved by the check (for the surrogate test below).
+          const la = this.#ra
+          const ls = this.#rs
           this.#checkRef(v, p.right, ps, true)
-          if (this.isList) {
-            for (const s of p.segs) if (typeof s !== 'number' && !Array.isArray(s)) throw new InvalidOp('list content is not an array')
-          } else {
-            for (const s of p.segs) {
-              if (typeof s === 'number') continue
-              if (typeof s !== 'string') throw new InvalidOp('text content is not a string')
-              if (!this.kind.wellFormed!(s as C)) throw new InvalidOp('text content holds a lone surrogate')
-            }
+          if (!isList) {
             // Never between the halves of a surrogate pair the replica holds (a deleted pair has no content left to split).
             if (p.left !== null && ps > covered) {
-              this.#resolve(p.left, self, ps)
-              const a = this.#ra
-              const ls = this.#rs
-              if (!(a === self.index && ls > covered)) {
-                const b = this.findChar(a, ls)
+              if (!(la === self.index && ls > covered)) {
+                const b = this.findChar(la, ls)
                 if (b.state !== DELETED && this.kind.splitsAfter!(b.content, ls - b.seq)) throw new InvalidOp('insert inside a surrogate pair')
               }
             }
@@ -558,8 +568,9 @@ export class SeqEngine<C> {
             if (a === self.index && hi >= at) throw new InvalidOp('delete of a later seq of its own source')
             // Step a run (or a part of this update) at a time: each is all characters or none.
             for (let x = lo; x <= hi; ) {
-              if (!this.#exists(v, a, x, true)) throw new InvalidOp(`delete of missing character ${this.agents[a]?.name ?? source}:${x}`)
-              x = Math.min(hi + 1, this.#runEnd(v, a, x) + 1)
+              const e = this.#charRunEnd(v, a, x)
+              if (e < 0) throw new InvalidOp(`delete of missing character ${this.agents[a]?.name ?? source}:${x}`)
+              x = e < hi ? e + 1 : hi + 1
             }
             k += r.len
           }
@@ -619,14 +630,18 @@ export class SeqEngine<C> {
     return agent >= 0 && this.isChar(agent, s, allowSlot)
   }
 
-  // Last seq of the run (or of this update's part) holding existing character (agent, s).
-  #runEnd(v: Validation<C>, agent: number, s: number): number {
+  // Last seq of the run (or of this update's part) holding character or list slot (agent, s);
+  // -1 when (agent, s) is neither (one lookup where #exists then a run end would take two).
+  #charRunEnd(v: Validation<C>, agent: number, s: number): number {
     if (agent === v.self.index && s > v.covered) {
-      if (v.starts === null) return v.seq + v.parts[0]!.len - 1
+      if (s < v.seq) return -1
       const i = this.#partIndex(v, s)
-      return v.starts[i]! + v.parts[i]!.len - 1
+      const p = v.parts[i]!
+      if (p.kind === DELETE) return -1
+      return (v.starts === null ? v.seq : v.starts[i]!) + p.len - 1
     }
-    const run = this.agents[agent]!.runAt(s)!
+    const run = agent >= 0 ? this.agents[agent]?.runAt(s) : undefined
+    if (run === undefined || run.kind === DELETE) return -1
     return run.seq + run.len - 1
   }
 
@@ -818,7 +833,7 @@ export class SeqEngine<C> {
     const es = this.#rs
     run.elemA = ea
     run.elemS = es
-    self.runs.push(run)
+    self.addRun(run)
     return run
   }
 
