@@ -189,7 +189,7 @@ export class BlockTree<C> {
   /** Inserts `block` into `leaf` at position `i` and adds its length to the sums. */
   insertAt(leaf: Leaf<C>, i: number, block: Block<C>): void {
     block.leaf = leaf
-    leaf.blocks.splice(i, 0, block)
+    insertInto(leaf.blocks, i, block)
     this.addLen(leaf, block.state === 0 ? block.len : 0, block.len)
     if (leaf.blocks.length > LEAF_MAX) this.#splitLeaf(leaf)
   }
@@ -221,7 +221,7 @@ export class BlockTree<C> {
   placeSplit(left: Block<C>, right: Block<C>): void {
     const leaf = left.leaf
     right.leaf = leaf
-    leaf.blocks.splice(leaf.blocks.indexOf(left) + 1, 0, right)
+    insertInto(leaf.blocks, leaf.blocks.indexOf(left) + 1, right)
     if (leaf.blocks.length > LEAF_MAX) this.#splitLeaf(leaf)
   }
 
@@ -331,4 +331,16 @@ export class BlockTree<C> {
     }
     if (l !== null) throw new Error('leaf chain longer than the tree')
   }
+}
+
+// Inserts `x` at index `i` of a short array (a leaf's blocks): splice would allocate the array of
+// removed items on every call, and a state load inserts tens of thousands of blocks.
+function insertInto<T>(a: T[], i: number, x: T): void {
+  let j = a.length
+  // Indices out of range are read as splice reads them.
+  if (i < 0) i = Math.max(0, j + i)
+  else if (i > j) i = j
+  a.push(x)
+  for (; j > i; j--) a[j] = a[j - 1]!
+  a[i] = x
 }

@@ -110,32 +110,38 @@ function fail(decoder: decoding.Decoder, message: string): never {
 /** The dots an op needs applied before it: the highest referenced seq of every other source. */
 export function opDeps(op: SeqOp<unknown>, self: string): readonly Dot[] {
   if (op.deps !== undefined) return op.deps
-  let max: Map<string, number> | undefined
-  const see = (r: Ref | null) => {
-    if (r === null || r.src === '' || r.src === self) return
-    max ??= new Map()
-    const m = max.get(r.src)
-    if (m === undefined || m < r.n) max.set(r.src, r.n)
-  }
-  for (const p of op.parts) {
-    if (p.kind === INSERT) {
-      see(p.left)
-      see(p.right)
-    } else if (p.kind === DELETE) {
-      for (const r of p.ranges) {
-        if (r.start.src === '' || r.start.src === self) continue
-        see(r.dir === 1 ? { src: r.start.src, n: r.start.n + r.len - 1 } : r.start)
+  // Most ops name no other source: one pass without allocating, a map only when one shows up.
+  let max: Map<string, number> | null = null
+  const parts = op.parts
+  for (let i = 0; i < parts.length; i++) {
+    const p = parts[i]!
+    if (p.kind === DELETE) {
+      const ranges = p.ranges
+      for (let j = 0; j < ranges.length; j++) {
+        const r = ranges[j]!
+        const src = r.start.src
+        if (src === '' || src === self) continue
+        max = seeDep(max, src, r.dir === 1 ? r.start.n + r.len - 1 : r.start.n)
       }
     } else {
-      see(p.left)
-      see(p.right)
-      see(p.elem)
+      const { left, right } = p
+      if (left !== null && left.src !== '' && left.src !== self) max = seeDep(max, left.src, left.n)
+      if (right !== null && right.src !== '' && right.src !== self) max = seeDep(max, right.src, right.n)
+      if (p.kind === MOVE && p.elem.src !== '' && p.elem.src !== self) max = seeDep(max, p.elem.src, p.elem.n)
     }
   }
   const deps: Dot[] = []
-  if (max !== undefined) for (const [source, seq] of max) deps.push({ source: source as ReplicaId, seq })
+  if (max !== null) for (const [source, seq] of max) deps.push({ source: source as ReplicaId, seq })
   op.deps = deps
   return deps
+}
+
+// Records seq `n` of `src` in the per-source maxima (created on first use).
+function seeDep(max: Map<string, number> | null, src: string, n: number): Map<string, number> {
+  max ??= new Map()
+  const m = max.get(src)
+  if (m === undefined || m < n) max.set(src, n)
+  return max
 }
 
 const NO_SOURCES: string[] = []
