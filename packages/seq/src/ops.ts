@@ -249,9 +249,8 @@ export function readSeqOp<C>(decoder: decoding.Decoder, content: ContentCodec<C>
   const np = readCount(decoder, 2)
   if (np === 0) fail(decoder, 'op without parts')
   const parts: Part<C>[] = new Array(np)
-  // Content segments wait for the op's content value, read after the parts.
-  let holeSegs: Array<Array<C | number>> | null = null
-  const holeAt: number[] = []
+  // Content segments wait for the op's content value, read after the parts: until then a
+  // segment holds minus its count (deleted segments hold their positive count).
   const counts: number[] = []
   for (let i = 0; i < np; i++) {
     const head = readUint(decoder)
@@ -271,8 +270,7 @@ export function readSeqOp<C>(decoder: decoding.Decoder, content: ContentCodec<C>
         if (n < 1) fail(decoder, 'empty content segment')
         if (w % 2 === 1) segs[j] = n
         else {
-          ;(holeSegs ??= []).push(segs)
-          holeAt.push(j)
+          segs[j] = -n
           counts.push(n)
         }
         total += n
@@ -305,7 +303,7 @@ export function readSeqOp<C>(decoder: decoding.Decoder, content: ContentCodec<C>
       parts[i] = { kind: MOVE, len: 1, left, right, elem, time }
     } else fail(decoder, `unknown part kind ${kind}`)
   }
-  if (holeSegs !== null) {
+  if (counts.length > 0) {
     const at = decoder.pos
     let values: C[]
     try {
@@ -314,7 +312,16 @@ export function readSeqOp<C>(decoder: decoding.Decoder, content: ContentCodec<C>
       if (err instanceof HearsayError) throw err
       throw new HearsayError(ErrorCodes.DECODE_ERROR, `malformed content: ${(err as Error).message}`, { offset: at })
     }
-    for (let i = 0; i < holeSegs.length; i++) holeSegs[i]![holeAt[i]!] = values[i]!
+    // Fill the waiting segments in order (the codec returned one value per count).
+    for (let i = 0, v = 0; i < np; i++) {
+      const p = parts[i]!
+      if (p.kind !== INSERT) continue
+      const segs = p.segs as Array<C | number>
+      for (let j = 0; j < segs.length; j++) {
+        const sg = segs[j]!
+        if (typeof sg === 'number' && sg < 0) segs[j] = values[v++]!
+      }
+    }
   }
   return { parts }
 }
