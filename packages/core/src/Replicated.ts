@@ -45,8 +45,18 @@ interface PendingEntry<Op> {
   readonly size: number
 }
 
+interface Piece<Op> {
+  source: ReplicaId
+  from: number
+  to: number
+  updates: Update<Op>[]
+}
+
 class Batch<Op> {
-  readonly pieces = new Map<ReplicaId, { source: ReplicaId; from: number; to: number; updates: Update<Op>[] }>()
+  /** The open piece of history per source. */
+  readonly pieces = new Map<ReplicaId, Piece<Op>>()
+  /** Pieces closed because a later update overlapped their last one, in the order they closed. */
+  readonly closed: Piece<Op>[] = []
   readonly advanced: ReplicaId[] = []
   /** Latest acceptable remote time, read once per batch rather than once per update. */
   driftLimit = 0
@@ -223,7 +233,8 @@ export abstract class Replicated<Op, Json = unknown> extends EventEmitter implem
     batch.result.waiting = this.#pendingCount
     if (batch.pieces.size > 0) this.afterApply(origin)
     if (batch.pieces.size > 0 && this.listenerCount('ranges') > 0) {
-      this.emit('ranges', [...batch.pieces.values()], origin)
+      // Closed pieces first: they precede the open piece of their source.
+      this.emit('ranges', [...batch.closed, ...batch.pieces.values()], origin)
     }
     return batch.result
   }
@@ -296,10 +307,17 @@ export abstract class Replicated<Op, Json = unknown> extends EventEmitter implem
         return
       }
       this.hlc.observe(u.time)
+      // A multi-seq update may overlap what is already covered. A range holds updates inside
+      // (from, to] in increasing, non-overlapping order, so: overlapping the piece's last update
+      // closes that piece and starts another; overlapping only its start lowers its `from`.
+      const open = batch.pieces.get(s)
+      const last = open?.updates[open.updates.length - 1]
+      if (open !== undefined && last !== undefined && u.seq <= updateEnd(last)) {
+        batch.closed.push(open)
+        batch.pieces.set(s, { source: s, from: u.seq - 1, to: c, updates: [] })
+      }
       this.#advance(s, end, batch)
       const piece = batch.pieces.get(s)!
-      // A multi-seq update may overlap the prefix already covered; the piece must start before it
-      // or it cannot be encoded (ranges hold updates inside (from, to]).
       if (u.seq <= piece.from) piece.from = u.seq - 1
       piece.updates.push(u)
       batch.result.applied++

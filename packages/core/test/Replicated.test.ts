@@ -145,3 +145,22 @@ test('constructor checks the id', () => {
   assert.throws(() => new TestGSet({ id: 'x'.repeat(129) }), TypeError)
   assert.equal(typeof new TestGSet().id, 'string')
 })
+
+test('overlapping multi-seq updates in one batch are announced as encodable ranges', () => {
+  // Two frames in one batch carry runs of x that overlap (1..5, then 3..8): the pieces announced
+  // in 'ranges' must still encode (no range may hold overlapping updates) and replay exactly.
+  const s = new TestGSet({ id: 'a', now })
+  const announced: Range<string>[][] = []
+  s.on('ranges', (r: Range<string>[]) => announced.push(r))
+  s.applyRanges([
+    range(x, 0, 5, [up(x, 1, 'first', { len: 5 })]),
+    range(x, 2, 8, [up(x, 3, 'second', { len: 6 })]),
+  ])
+  assert.equal(s.clock.get('x'), 8)
+  const pieces = announced.flat()
+  const bytes = s.encodeRanges(pieces)
+  const replay = new TestGSet({ id: 'b', now })
+  replay.applyRanges(replay.decodeRanges(bytes))
+  assert.deepEqual(replay.toJSON(), s.toJSON())
+  assert.equal(replay.clock.get('x'), 8)
+})
