@@ -87,6 +87,14 @@ export class BlockTree<C> {
     this.#last = leaf
   }
 
+  /** Empties the tree (blocks already placed are dropped). */
+  clear(): void {
+    const leaf = new Leaf<C>()
+    this.root = leaf
+    this.first = leaf
+    this.#last = leaf
+  }
+
   get visible(): number {
     return this.root.vis
   }

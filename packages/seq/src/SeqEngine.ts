@@ -503,8 +503,23 @@ export class SeqEngine<C> {
    */
   validate(op: SeqOp<C>, source: string, seq: number, covered: number, len: number): void {
     let total = 0
-    for (const p of op.parts) total += p.len
+    let moves = false
+    for (const p of op.parts) {
+      total += p.len
+      if (p.kind === MOVE) moves = true
+    }
     if (total !== len) throw new InvalidOp(`parts cover ${total} seqs but the update spans ${len}`)
+    // Into an empty sequence (loading a document), the references are checked while the op is
+    // applied instead of in a separate pass: every lookup apply makes throws InvalidOp for a
+    // missing character, and on failure apply empties the sequence again, so nothing is half
+    // applied. The content of inserts is still checked here, before anything changes. Moves
+    // have checks apply does not make, so an op with moves takes the full pass.
+    if (covered === 0 && !moves && this.tree.total === 0) {
+      for (const p of op.parts) if (p.kind === INSERT) this.#checkContent(p)
+      this.#deferred = op
+      return
+    }
+    this.#deferred = null
     const self = this.byName.get(source) ?? new Agent<C>(-2, source as ReplicaId)
     const parts = op.parts
     // Start seqs of this update's parts, for references inside the update (binary search).
@@ -524,23 +539,8 @@ export class SeqEngine<C> {
       const end = ps + p.len - 1
       if (end > covered) {
         if (p.kind === INSERT) {
-          // One pass over the segments: their type, well-formedness (Text) and total length.
-          const segs = p.segs
+          this.#checkContent(p)
           const isList = this.isList
-          let n = 0
-          for (let j = 0; j < segs.length; j++) {
-            const sg = segs[j]
-            if (typeof sg === 'number') n += sg
-            else if (isList) {
-              if (!Array.isArray(sg)) throw new InvalidOp('list content is not an array')
-              n += sg.length
-            } else {
-              if (typeof sg !== 'string') throw new InvalidOp('text content is not a string')
-              if (!this.kind.wellFormed!(sg as C)) throw new InvalidOp('text content holds a lone surrogate')
-              n += sg.length
-            }
-          }
-          if (n !== p.len || p.len < 1) throw new InvalidOp(`insert of ${p.len} carries ${n} items`)
           this.#checkRef(v, p.left, ps, true)
           // The left reference as resolved by the check (for the surrogate test below).
           const la = this.#ra
@@ -584,6 +584,31 @@ export class SeqEngine<C> {
       ps = end + 1
     }
   }
+
+  // One pass over an insert's segments: their type, well-formedness (Text) and total length.
+  #checkContent(p: InsertPart<C>): void {
+    const segs = p.segs
+    const isList = this.isList
+    let n = 0
+    for (let j = 0; j < segs.length; j++) {
+      const sg = segs[j]
+      if (typeof sg === 'number') n += sg
+      else if (isList) {
+        if (!Array.isArray(sg)) throw new InvalidOp('list content is not an array')
+        n += sg.length
+      } else {
+        if (typeof sg !== 'string') throw new InvalidOp('text content is not a string')
+        if (!this.kind.wellFormed!(sg as C)) throw new InvalidOp('text content holds a lone surrogate')
+        n += sg.length
+      }
+    }
+    if (n !== p.len || p.len < 1) throw new InvalidOp(`insert of ${p.len} carries ${n} items`)
+  }
+
+  // The op validate left to be checked while it is applied (see validate), and whether apply
+  // is checking now.
+  #deferred: SeqOp<C> | null = null
+  #checking = false
 
   // Index of the part of the update being validated that holds seq `s` (v.seq <= s): gallops
   // back from the current part, then searches binarily, so a reference k parts back costs O(log k).
@@ -655,6 +680,40 @@ export class SeqEngine<C> {
 
   /** Applies a validated op from `source` spanning seqs `seq..`, skipping what `covered` already holds. */
   apply(op: SeqOp<C>, source: string, seq: number, covered: number): void {
+    if (op !== this.#deferred) {
+      this.#applyParts(op, source, seq, covered)
+      return
+    }
+    this.#deferred = null
+    const edits = this.edits
+    const had = edits === null ? 0 : edits.length
+    this.#checking = true
+    try {
+      this.#applyParts(op, source, seq, covered)
+    } catch (err) {
+      // The sequence was empty: empty it again, whatever part failed.
+      this.#clear()
+      if (edits !== null) edits.length = had
+      throw err instanceof InvalidOp ? err : new InvalidOp(`malformed op: ${(err as Error)?.message ?? err}`)
+    } finally {
+      this.#checking = false
+    }
+  }
+
+  // Back to an empty sequence; interned sources stay (an empty log encodes nothing).
+  #clear(): void {
+    this.tree.clear()
+    for (const a of this.agents) {
+      a.runs.length = 0
+      a.starts.length = 0
+      a.cache = null
+      a.moved = null
+    }
+    this.#growing = null
+    this.#merged = false
+  }
+
+  #applyParts(op: SeqOp<C>, source: string, seq: number, covered: number): void {
     const self = this.agent(source)
     let ps = seq
     for (const p of op.parts) {
@@ -686,6 +745,8 @@ export class SeqEngine<C> {
       this.#resolve(p.right, self, ps)
       orA = this.#ra
       orS = this.#rs
+      // Placing the run looks the left origin up but not always the right one.
+      if (this.#checking && !this.isChar(orA, orS)) throw new InvalidOp(`reference to missing character ${this.agents[orA]!.name}:${orS}`)
     }
     const seq = ps + skip
     if (skip === 0) {

@@ -145,6 +145,7 @@ function seeDep(max: Map<string, number> | null, src: string, n: number): Map<st
 }
 
 const NO_SOURCES: string[] = []
+const NO_DEPS: readonly Dot[] = Object.freeze([])
 
 // Adds `r`'s source to the op's table of other sources when it is new (the table is created on
 // the first other source: most ops name none).
@@ -323,5 +324,7 @@ export function readSeqOp<C>(decoder: decoding.Decoder, content: ContentCodec<C>
       }
     }
   }
-  return { parts }
+  // An op whose table names no other source depends on nothing but its own earlier seqs, which
+  // the envelope already orders: no need to scan its parts for dependencies later.
+  return nt === 0 ? { parts, deps: NO_DEPS } : { parts }
 }

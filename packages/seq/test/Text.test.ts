@@ -306,3 +306,53 @@ test('references deep inside a many-part update are checked against the right pa
   for (let i = 0; i < 40; i++) expected += String.fromCharCode(66 + (i % 26))
   assert.equal(t.toString(), expected.slice(0, 37))
 })
+
+test('an empty replica checks a loaded op while applying it, and a refused one leaves it empty', () => {
+  // Into an empty sequence references are checked during apply (no separate pass): every way a
+  // reference can be wrong, in the last part of an op whose earlier parts are fine, must still
+  // refuse the whole op, drop what those parts placed, and emit no change.
+  const good: SeqOp<string>['parts'] = [
+    { kind: 0, len: 3, left: null, right: null, segs: ['abc'] },
+    { kind: 0, len: 2, left: { src: '', n: 2 }, right: { src: '', n: 1 }, segs: ['de'] },
+    { kind: 1, len: 1, ranges: [{ start: { src: '', n: 4 }, len: 1, dir: 1 }] },
+  ]
+  const bad: Array<SeqOp<string>['parts'][number]> = [
+    // Left origin on the delete part (seq 6), right origin on it, right origin past the end.
+    { kind: 0, len: 1, left: { src: '', n: 1 }, right: null, segs: ['x'] },
+    { kind: 0, len: 1, left: null, right: { src: '', n: 1 }, segs: ['x'] },
+    { kind: 0, len: 1, left: { src: '', n: 2 }, right: { src: 'evil', n: 99 }, segs: ['x'] },
+    // After the last character (nothing to scan past, so placing it never looks right up).
+    { kind: 0, len: 1, left: { src: '', n: 4 }, right: { src: '', n: 1 }, segs: ['x'] },
+    // A delete of the delete part; a delete reaching its own seq.
+    { kind: 1, len: 1, ranges: [{ start: { src: '', n: 1 }, len: 1, dir: 1 }] },
+    { kind: 1, len: 2, ranges: [{ start: { src: '', n: 2 }, len: 2, dir: 1 }] },
+    // A lone surrogate (content is checked before anything is placed).
+    { kind: 0, len: 1, left: null, right: null, segs: ['\udc00'] },
+  ]
+  const empty = new Text({ id: 'r' }).encodeState()
+  for (const [i, last] of bad.entries()) {
+    const t = new Text({ id: 'r' })
+    const rejected: HearsayError[] = []
+    const changes: unknown[] = []
+    t.on('rejected', (e: HearsayError) => rejected.push(e))
+    t.on('change', (d: unknown) => changes.push(d))
+    t.applyRanges(rangeOf(t, { parts: [...good, last] }))
+    assert.equal(rejected.length, 1, `bad part ${i} refused`)
+    assert.equal(rejected[0]!.code, ErrorCodes.INVALID_UPDATE)
+    assert.equal(t.toString(), '')
+    assert.equal(t.length, 0)
+    assert.deepEqual(changes, [])
+    assert.deepEqual(t.encodeState(), empty)
+    t.checkInvariants()
+    // The replica is still usable: the good op loads, then local edits go on.
+    t.applyRanges(rangeOf(t, { parts: good }))
+    assert.equal(t.toString(), 'adec') // 'de' between b and c, then b deleted
+    t.checkInvariants()
+    const ref = new Text({ id: 'q' })
+    ref.applyRanges(rangeOf(ref, { parts: good }))
+    assert.equal(t.toString(), ref.toString())
+    assert.deepEqual(t.encodeState(), ref.encodeState())
+    t.insert(0, '>')
+    assert.equal(t.toString(), '>' + ref.toString())
+  }
+})
