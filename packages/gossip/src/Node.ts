@@ -246,6 +246,9 @@ export class Node extends EventEmitter {
   readonly #peers = new Map<string, PeerInfo>()
   readonly #seen = new Map<string, SeenDigest>()
   readonly #seenDirty = new Set<string>()
+  /** Per peer, the one read of its stored digest (merged into `#seen`); dropped when it failed so the next caller retries. */
+  readonly #seenLoads = new Map<string, Promise<SeenDigest>>()
+  #seenSaving: Promise<void> = Promise.resolve()
   #timer: unknown
   #nextBeat = -Infinity
   #rounds = 0
@@ -915,35 +918,60 @@ export class Node extends EventEmitter {
     return s
   }
 
-  async #loadSeen(peerId: string): Promise<SeenDigest> {
-    const have = this.#seen.get(peerId)
-    if (have !== undefined) return have
-    const bytes = await this.#store.getMeta(META_PEER_DIGEST + peerId)
-    const s = this.#seenFor(peerId)
-    if (bytes !== undefined) {
-      try {
-        decodeWith(bytes, (d) => {
-          s.time = readDigestTime(d)
-          for (const x of readDigest(d)) if (!s.objects.has(x.objectId)) s.objects.set(x.objectId, { typeId: x.typeId, vector: x.vector })
-        })
-      } catch (err) {
-        this.#log('warn', 'stored peer digest unreadable; starting from empty', { peer: peerId, error: String(err) })
-      }
+  // After a restart a round may record vectors for only the objects whose buckets differed, and
+  // may do so before (or while) the stored digest is read. So the stored digest is read once per
+  // peer and merged into whatever is in memory by then, and no save writes an entry before that
+  // merge: a partial entry never replaces the stored one.
+  #loadSeen(peerId: string): Promise<SeenDigest> {
+    let p = this.#seenLoads.get(peerId)
+    if (p === undefined) {
+      const load = this.#readSeen(peerId)
+      this.#seenLoads.set(peerId, (p = load))
+      load.catch(() => {
+        if (this.#seenLoads.get(peerId) === load) this.#seenLoads.delete(peerId)
+      })
     }
+    return p
+  }
+
+  async #readSeen(peerId: string): Promise<SeenDigest> {
+    const bytes = await this.#store.getMeta(META_PEER_DIGEST + peerId)
+    // Taken after the read: a round may have created the entry meanwhile.
+    const s = this.#seenFor(peerId)
+    if (bytes === undefined) return s
+    let time = 0
+    let objects: VectorEntry[] = []
+    try {
+      decodeWith(bytes, (d) => {
+        time = readDigestTime(d)
+        objects = readDigest(d)
+      })
+    } catch (err) {
+      this.#log('warn', 'stored peer digest unreadable; starting from empty', { peer: peerId, error: String(err) })
+      return s
+    }
+    mergeSeen(s, time, objects)
     return s
   }
 
-  async #saveSeen(): Promise<void> {
+  /** Writes the digests recorded since the last save. Saves run one at a time, in call order, and never throw. */
+  #saveSeen(): Promise<void> {
+    const run = this.#seenSaving.then(() => this.#writeSeen())
+    this.#seenSaving = run
+    return run
+  }
+
+  async #writeSeen(): Promise<void> {
     const ids = [...this.#seenDirty]
     this.#seenDirty.clear()
     for (const id of ids) {
-      const s = this.#seen.get(id)
-      if (s === undefined) continue
-      const bytes = encodeWith((e) => {
-        writeDigestTime(e, s.time)
-        writeDigest(e, [...s.objects].map(([objectId, x]) => ({ objectId, typeId: x.typeId, vector: x.vector })))
-      })
       try {
+        // Merge the stored entry in first (a no-op once read): the one in memory may be partial.
+        const s = await this.#loadSeen(id)
+        const bytes = encodeWith((e) => {
+          writeDigestTime(e, s.time)
+          writeDigest(e, [...s.objects].map(([objectId, x]) => ({ objectId, typeId: x.typeId, vector: x.vector })))
+        })
         await this.#store.putMeta(META_PEER_DIGEST + id, bytes)
       } catch (err) {
         this.#seenDirty.add(id)
@@ -1095,6 +1123,21 @@ export class Node extends EventEmitter {
   async flush(): Promise<void> {
     await this.start()
     await this.#persister.idle()
+  }
+}
+
+/**
+ * Merges a stored peer digest into the one in memory: per object the larger vector, source by
+ * source (a peer's history only grows, so the larger is the later view, whichever order the two
+ * were learned in); an object recorded here with another type keeps the in-memory record (the
+ * newer). The vectors in memory are replaced, not changed, since `digestSeen` hands them out.
+ */
+function mergeSeen(s: SeenDigest, time: number, stored: readonly VectorEntry[]): void {
+  s.time = Math.max(s.time, time)
+  for (const x of stored) {
+    const mine = s.objects.get(x.objectId)
+    if (mine === undefined) s.objects.set(x.objectId, { typeId: x.typeId, vector: x.vector.clone() })
+    else if (mine.typeId === x.typeId) s.objects.set(x.objectId, { typeId: x.typeId, vector: mine.vector.clone().merge(x.vector) })
   }
 }
 
