@@ -12,7 +12,7 @@ import {
 } from '@hearsay/core'
 import { Agent, InvalidOp, SeqEngine, type ContentKind, type Edit } from './SeqEngine.js'
 import { opDeps, readSeqOp, writeSeqOp, type ContentCodec, type Part, type SeqOp } from './ops.js'
-import type { Delta } from './delta.js'
+import { composeEdits, type SeqEdit } from './delta.js'
 
 /**
  * A stable id of a list element or text character, `"<seq>@<source>"`: it survives remote edits,
@@ -51,7 +51,11 @@ export abstract class SequenceBase<C, Json> extends Replicated<SeqOp<C>, Json> {
     this.assertOpen()
     const seq = this.clock.get(this.id) + 1
     const track = this.listenerCount('change') > 0
-    if (track) this.engine.edits = []
+    // Edits already pending mean an `update` listener is editing in the middle of a remote
+    // batch: this edit joins that batch's delta, which stays relative to the text before it.
+    const inBatch = this.#pendingEdits.length > 0
+    if (track) this.engine.edits = inBatch ? this.#pendingEdits : []
+    else this.#pendingEdits = []
     let part: Part<C>
     try {
       part = build(this.#me, seq)
@@ -68,7 +72,8 @@ export abstract class SequenceBase<C, Json> extends Replicated<SeqOp<C>, Json> {
     } finally {
       this.#localOp = null
     }
-    if (track) this.#emitEdits(LOCAL_ORIGIN)
+    // Buffered updates released by this commit were emitted with it by afterApply.
+    if (track && !inBatch) this.#emitEdits(LOCAL_ORIGIN)
   }
 
   protected applyOp(u: Update<SeqOp<C>>, covered: number): boolean {
@@ -82,8 +87,10 @@ export abstract class SequenceBase<C, Json> extends Replicated<SeqOp<C>, Json> {
       if (err instanceof InvalidOp) throw new HearsayError(ErrorCodes.INVALID_UPDATE, err.message)
       throw err
     }
-    const track = this.listenerCount('change') > 0
-    if (track) this.engine.edits = this.#pendingEdits
+    if (this.listenerCount('change') > 0) this.engine.edits = this.#pendingEdits
+    // Without a listener nothing is collected; edits collected earlier in this batch (before the
+    // last listener went) would make a torn delta, so they go too.
+    else if (this.#pendingEdits.length > 0) this.#pendingEdits = []
     try {
       this.engine.apply(u.op, u.source, u.seq, covered)
     } finally {
@@ -98,31 +105,18 @@ export abstract class SequenceBase<C, Json> extends Replicated<SeqOp<C>, Json> {
     if (this.#pendingEdits.length > 0) this.#emitEdits(origin)
   }
 
+  /**
+   * Emits the edits collected for one batch (a local edit, or one applied batch of remote
+   * updates) as one `change` event whose delta turns the text before the batch into the text
+   * after it; no event when they cancel out. Positions of the edits follow each other, so
+   * they compose in the order they were made.
+   */
   #emitEdits(origin: unknown): void {
     const edits = this.#pendingEdits
     this.#pendingEdits = []
-    const kind = this.engine.kind
-    // Merge edits that continue each other (typing forward, deleting at one place).
-    let cur: Edit<C> | null = null
-    const flush = () => {
-      if (cur === null) return
-      const delta: Delta<C> = cur.at > 0 ? [{ retain: cur.at }] : []
-      delta.push(cur.insert !== undefined ? { insert: cur.insert } : { delete: cur.delete! })
-      this.emit('change', delta, origin)
-    }
-    for (const e of edits) {
-      if (cur !== null && cur.insert !== undefined && e.insert !== undefined && e.at === cur.at + kind.length(cur.insert)) {
-        cur = { at: cur.at, insert: kind.append(cur.insert, e.insert) }
-        continue
-      }
-      if (cur !== null && cur.delete !== undefined && e.delete !== undefined && e.at === cur.at) {
-        cur = { at: cur.at, delete: cur.delete + e.delete }
-        continue
-      }
-      flush()
-      cur = e
-    }
-    flush()
+    if (edits.length === 0 || this.listenerCount('change') === 0) return
+    const delta = composeEdits(edits as SeqEdit<C>[], this.engine.kind)
+    if (delta.length > 0) this.emit('change', delta, origin)
   }
 
   protected *history(since: ReadonlyVersionVector): Iterable<Update<SeqOp<C>>> {
