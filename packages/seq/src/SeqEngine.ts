@@ -3,7 +3,7 @@
 // history that packs each source's runs into few updates. See PROTOCOL.md.
 import type { ReadonlyVersionVector, ReplicaId, Update } from '@hearsay/core'
 import { Block, BlockTree, DELETED, HIDDEN, type Leaf } from './BlockTree.js'
-import { DELETE, INSERT, MOVE, SELF_REFS, type DeletePart, type DeleteRange, type InsertPart, type MovePart, type Part, type Ref, type SeqOp } from './ops.js'
+import { DELETE, INSERT, MOVE, type DeletePart, type DeleteRange, type InsertPart, type MovePart, type Part, type Ref, type SeqOp } from './ops.js'
 
 /** How the engine handles the content of blocks (strings for Text, arrays for List). */
 export interface ContentKind<C> {
@@ -432,9 +432,7 @@ export class SeqEngine<C> {
   }
 
   #ref(self: number, partSeq: number, agent: number, seq: number): Ref {
-    if (agent !== self) return { src: this.agents[agent]!.name, n: seq }
-    const n = partSeq - seq
-    return n < SELF_REFS.length ? SELF_REFS[n]! : { src: '', n }
+    return agent !== self ? { src: this.agents[agent]!.name, n: seq } : partSeq - seq
   }
 
   /** The ids of `count` visible characters from `index`, as flat ranges (no change made). */
@@ -484,6 +482,13 @@ export class SeqEngine<C> {
 
   /** Resolves a ref of a part at `partSeq` written by `self` into #ra/#rs; throws InvalidOp for unknown sources. */
   #resolve(r: Ref, self: Agent<C>, partSeq: number): void {
+    if (typeof r === 'number') {
+      const seq = partSeq - r
+      if (seq < 1 || seq >= partSeq) throw new InvalidOp('reference to a later or missing seq of its own source')
+      this.#ra = self.index
+      this.#rs = seq
+      return
+    }
     if (r.src === '' || r.src === self.name) {
       const seq = r.src === '' ? partSeq - r.n : r.n
       if (seq < 1 || seq >= partSeq) throw new InvalidOp('reference to a later or missing seq of its own source')
@@ -675,7 +680,7 @@ export class SeqEngine<C> {
     this.#resolve(r, v.self, partSeq)
     const a = this.#ra
     const s = this.#rs
-    if (!this.#exists(v, a, s, allowSlot)) throw new InvalidOp(`reference to missing character ${r.src || v.self.name}:${s}`)
+    if (!this.#exists(v, a, s, allowSlot)) throw new InvalidOp(`reference to missing character ${(typeof r === 'number' ? '' : r.src) || v.self.name}:${s}`)
   }
 
   /** Applies a validated op from `source` spanning seqs `seq..`, skipping what `covered` already holds. */

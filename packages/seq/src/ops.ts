@@ -14,20 +14,19 @@ import {
 } from '@hearsay/core'
 
 /**
- * A reference to one character (list slot) by id. `src === ''` means "the source of the update
- * carrying the op", and then `n` is the distance back from the seq of the part holding the
- * reference (always >= 1); otherwise `n` is the absolute seq in `src`.
+ * A reference to one character (list slot) by id. A number is a reference to the source of the
+ * update carrying the op: that many seqs back from the seq of the part holding the reference
+ * (always >= 1). An object names another source: `n` is then the absolute seq in `src`. (An
+ * object with `src === ''` is read as the number `n`; the decoder always gives numbers for the
+ * update's own source, so typing and loading allocate nothing per reference.)
  */
-export interface Ref {
+export type Ref = number | SourceRef
+
+/** A reference to seq `n` of source `src` (see {@link Ref}). */
+export interface SourceRef {
   readonly src: string
   readonly n: number
 }
-
-/**
- * Shared, frozen references to the nearby seqs of an op's own source: typing refers to the
- * previous character again and again, so these are not allocated per edit or per read.
- */
-export const SELF_REFS: readonly Ref[] = Array.from({ length: 64 }, (_, n) => Object.freeze({ src: '', n }))
 
 export const INSERT = 0
 export const DELETE = 1
@@ -119,15 +118,18 @@ export function opDeps(op: SeqOp<unknown>, self: string): readonly Dot[] {
       const ranges = p.ranges
       for (let j = 0; j < ranges.length; j++) {
         const r = ranges[j]!
-        const src = r.start.src
-        if (src === '' || src === self) continue
-        max = seeDep(max, src, r.dir === 1 ? r.start.n + r.len - 1 : r.start.n)
+        const st = r.start
+        if (typeof st === 'number' || st.src === '' || st.src === self) continue
+        max = seeDep(max, st.src, r.dir === 1 ? st.n + r.len - 1 : st.n)
       }
     } else {
       const { left, right } = p
-      if (left !== null && left.src !== '' && left.src !== self) max = seeDep(max, left.src, left.n)
-      if (right !== null && right.src !== '' && right.src !== self) max = seeDep(max, right.src, right.n)
-      if (p.kind === MOVE && p.elem.src !== '' && p.elem.src !== self) max = seeDep(max, p.elem.src, p.elem.n)
+      if (left !== null && typeof left !== 'number' && left.src !== '' && left.src !== self) max = seeDep(max, left.src, left.n)
+      if (right !== null && typeof right !== 'number' && right.src !== '' && right.src !== self) max = seeDep(max, right.src, right.n)
+      if (p.kind === MOVE) {
+        const e = p.elem
+        if (typeof e !== 'number' && e.src !== '' && e.src !== self) max = seeDep(max, e.src, e.n)
+      }
     }
   }
   const deps: Dot[] = []
@@ -150,7 +152,7 @@ const NO_DEPS: readonly Dot[] = Object.freeze([])
 // Adds `r`'s source to the op's table of other sources when it is new (the table is created on
 // the first other source: most ops name none).
 function noteSource(table: string[], r: Ref | null): string[] {
-  if (r === null || r.src === '') return table
+  if (r === null || typeof r === 'number' || r.src === '') return table
   if (table === NO_SOURCES) return [r.src]
   if (table.indexOf(r.src) < 0) table.push(r.src)
   return table
@@ -159,7 +161,8 @@ function noteSource(table: string[], r: Ref | null): string[] {
 // A reference to the update's own source is one var-uint (n * 2); another source's is its table
 // index (odd) then the seq.
 function writeRef(encoder: encoding.Encoder, table: string[], r: Ref): void {
-  if (r.src === '') encoding.writeVarUint(encoder, r.n * 2)
+  if (typeof r === 'number') encoding.writeVarUint(encoder, r * 2)
+  else if (r.src === '') encoding.writeVarUint(encoder, r.n * 2)
   else {
     encoding.writeVarUint(encoder, table.indexOf(r.src) * 2 + 1)
     encoding.writeVarUint(encoder, r.n)
@@ -223,8 +226,7 @@ function readRef(decoder: decoding.Decoder, table: string[]): Ref {
   const w = readUint(decoder)
   if (w % 2 === 0) {
     if (w === 0) fail(decoder, 'reference to its own part')
-    const n = w / 2
-    return n < SELF_REFS.length ? SELF_REFS[n]! : { src: '', n }
+    return w / 2
   }
   const t = (w - 1) / 2
   if (t >= table.length) fail(decoder, `source index ${t} outside the op's table`)
@@ -290,7 +292,7 @@ export function readSeqOp<C>(decoder: decoding.Decoder, content: ContentCodec<C>
         const n = Math.floor(w / 2)
         if (n < 1) fail(decoder, 'empty delete range')
         const dir = w & 1 ? -1 : 1
-        if (dir === -1 && start.src !== '' && start.n - n + 1 < 1) fail(decoder, 'delete range below seq 1')
+        if (dir === -1 && typeof start !== 'number' && start.n - n + 1 < 1) fail(decoder, 'delete range below seq 1')
         ranges[j] = { start, len: n, dir }
         len += n
       }
