@@ -9,7 +9,7 @@ const path = process.argv[2] || TRACE_PATH
 const rounds = Number(process.argv[3]) || 21
 const trace = loadTrace(path)
 if (trace !== undefined) {
-  const impls = [hearsayText, textImpls.find((f) => f.name === 'yjs')!]
+  const impls = [hearsayText, textImpls.find((f) => f.name === 'yjs')!].filter((f) => !process.env['LOAD_ONLY'] || f.name === process.env['LOAD_ONLY'])
   const states = impls.map((f) => {
     const doc = f.create('author')
     for (const [pos, del, ins] of trace.patches) {
