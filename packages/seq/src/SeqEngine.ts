@@ -927,13 +927,25 @@ export class SeqEngine<C> {
   #deleteRange(agent: number, lo: number, n: number): void {
     const hi = lo + n - 1
     let s = lo
-    while (s <= hi) {
-      let b = this.findChar(agent, s)
+    let b: Block<C> | null = this.findChar(agent, lo)
+    for (;;) {
       const off = s - b.seq
       const take = Math.min(b.len - off, hi - s + 1)
-      if (this.isList) this.#deleteListChars(b, off, take)
-      else if (b.state !== DELETED) b = this.#setState(b, off, take, DELETED)
       s += take
+      if (this.isList) {
+        // Moves and merges may have replaced `b`: look the rest up afresh.
+        this.#deleteListChars(b, off, take)
+        if (s > hi) return
+        b = this.findChar(agent, s)
+        continue
+      }
+      // setState returns the live block now holding these characters (merged or not).
+      if (b.state !== DELETED) b = this.#setState(b, off, take, DELETED)
+      if (s > hi) return
+      // The next seqs are in this block (merged) or in the next fragments of its run, which
+      // are chained in seq order: walk on instead of looking each one up again.
+      while (b !== null && s >= b.seq + b.len) b = b.next
+      if (b === null || s < b.seq) b = this.findChar(agent, s)
     }
   }
 
