@@ -25,6 +25,7 @@ if (trace !== undefined) {
   for (let r = 0; r < rounds; r++) {
     for (let i = 0; i < impls.length; i++) {
       if (process.env['LOAD_GC'] === '1') gc?.()
+      if (process.env['LOAD_GC'] === 'minor') (gc as unknown as (o: { type: string }) => void)?.({ type: 'minor' })
       const t0 = performance.now()
       const doc = impls[i]!.load(states[i]!)
       if (doc.value() !== trace.endContent) throw new Error(`${impls[i]!.name} loaded a different text`)

@@ -3,7 +3,7 @@
 // history that packs each source's runs into few updates. See PROTOCOL.md.
 import type { ReadonlyVersionVector, ReplicaId, Update } from '@hearsay/core'
 import { Block, BlockTree, DELETED, HIDDEN, type Leaf } from './BlockTree.js'
-import { DELETE, INSERT, MOVE, type DeletePart, type DeleteRange, type InsertPart, type MovePart, type Part, type Ref, type SeqOp } from './ops.js'
+import { DELETE, INSERT, MOVE, PartReader, ReadSeqOp, type DeletePart, type DeleteRange, type InsertPart, type MovePart, type Part, type Ref, type SeqOp } from './ops.js'
 
 /** How the engine handles the content of blocks (strings for Text, arrays for List). */
 export interface ContentKind<C> {
@@ -507,11 +507,18 @@ export class SeqEngine<C> {
    * without changing anything. Parts at or below `covered` are skipped.
    */
   validate(op: SeqOp<C>, source: string, seq: number, covered: number, len: number): void {
+    // An op read from bytes knows its length and whether it moves anything without building parts.
+    const read = op instanceof ReadSeqOp && !op.built ? op : null
     let total = 0
     let moves = false
-    for (const p of op.parts) {
-      total += p.len
-      if (p.kind === MOVE) moves = true
+    if (read !== null) {
+      total = read.length
+      moves = read.hasMove
+    } else {
+      for (const p of op.parts) {
+        total += p.len
+        if (p.kind === MOVE) moves = true
+      }
     }
     if (total !== len) throw new InvalidOp(`parts cover ${total} seqs but the update spans ${len}`)
     // Into an empty sequence (loading a document), the references are checked while the op is
@@ -520,7 +527,8 @@ export class SeqEngine<C> {
     // applied. The content of inserts is still checked here, before anything changes. Moves
     // have checks apply does not make, so an op with moves takes the full pass.
     if (covered === 0 && !moves && this.tree.total === 0) {
-      for (const p of op.parts) if (p.kind === INSERT) this.#checkContent(p)
+      if (read !== null) for (const c of read.contents) this.#checkValue(c)
+      else for (const p of op.parts) if (p.kind === INSERT) this.#checkContent(p)
       this.#deferred = op
       return
     }
@@ -587,6 +595,17 @@ export class SeqEngine<C> {
         }
       }
       ps = end + 1
+    }
+  }
+
+  // The type and well-formedness (Text) of one content segment (a ReadSeqOp's codec already
+  // matched the segments' lengths to their counts).
+  #checkValue(c: C): void {
+    if (this.isList) {
+      if (!Array.isArray(c)) throw new InvalidOp('list content is not an array')
+    } else {
+      if (typeof c !== 'string') throw new InvalidOp('text content is not a string')
+      if (!this.kind.wellFormed!(c)) throw new InvalidOp('text content holds a lone surrogate')
     }
   }
 
@@ -694,7 +713,8 @@ export class SeqEngine<C> {
     const had = edits === null ? 0 : edits.length
     this.#checking = true
     try {
-      this.#applyParts(op, source, seq, covered)
+      if (op instanceof ReadSeqOp && !op.built) this.#applyRead(op, source, seq)
+      else this.#applyParts(op, source, seq, covered)
     } catch (err) {
       // The sequence was empty: empty it again, whatever part failed.
       this.#clear()
@@ -718,6 +738,40 @@ export class SeqEngine<C> {
     this.#merged = false
   }
 
+  // Scratch segments for #applyRead (integrate does not keep the array).
+  readonly #segs: Array<C | number> = []
+
+  // Applies a whole op read from bytes straight from them, part by part, without building part
+  // objects (loading a document into an empty sequence).
+  #applyRead(op: ReadSeqOp<C>, source: string, seq: number): void {
+    const self = this.agent(source)
+    const r = new PartReader(op.bytes, op.table, false)
+    const contents = op.contents
+    const segs = this.#segs
+    let ci = 0
+    let ps = seq
+    for (let i = 0; i < op.count; i++) {
+      r.next()
+      if (r.kind === INSERT) {
+        const ns = r.nsegs
+        segs.length = ns
+        for (let j = 0; j < ns; j++) {
+          const w = r.segs[j]!
+          segs[j] = w % 2 === 1 ? (w - 1) / 2 : contents[ci++]!
+        }
+        this.#applyInsert(self, ps, r.len, r.left, r.right, segs, 0)
+      } else {
+        const run = this.#deleteRun(self, ps, r.len)
+        for (let j = 0, k = 0; j < r.nranges; j++) {
+          this.#deleteOne(self, run, ps, k, r.starts[j]!, r.lens[j]!, r.dirs[j]!, 0)
+          k += r.lens[j]!
+        }
+      }
+      ps += r.len
+    }
+    segs.length = 0
+  }
+
   #applyParts(op: SeqOp<C>, source: string, seq: number, covered: number): void {
     const self = this.agent(source)
     let ps = seq
@@ -725,7 +779,7 @@ export class SeqEngine<C> {
       const end = ps + p.len - 1
       if (end > covered) {
         const skip = ps <= covered ? covered - ps + 1 : 0
-        if (p.kind === INSERT) this.#applyInsert(self, ps, p, skip)
+        if (p.kind === INSERT) this.#applyInsert(self, ps, p.len, p.left, p.right, p.segs, skip)
         else if (p.kind === DELETE) this.#applyDelete(self, ps, p, skip)
         else this.#applyMove(self, ps, p)
       }
@@ -733,21 +787,23 @@ export class SeqEngine<C> {
     }
   }
 
-  #applyInsert(self: Agent<C>, ps: number, p: InsertPart<C>, skip: number): void {
+  // Applies an insert part of `len` items at seq `ps` (its fields passed one by one), skipping
+  // the first `skip` items the replica already has.
+  #applyInsert(self: Agent<C>, ps: number, len: number, left: Ref | null, right: Ref | null, partSegs: ReadonlyArray<C | number>, skip: number): void {
     let olA = -1
     let olS = 0
     if (skip > 0) {
       olA = self.index
       olS = ps + skip - 1
-    } else if (p.left !== null) {
-      this.#resolve(p.left, self, ps)
+    } else if (left !== null) {
+      this.#resolve(left, self, ps)
       olA = this.#ra
       olS = this.#rs
     }
     let orA = -1
     let orS = 0
-    if (p.right !== null) {
-      this.#resolve(p.right, self, ps)
+    if (right !== null) {
+      this.#resolve(right, self, ps)
       orA = this.#ra
       orS = this.#rs
       // Placing the run looks the left origin up but not always the right one.
@@ -755,13 +811,13 @@ export class SeqEngine<C> {
     }
     const seq = ps + skip
     if (skip === 0) {
-      this.integrate(self, ps, p.len, olA, olS, orA, orS, p.segs, null)
+      this.integrate(self, ps, len, olA, olS, orA, orS, partSegs, null)
       return
     }
     // Content segments past the skipped prefix.
     const segs: Array<C | number> = []
     let drop = skip
-    for (const s of p.segs) {
+    for (const s of partSegs) {
       const n = typeof s === 'number' ? s : this.kind.length(s)
       if (drop >= n) {
         drop -= n
@@ -771,7 +827,7 @@ export class SeqEngine<C> {
       else segs.push(s)
       drop = 0
     }
-    this.integrate(self, seq, p.len - skip, olA, olS, orA, orS, segs, null)
+    this.integrate(self, seq, len - skip, olA, olS, orA, orS, segs, null)
   }
 
   /**
@@ -907,20 +963,26 @@ export class SeqEngine<C> {
     const run = this.#deleteRun(self, ps + skip, p.len - skip)
     let k = 0
     for (const r of p.ranges) {
-      this.#resolve(r.start, self, ps + k)
-      let len = r.len
-      let start = this.#rs
-      if (skip > k) {
-        const d = Math.min(skip - k, len)
-        start += d * r.dir
-        len -= d
-      }
+      this.#deleteOne(self, run, ps, k, r.start, r.len, r.dir, skip)
       k += r.len
-      if (len <= 0) continue
-      const a = this.#ra
-      this.#deleteRange(a, r.dir === 1 ? start : start - len + 1, len)
-      appendDelRange(run, a, start, len, len === 1 ? 1 : r.dir)
     }
+  }
+
+  // Applies one range of a delete part at seq `ps` (`k` seqs into the part) and logs it in
+  // `run`, skipping what lies in the part's first `skip` seqs.
+  #deleteOne(self: Agent<C>, run: DelRun, ps: number, k: number, startRef: Ref, rlen: number, dir: 1 | -1, skip: number): void {
+    this.#resolve(startRef, self, ps + k)
+    let len = rlen
+    let start = this.#rs
+    if (skip > k) {
+      const d = Math.min(skip - k, len)
+      start += d * dir
+      len -= d
+    }
+    if (len <= 0) return
+    const a = this.#ra
+    this.#deleteRange(a, dir === 1 ? start : start - len + 1, len)
+    appendDelRange(run, a, start, len, len === 1 ? 1 : dir)
   }
 
   /** Deletes characters (agent, lo .. lo + n - 1). */

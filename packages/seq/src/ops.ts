@@ -236,11 +236,154 @@ function readRef(decoder: decoding.Decoder, table: string[]): Ref {
 }
 
 /**
+ * Reads the parts of an op one at a time from its bytes, checking structure and bounds, into
+ * reused fields: no object per part. Used for the checking pass when an op is read, to build
+ * part objects on demand, and by the engine to apply a loaded op without building them.
+ */
+export class PartReader {
+  readonly decoder: decoding.Decoder
+  // The current part (see the Part types).
+  kind = 0
+  len = 0
+  left: Ref | null = null
+  right: Ref | null = null
+  elem: Ref = 1
+  time = 0
+  /** Insert: segment words (count * 2, + 1 when deleted) in `segs[0 .. nsegs)`. */
+  readonly segs: number[] = []
+  nsegs = 0
+  /** Delete: ranges in `starts` / `lens` / `dirs` [0 .. nranges). */
+  readonly starts: Ref[] = []
+  readonly lens: number[] = []
+  readonly dirs: Array<1 | -1> = []
+  nranges = 0
+
+  constructor(
+    bytes: Uint8Array,
+    readonly table: string[],
+    readonly allowMove: boolean,
+  ) {
+    this.decoder = decoding.createDecoder(bytes)
+  }
+
+  /** Reads the next part. @throws HearsayError `HEARSAY_DECODE_ERROR`. */
+  next(): void {
+    const decoder = this.decoder
+    const table = this.table
+    const head = readUint(decoder)
+    const kind = head % 4
+    const count = Math.floor(head / 16)
+    this.kind = kind
+    if (kind === INSERT) {
+      if (count < 1) fail(decoder, 'empty insert')
+      this.len = count
+      this.left = head & 4 ? readRef(decoder, table) : null
+      this.right = head & 8 ? readRef(decoder, table) : null
+      const ns = readCount(decoder, 1)
+      const segs = this.segs
+      let total = 0
+      for (let j = 0; j < ns; j++) {
+        const w = readUint(decoder)
+        if (w < 2) fail(decoder, 'empty content segment')
+        segs[j] = w
+        total += Math.floor(w / 2)
+      }
+      this.nsegs = ns
+      if (total !== count) fail(decoder, `insert of ${count} carries ${total} characters`)
+    } else if (kind === DELETE) {
+      if (head % 16 !== DELETE) fail(decoder, 'unknown delete flags')
+      const nr = count
+      if (nr === 0 || nr * 2 > decoder.arr.length - decoder.pos) fail(decoder, 'delete without ranges or with more than the payload holds')
+      let len = 0
+      for (let j = 0; j < nr; j++) {
+        const start = readRef(decoder, table)
+        const w = readUint(decoder)
+        const n = Math.floor(w / 2)
+        if (n < 1) fail(decoder, 'empty delete range')
+        const dir = w & 1 ? -1 : 1
+        if (dir === -1 && typeof start !== 'number' && start.n - n + 1 < 1) fail(decoder, 'delete range below seq 1')
+        this.starts[j] = start
+        this.lens[j] = n
+        this.dirs[j] = dir
+        len += n
+      }
+      this.nranges = nr
+      this.len = len
+    } else if (kind === MOVE && this.allowMove) {
+      if (head > 15) fail(decoder, 'unknown move flags')
+      this.len = 1
+      this.left = head & 4 ? readRef(decoder, table) : null
+      this.right = head & 8 ? readRef(decoder, table) : null
+      this.elem = readRef(decoder, table)
+      this.time = readUint(decoder)
+    } else fail(decoder, `unknown part kind ${kind}`)
+  }
+}
+
+/**
+ * An op as read from bytes: it keeps its checked bytes and the content of its segments, and
+ * builds its {@link SeqOp.parts} objects only when something asks for them. Loading a
+ * document into an empty sequence applies it straight from the bytes (see SeqEngine.apply).
+ */
+export class ReadSeqOp<C> implements SeqOp<C> {
+  deps?: readonly Dot[]
+  #parts: Part<C>[] | null = null
+
+  constructor(
+    /** The bytes of the parts. */
+    readonly bytes: Uint8Array,
+    /** Other sources the parts name (see {@link Ref}). */
+    readonly table: string[],
+    /** Number of parts. */
+    readonly count: number,
+    /** Number of seqs the parts cover. */
+    readonly length: number,
+    /** Content of every content segment, in order. */
+    readonly contents: C[],
+    /** Whether any part is a move. */
+    readonly hasMove: boolean,
+    deps: readonly Dot[] | undefined,
+  ) {
+    if (deps !== undefined) this.deps = deps
+  }
+
+  /** Whether {@link parts} has been built. */
+  get built(): boolean {
+    return this.#parts !== null
+  }
+
+  get parts(): ReadonlyArray<Part<C>> {
+    if (this.#parts !== null) return this.#parts
+    const r = new PartReader(this.bytes, this.table, true)
+    const parts: Part<C>[] = new Array(this.count)
+    let ci = 0
+    for (let i = 0; i < this.count; i++) {
+      r.next()
+      if (r.kind === INSERT) {
+        const segs: Array<C | number> = new Array(r.nsegs)
+        for (let j = 0; j < r.nsegs; j++) {
+          const w = r.segs[j]!
+          segs[j] = w % 2 === 1 ? (w - 1) / 2 : this.contents[ci++]!
+        }
+        parts[i] = { kind: INSERT, len: r.len, left: r.left, right: r.right, segs }
+      } else if (r.kind === DELETE) {
+        const ranges: DeleteRange[] = new Array(r.nranges)
+        for (let j = 0; j < r.nranges; j++) ranges[j] = { start: r.starts[j]!, len: r.lens[j]!, dir: r.dirs[j]! }
+        parts[i] = { kind: DELETE, len: r.len, ranges }
+      } else parts[i] = { kind: MOVE, len: 1, left: r.left, right: r.right, elem: r.elem, time: r.time }
+    }
+    this.#parts = parts
+    return parts
+  }
+}
+
+/**
  * Reads what {@link writeSeqOp} wrote, checking structure and bounds (references are checked
- * against the replica's state when the update is applied).
+ * against the replica's state when the update is applied). The op builds its part objects only
+ * when asked (see {@link ReadSeqOp}).
  * @throws HearsayError `HEARSAY_DECODE_ERROR` with the offset.
  */
-export function readSeqOp<C>(decoder: decoding.Decoder, content: ContentCodec<C>, allowMove: boolean): SeqOp<C> {
+export function readSeqOp<C>(decoder: decoding.Decoder, content: ContentCodec<C>, allowMove: boolean): ReadSeqOp<C> {
   const nt = readCount(decoder, 2)
   if (nt > MAX_SOURCES_PER_OP) fail(decoder, 'too many sources in one op')
   const table: string[] = []
@@ -251,82 +394,37 @@ export function readSeqOp<C>(decoder: decoding.Decoder, content: ContentCodec<C>
   }
   const np = readCount(decoder, 2)
   if (np === 0) fail(decoder, 'op without parts')
-  const parts: Part<C>[] = new Array(np)
-  // Content segments wait for the op's content value, read after the parts: until then a
-  // segment holds minus its count (deleted segments hold their positive count).
+  // The checking pass reads the parts in place (errors carry offsets into the whole input).
+  const at = decoder.pos
+  const r = new PartReader(decoder.arr, table, allowMove)
+  r.decoder.pos = at
   const counts: number[] = []
+  let hasMove = false
+  let length = 0
   for (let i = 0; i < np; i++) {
-    const head = readUint(decoder)
-    const kind = head % 4
-    const count = Math.floor(head / 16)
-    if (kind === INSERT) {
-      const len = count
-      if (len < 1) fail(decoder, 'empty insert')
-      const left = head & 4 ? readRef(decoder, table) : null
-      const right = head & 8 ? readRef(decoder, table) : null
-      const ns = readCount(decoder, 1)
-      const segs: Array<C | number> = new Array(ns)
-      let total = 0
-      for (let j = 0; j < ns; j++) {
-        const w = readUint(decoder)
-        const n = Math.floor(w / 2)
-        if (n < 1) fail(decoder, 'empty content segment')
-        if (w % 2 === 1) segs[j] = n
-        else {
-          segs[j] = -n
-          counts.push(n)
-        }
-        total += n
+    r.next()
+    length += r.len
+    if (r.kind === INSERT) {
+      for (let j = 0; j < r.nsegs; j++) {
+        const w = r.segs[j]!
+        if (w % 2 === 0) counts.push(w / 2)
       }
-      if (total !== len) fail(decoder, `insert of ${len} carries ${total} characters`)
-      parts[i] = { kind: INSERT, len, left, right, segs }
-    } else if (kind === DELETE) {
-      if (head % 16 !== DELETE) fail(decoder, 'unknown delete flags')
-      const nr = count
-      if (nr === 0 || nr * 2 > decoder.arr.length - decoder.pos) fail(decoder, 'delete without ranges or with more than the payload holds')
-      const ranges: DeleteRange[] = new Array(nr)
-      let len = 0
-      for (let j = 0; j < nr; j++) {
-        const start = readRef(decoder, table)
-        const w = readUint(decoder)
-        const n = Math.floor(w / 2)
-        if (n < 1) fail(decoder, 'empty delete range')
-        const dir = w & 1 ? -1 : 1
-        if (dir === -1 && typeof start !== 'number' && start.n - n + 1 < 1) fail(decoder, 'delete range below seq 1')
-        ranges[j] = { start, len: n, dir }
-        len += n
-      }
-      parts[i] = { kind: DELETE, len, ranges }
-    } else if (kind === MOVE && allowMove) {
-      if (head > 15) fail(decoder, 'unknown move flags')
-      const left = head & 4 ? readRef(decoder, table) : null
-      const right = head & 8 ? readRef(decoder, table) : null
-      const elem = readRef(decoder, table)
-      const time = readUint(decoder)
-      parts[i] = { kind: MOVE, len: 1, left, right, elem, time }
-    } else fail(decoder, `unknown part kind ${kind}`)
+    } else if (r.kind === MOVE) hasMove = true
   }
+  decoder.pos = r.decoder.pos
+  // A copy: a pending op must not keep a whole frame or file alive.
+  const bytes = decoder.arr.slice(at, decoder.pos)
+  let values: C[] = []
   if (counts.length > 0) {
-    const at = decoder.pos
-    let values: C[]
+    const cat = decoder.pos
     try {
       values = content.read(decoder, counts)
     } catch (err) {
       if (err instanceof HearsayError) throw err
-      throw new HearsayError(ErrorCodes.DECODE_ERROR, `malformed content: ${(err as Error).message}`, { offset: at })
-    }
-    // Fill the waiting segments in order (the codec returned one value per count).
-    for (let i = 0, v = 0; i < np; i++) {
-      const p = parts[i]!
-      if (p.kind !== INSERT) continue
-      const segs = p.segs as Array<C | number>
-      for (let j = 0; j < segs.length; j++) {
-        const sg = segs[j]!
-        if (typeof sg === 'number' && sg < 0) segs[j] = values[v++]!
-      }
+      throw new HearsayError(ErrorCodes.DECODE_ERROR, `malformed content: ${(err as Error).message}`, { offset: cat })
     }
   }
   // An op whose table names no other source depends on nothing but its own earlier seqs, which
   // the envelope already orders: no need to scan its parts for dependencies later.
-  return nt === 0 ? { parts, deps: NO_DEPS } : { parts }
+  return new ReadSeqOp<C>(bytes, table, np, length, values, hasMove, nt === 0 ? NO_DEPS : undefined)
 }

@@ -330,14 +330,22 @@ test('an empty replica checks a loaded op while applying it, and a refused one l
     { kind: 0, len: 1, left: null, right: null, segs: ['\udc00'] },
   ]
   const empty = new Text({ id: 'r' }).encodeState()
-  for (const [i, last] of bad.entries()) {
+  // Each bad op as objects, and as bytes (an op read from bytes is applied straight from them).
+  const cases = bad.flatMap((last, i) => [
+    { i, bytes: false, last },
+    { i, bytes: true, last },
+  ])
+  for (const { i, bytes, last } of cases) {
     const t = new Text({ id: 'r' })
     const rejected: HearsayError[] = []
     const changes: unknown[] = []
     t.on('rejected', (e: HearsayError) => rejected.push(e))
     t.on('change', (d: unknown) => changes.push(d))
-    t.applyRanges(rangeOf(t, { parts: [...good, last] }))
-    assert.equal(rejected.length, 1, `bad part ${i} refused`)
+    const ranges = rangeOf(t, { parts: [...good, last] })
+    if (!bytes) t.applyRanges(ranges)
+    else if (last.kind === 0 && last.segs[0] === '\udc00') continue // not encodable: UTF-8 has no lone surrogates
+    else t.applyRanges(t.decodeRanges(t.encodeRanges(ranges)))
+    assert.equal(rejected.length, 1, `bad part ${i} refused (${bytes ? 'bytes' : 'objects'})`)
     assert.equal(rejected[0]!.code, ErrorCodes.INVALID_UPDATE)
     assert.equal(t.toString(), '')
     assert.equal(t.length, 0)
@@ -354,5 +362,24 @@ test('an empty replica checks a loaded op while applying it, and a refused one l
     assert.deepEqual(t.encodeState(), ref.encodeState())
     t.insert(0, '>')
     assert.equal(t.toString(), '>' + ref.toString())
+  }
+})
+
+test('segments read from bytes that cut a surrogate pair in two are refused', () => {
+  // The two halves travel as one well-formed string ('😀'); the segment counts cut it between
+  // them. Into an empty replica (applied straight from the bytes) and into one with text.
+  for (const start of ['', 'abc']) {
+    const t = new Text({ id: 'r' })
+    if (start !== '') t.insert(0, start)
+    const before = t.encodeState()
+    const rejected: HearsayError[] = []
+    t.on('rejected', (e: HearsayError) => rejected.push(e))
+    const op: SeqOp<string> = { parts: [{ kind: 0, len: 2, left: null, right: null, segs: ['\ud83d', 1] }, { kind: 0, len: 1, left: 1, right: null, segs: ['\ude00'] }] }
+    const ranges = rangeOf(t, op)
+    t.applyRanges(t.decodeRanges(t.encodeRanges(ranges)))
+    assert.equal(rejected.length, 1)
+    assert.equal(rejected[0]!.code, ErrorCodes.INVALID_UPDATE)
+    assert.deepEqual(t.encodeState(), before)
+    t.checkInvariants()
   }
 })
