@@ -77,12 +77,17 @@ async function replayGroup(title: string, trace: Trace): Promise<Map<string, Uin
   return states
 }
 
+const exposedGc = (globalThis as { gc?: (options?: { type: 'minor' | 'major' }) => void }).gc
+function minorGc(): void {
+  exposedGc?.({ type: 'minor' })
+}
+
 // Loads every implementation's encoded document in interleaved rounds (hearsay, yjs, ..., then
-// again), so all see the same machine load; the median of LOAD_ROUNDS (default 9) is reported,
+// again), so all see the same machine load; the median of LOAD_ROUNDS (default 15) is reported,
 // and the heap held by a loaded document is measured on a separate load.
 function loadGroup(title: string, trace: Trace, states: Map<string, Uint8Array>): void {
-  const rounds = Number(process.env['LOAD_ROUNDS']) || 9
-  const load = group(`${title} load: parse the encoded document, ${rounds} rounds interleaved across implementations (bytes = encoded state, heap = loaded document)`)
+  const rounds = Number(process.env['LOAD_ROUNDS']) || 15
+  const load = group(`${title} load: parse the encoded document, ${rounds} rounds interleaved across implementations, a minor GC before each (bytes = encoded state, heap = loaded document)`)
   const impls = peers().filter((f) => states.has(f.name))
   // The first load of each runs before V8 has optimized its parser: what a process that loads one document sees.
   const times = new Map<string, number[]>(impls.map((f) => [f.name, []]))
@@ -91,7 +96,12 @@ function loadGroup(title: string, trace: Trace, states: Map<string, Uint8Array>)
   for (let r = 0; r < rounds; r++) {
     for (const f of impls) {
       if (failed.has(f.name)) continue
-      // No gc() here: a forced full GC before each load makes every parser (Yjs too) several times slower on this machine.
+      // A minor GC (scavenge) first, so every load starts with an empty young generation and
+      // pays for the collections its own allocation causes. Without it, interleaved loads
+      // phase-lock with the scavenges: the same implementation pays a ~3-4 ms scavenge on every
+      // round and another never does, which flips from one run to the next. (A full GC instead
+      // makes every parser, Yjs too, several times slower on this machine.)
+      minorGc()
       const c0 = process.cpuUsage()
       const t0 = performance.now()
       try {
