@@ -174,8 +174,12 @@ export interface Edit<C> {
 
 interface Validation<C> {
   self: Agent<C>
-  parts: ReadonlyArray<Part<C>>
+  /** Kind of every part of the update. */
+  kinds: ArrayLike<number>
+  /** Start seq of every part (null for a one-part update). */
   starts: number[] | null
+  /** Seqs the update spans. */
+  total: number
   seq: number
   covered: number
   /** Index of the part being validated: references of a part mostly point a few parts back. */
@@ -186,6 +190,9 @@ interface Validation<C> {
 export class InvalidOp extends Error {}
 
 const RIGHT_END = Number.MAX_SAFE_INTEGER
+
+// The kinds of a one-part update, by kind (no array per update).
+const ONE_KIND: ReadonlyArray<ArrayLike<number>> = [Object.freeze([INSERT]), Object.freeze([DELETE]), Object.freeze([MOVE])]
 
 
 
@@ -547,17 +554,25 @@ export class SeqEngine<C> {
     }
     this.#deferred = null
     const self = this.byName.get(source) ?? new Agent<C>(-2, source as ReplicaId)
+    if (read !== null) {
+      this.#validateRead(read, self, seq, covered)
+      return
+    }
     const parts = op.parts
-    // Start seqs of this update's parts, for references inside the update (binary search).
+    // Kinds and start seqs of this update's parts, for references inside the update (binary search).
+    let kinds: ArrayLike<number>
     let starts: number[] | null = null
     if (parts.length > 1) {
+      const ks = new Array<number>(parts.length)
       starts = new Array(parts.length)
       for (let i = 0, ps = seq; i < parts.length; i++) {
+        ks[i] = parts[i]!.kind
         starts[i] = ps
         ps += parts[i]!.len
       }
-    }
-    const v: Validation<C> = { self, parts, starts, seq, covered, at: 0 }
+      kinds = ks
+    } else kinds = ONE_KIND[parts[0]!.kind]!
+    const v: Validation<C> = { self, kinds, starts, total, seq, covered, at: 0 }
     let ps = seq
     for (let pi = 0; pi < parts.length; pi++) {
       const p = parts[pi]!
@@ -566,49 +581,101 @@ export class SeqEngine<C> {
       if (end > covered) {
         if (p.kind === INSERT) {
           this.#checkContent(p)
-          const isList = this.isList
-          this.#checkRef(v, p.left, ps, true)
-          // The left reference as resolved by the check (for the surrogate test below).
-          const la = this.#ra
-          const ls = this.#rs
-          this.#checkRef(v, p.right, ps, true)
-          if (!isList) {
-            // Never between the halves of a surrogate pair the replica holds (a deleted pair has no content left to split).
-            if (p.left !== null && ps > covered) {
-              if (!(la === self.index && ls > covered)) {
-                const b = this.findChar(la, ls)
-                if (b.state !== DELETED && this.kind.splitsAfter!(b.content, ls - b.seq)) throw new InvalidOp('insert inside a surrogate pair')
-              }
-            }
-          }
+          this.#checkInsert(v, ps, p.left, p.right)
         } else if (p.kind === DELETE) {
           let k = 0
           for (const r of p.ranges) {
-            const at = ps + k
-            this.#resolve(r.start, self, at)
-            const a = this.#ra
-            const s = this.#rs
-            const lo = r.dir === 1 ? s : s - r.len + 1
-            const hi = r.dir === 1 ? s + r.len - 1 : s
-            if (lo < 1) throw new InvalidOp('delete range below seq 1')
-            if (a === self.index && hi >= at) throw new InvalidOp('delete of a later seq of its own source')
-            // Step a run (or a part of this update) at a time: each is all characters or none.
-            for (let x = lo; x <= hi; ) {
-              const e = this.#charRunEnd(v, a, x)
-              if (e < 0) throw new InvalidOp(`delete of missing character ${this.agents[a]?.name ?? source}:${x}`)
-              x = e < hi ? e + 1 : hi + 1
-            }
+            this.#checkRange(v, ps + k, r.start, r.len, r.dir)
             k += r.len
           }
-        } else {
-          if (!this.isList) throw new InvalidOp('move in a text')
-          this.#checkRef(v, p.left, ps, true)
-          this.#checkRef(v, p.right, ps, true)
-          this.#checkRef(v, p.elem, ps, false)
-        }
+        } else this.#checkMove(v, ps, p.left, p.right, p.elem)
       }
       ps = end + 1
     }
+  }
+
+  // validate for an op read from bytes: the same checks, reading its parts in place.
+  #validateRead(op: ReadSeqOp<C>, self: Agent<C>, seq: number, covered: number): void {
+    for (const c of op.contents) this.#checkValue(c)
+    const n = op.count
+    let kinds: ArrayLike<number>
+    let starts: number[] | null = null
+    if (n > 1) {
+      const ks = new Uint8Array(n)
+      starts = new Array(n)
+      const r = new PartReader(op.bytes, op.table, true)
+      for (let i = 0, ps = seq; i < n; i++) {
+        r.next()
+        ks[i] = r.kind
+        starts[i] = ps
+        ps += r.len
+      }
+      kinds = ks
+    } else kinds = this.#kindOfOnly(op)
+    const v: Validation<C> = { self, kinds, starts, total: op.length, seq, covered, at: 0 }
+    const r = new PartReader(op.bytes, op.table, true)
+    let ps = seq
+    for (let pi = 0; pi < n; pi++) {
+      r.next()
+      v.at = pi
+      const end = ps + r.len - 1
+      if (end > covered) {
+        if (r.kind === INSERT) this.#checkInsert(v, ps, r.left, r.right)
+        else if (r.kind === DELETE) {
+          for (let j = 0, k = 0; j < r.nranges; j++) {
+            this.#checkRange(v, ps + k, r.starts[j]!, r.lens[j]!, r.dirs[j]!)
+            k += r.lens[j]!
+          }
+        } else this.#checkMove(v, ps, r.left, r.right, r.elem)
+      }
+      ps = end + 1
+    }
+  }
+
+  // The kind of a one-part op read from bytes.
+  #kindOfOnly(op: ReadSeqOp<C>): ArrayLike<number> {
+    const r = new PartReader(op.bytes, op.table, true)
+    r.next()
+    return ONE_KIND[r.kind]!
+  }
+
+  // Checks the references of an insert part at seq `ps`.
+  #checkInsert(v: Validation<C>, ps: number, left: Ref | null, right: Ref | null): void {
+    this.#checkRef(v, left, ps, true)
+    // The left reference as resolved by the check (for the surrogate test below).
+    const la = this.#ra
+    const ls = this.#rs
+    this.#checkRef(v, right, ps, true)
+    // Never between the halves of a surrogate pair the replica holds (a deleted pair has no content left to split).
+    if (!this.isList && left !== null && ps > v.covered && !(la === v.self.index && ls > v.covered)) {
+      const b = this.findChar(la, ls)
+      if (b.state !== DELETED && this.kind.splitsAfter!(b.content, ls - b.seq)) throw new InvalidOp('insert inside a surrogate pair')
+    }
+  }
+
+  // Checks one range of a delete part, the range's first seq being `at`.
+  #checkRange(v: Validation<C>, at: number, start: Ref, len: number, dir: 1 | -1): void {
+    this.#resolve(start, v.self, at)
+    const a = this.#ra
+    const s = this.#rs
+    const lo = dir === 1 ? s : s - len + 1
+    const hi = dir === 1 ? s + len - 1 : s
+    if (lo < 1) throw new InvalidOp('delete range below seq 1')
+    if (a === v.self.index && hi >= at) throw new InvalidOp('delete of a later seq of its own source')
+    // Step a run (or a part of this update) at a time: each is all characters or none.
+    for (let x = lo; x <= hi; ) {
+      const e = this.#charRunEnd(v, a, x)
+      if (e < 0) throw new InvalidOp(`delete of missing character ${this.agents[a]?.name ?? v.self.name}:${x}`)
+      x = e < hi ? e + 1 : hi + 1
+    }
+  }
+
+  // Checks a move part.
+  #checkMove(v: Validation<C>, ps: number, left: Ref | null, right: Ref | null, elem: Ref): void {
+    if (!this.isList) throw new InvalidOp('move in a text')
+    this.#checkRef(v, left, ps, true)
+    this.#checkRef(v, right, ps, true)
+    this.#checkRef(v, elem, ps, false)
   }
 
   // The type and well-formedness (Text) of one content segment (a ReadSeqOp's codec already
@@ -686,8 +753,8 @@ export class SeqEngine<C> {
   #exists(v: Validation<C>, agent: number, s: number, allowSlot: boolean): boolean {
     if (agent === v.self.index && s > v.covered) {
       if (s < v.seq) return false
-      const p = v.parts[this.#partIndex(v, s)]!
-      return p.kind === INSERT || (allowSlot && p.kind === MOVE)
+      const k = v.kinds[this.#partIndex(v, s)]!
+      return k === INSERT || (allowSlot && k === MOVE)
     }
     return agent >= 0 && this.isChar(agent, s, allowSlot)
   }
@@ -698,9 +765,9 @@ export class SeqEngine<C> {
     if (agent === v.self.index && s > v.covered) {
       if (s < v.seq) return -1
       const i = this.#partIndex(v, s)
-      const p = v.parts[i]!
-      if (p.kind === DELETE) return -1
-      return (v.starts === null ? v.seq : v.starts[i]!) + p.len - 1
+      if (v.kinds[i] === DELETE) return -1
+      const starts = v.starts
+      return starts === null || i + 1 === starts.length ? v.seq + v.total - 1 : starts[i + 1]! - 1
     }
     const run = agent >= 0 ? this.agents[agent]?.runAt(s) : undefined
     if (run === undefined || run.kind === DELETE) return -1
@@ -718,7 +785,8 @@ export class SeqEngine<C> {
   /** Applies a validated op from `source` spanning seqs `seq..`, skipping what `covered` already holds. */
   apply(op: SeqOp<C>, source: string, seq: number, covered: number): void {
     if (op !== this.#deferred) {
-      this.#applyParts(op, source, seq, covered)
+      if (op instanceof ReadSeqOp && !op.built) this.#applyRead(op, source, seq, covered)
+      else this.#applyParts(op, source, seq, covered)
       return
     }
     this.#deferred = null
@@ -726,7 +794,7 @@ export class SeqEngine<C> {
     const had = edits === null ? 0 : edits.length
     this.#checking = true
     try {
-      if (op instanceof ReadSeqOp && !op.built) this.#applyRead(op, source, seq)
+      if (op instanceof ReadSeqOp && !op.built) this.#applyRead(op, source, seq, covered)
       else this.#applyParts(op, source, seq, covered)
     } catch (err) {
       // The sequence was empty: empty it again, whatever part failed.
@@ -751,20 +819,25 @@ export class SeqEngine<C> {
     this.#merged = false
   }
 
+  // Scratch list of the blocks an integrate scan passed.
+  readonly #passed: Block<C>[] = []
+
   // Scratch segments for #applyRead (integrate does not keep the array).
   readonly #segs: Array<C | number> = []
 
-  // Applies a whole op read from bytes straight from them, part by part, without building part
-  // objects (loading a document into an empty sequence).
-  #applyRead(op: ReadSeqOp<C>, source: string, seq: number): void {
+  // Applies an op read from bytes straight from them, part by part, without building part
+  // objects, skipping what `covered` already holds.
+  #applyRead(op: ReadSeqOp<C>, source: string, seq: number, covered: number): void {
     const self = this.agent(source)
-    const r = new PartReader(op.bytes, op.table, false)
+    const r = new PartReader(op.bytes, op.table, true)
     const contents = op.contents
     const segs = this.#segs
     let ci = 0
     let ps = seq
     for (let i = 0; i < op.count; i++) {
       r.next()
+      const end = ps + r.len - 1
+      const skip = ps <= covered ? covered - ps + 1 : 0
       if (r.kind === INSERT) {
         const ns = r.nsegs
         segs.length = ns
@@ -772,15 +845,17 @@ export class SeqEngine<C> {
           const w = r.segs[j]!
           segs[j] = w % 2 === 1 ? (w - 1) / 2 : contents[ci++]!
         }
-        this.#applyInsert(self, ps, r.len, r.left, r.right, segs, 0)
-      } else {
-        const run = this.#deleteRun(self, ps, r.len)
-        for (let j = 0, k = 0; j < r.nranges; j++) {
-          this.#deleteOne(self, run, ps, k, r.starts[j]!, r.lens[j]!, r.dirs[j]!, 0)
-          k += r.lens[j]!
-        }
+        if (end > covered) this.#applyInsert(self, ps, r.len, r.left, r.right, segs, skip)
+      } else if (end > covered) {
+        if (r.kind === DELETE) {
+          const run = this.#deleteRun(self, ps + skip, r.len - skip)
+          for (let j = 0, k = 0; j < r.nranges; j++) {
+            this.#deleteOne(self, run, ps, k, r.starts[j]!, r.lens[j]!, r.dirs[j]!, skip)
+            k += r.lens[j]!
+          }
+        } else this.#applyMove(self, ps, { kind: MOVE, len: 1, left: r.left, right: r.right, elem: r.elem, time: r.time })
       }
-      ps += r.len
+      ps = end + 1
     }
     segs.length = 0
   }
@@ -866,8 +941,15 @@ export class SeqEngine<C> {
     const cb0 = cb
     const coff0 = coff
     let scanning = false
-    let leftPos = Number.NaN
     let rightPos = Number.NaN
+    // Blocks the scan has passed: every character in them lies after `left` (and before the
+    // current one). A character's left origin is after ours exactly when it is in one of them
+    // (or later in the left block), so comparing left origins needs no document positions.
+    const passed = this.#passed
+    passed.length = 0
+    let seen: Set<Block<C>> | null = null
+    // Index of cb in its leaf, found on the first step (then each step is O(1), not a search).
+    let ci = -1
     for (;;) {
       if (!scanning) {
         db = cb
@@ -889,9 +971,13 @@ export class SeqEngine<C> {
       }
       let cmpL: number
       if (oA === olA && (oA < 0 || oS === olS)) cmpL = 0
+      else if (oA < 0) cmpL = -1
+      // Our left is the document start: every other left origin is after it.
+      else if (olA < 0) cmpL = 1
       else {
-        if (Number.isNaN(leftPos)) leftPos = this.#rawPos(olA, olS)
-        cmpL = this.#rawPos(oA, oS) - leftPos
+        const ob = this.findChar(oA, oS)
+        if (ob === leftBlock) cmpL = oS - olS
+        else cmpL = (seen !== null ? seen.has(ob) : passed.indexOf(ob) >= 0) ? 1 : -1
       }
       if (cmpL < 0) break
       if (cmpL === 0) {
@@ -910,10 +996,22 @@ export class SeqEngine<C> {
       // The rest of this block has later left origins: skip it, stopping at the right origin.
       if (cb.agent === orA && orS > cs && orS < cb.seq + cb.len) coff = orS - cb.seq
       else {
-        cb = tree.nextBlock(cb)
+        // Short scans (most) search the list; long ones switch to a set.
+        if (seen !== null) seen.add(cb)
+        else if (olA >= 0 && passed.push(cb) > 32) seen = new Set(passed)
+        const bs = cb.leaf.blocks
+        if (ci < 0) ci = bs.indexOf(cb)
+        if (ci + 1 < bs.length) cb = bs[++ci]!
+        else {
+          let l = cb.leaf.next
+          while (l !== null && l.blocks.length === 0) l = l.next
+          cb = l === null ? null : l.blocks[0]!
+          ci = 0
+        }
         coff = 0
       }
     }
+    passed.length = 0
     const immediate = db === cb0 && doff === coff0
     const run = move === null ? this.#logInsert(self, seq, len, olA, olS, orA, orS) : this.#moveRun(self, seq, olA, olS, orA, orS, move)
     const merged = move === null && this.#merged
