@@ -894,8 +894,6 @@ export class SeqEngine<C> {
       this.#resolve(right, self, ps)
       orA = this.#ra
       orS = this.#rs
-      // Placing the run looks the left origin up but not always the right one.
-      if (this.#checking && !this.isChar(orA, orS)) throw new InvalidOp(`reference to missing character ${this.agents[orA]!.name}:${orS}`)
     }
     const seq = ps + skip
     if (skip === 0) {
@@ -950,13 +948,17 @@ export class SeqEngine<C> {
     let seen: Set<Block<C>> | null = null
     // Index of cb in its leaf, found on the first step (then each step is O(1), not a search).
     let ci = -1
+    let metRight = false
     for (;;) {
       if (!scanning) {
         db = cb
         doff = coff
       }
       if (cb === null) break
-      if (cb.agent === orA && cb.seq + coff === orS) break
+      if (cb.agent === orA && cb.seq + coff === orS) {
+        metRight = true
+        break
+      }
       // The character at (cb, coff): its origins.
       const run = cb.run as InsRun<C>
       const cs = cb.seq + coff
@@ -1012,6 +1014,9 @@ export class SeqEngine<C> {
       }
     }
     passed.length = 0
+    // Checking while applying (see validate): the left origin was looked up above; the right
+    // one is known to exist when the scan met it, and is looked up otherwise.
+    if (this.#checking && orA >= 0 && !metRight && !this.isChar(orA, orS)) throw new InvalidOp(`reference to missing character ${this.agents[orA]!.name}:${orS}`)
     const immediate = db === cb0 && doff === coff0
     const run = move === null ? this.#logInsert(self, seq, len, olA, olS, orA, orS) : this.#moveRun(self, seq, olA, olS, orA, orS, move)
     const merged = move === null && this.#merged
