@@ -19,8 +19,10 @@ type ListEdit = { at: number; ins?: number[]; del?: number }
 const exposedGc = (globalThis as { gc?: (options?: { type: 'minor' | 'major' }) => void }).gc
 
 // Median of 5 loads of the encoded state, each after a minor GC (see loadGroup in seq.bench.ts:
-// without it, whichever load meets the next scavenge pays for everyone's garbage).
-function parseMs<I>(f: Factory<I>, bytes: Uint8Array): number {
+// without it, whichever load meets the next scavenge pays for everyone's garbage). `spent` is
+// the whole time this took, which the sample reports as untimed.
+function parseMs<I>(f: Factory<I>, bytes: Uint8Array): { parseMs: string; spent: number } {
+  const start = performance.now()
   const times: number[] = []
   for (let i = 0; i < 5; i++) {
     exposedGc?.({ type: 'minor' })
@@ -28,7 +30,13 @@ function parseMs<I>(f: Factory<I>, bytes: Uint8Array): number {
     f.load(bytes)
     times.push(performance.now() - t0)
   }
-  return times.sort((a, b) => a - b)[2]!
+  return { parseMs: times.sort((a, b) => a - b)[2]!.toFixed(1), spent: performance.now() - start }
+}
+
+// A sample's result with its parse time, the parsing left out of the sample's time.
+function withParse<I>(f: Factory<I>, state: Uint8Array, sample: Sample & { extra?: Record<string, number | string> }): Sample {
+  const p = parseMs(f, state)
+  return { ...sample, extra: { ...sample.extra, parseMs: p.parseMs }, untimedMs: p.spent }
 }
 
 function b1Text(f: Factory<TextImpl>, edits: TextEdit[], expected: string): Sample {
@@ -42,7 +50,7 @@ function b1Text(f: Factory<TextImpl>, edits: TextEdit[], expected: string): Samp
   }
   if (a.text() !== expected || b.text() !== expected) throw new Error(`${f.name}: wrong text`)
   const state = a.encode()
-  return { ops: edits.length, bytes: state.length, keep: [a.keep, b.keep], extra: { avgUpdate: Math.round(a.updateBytes / edits.length), parseMs: parseMs(f, state).toFixed(1) } }
+  return withParse(f, state, { ops: edits.length, bytes: state.length, keep: [a.keep, b.keep], extra: { avgUpdate: Math.round(a.updateBytes / edits.length) } })
 }
 
 function b1List(f: Factory<ListImpl>, edits: ListEdit[], expected: number[]): Sample {
@@ -57,7 +65,7 @@ function b1List(f: Factory<ListImpl>, edits: ListEdit[], expected: number[]): Sa
   const ja = JSON.stringify(a.toArray())
   if (ja !== JSON.stringify(expected) || JSON.stringify(b.toArray()) !== ja) throw new Error(`${f.name}: wrong list`)
   const state = a.encode()
-  return { ops: edits.length, bytes: state.length, keep: [a.keep, b.keep], extra: { avgUpdate: Math.round(a.updateBytes / edits.length), parseMs: parseMs(f, state).toFixed(1) } }
+  return withParse(f, state, { ops: edits.length, bytes: state.length, keep: [a.keep, b.keep], extra: { avgUpdate: Math.round(a.updateBytes / edits.length) } })
 }
 
 function b2Text(f: Factory<TextImpl>, init: string, e1: TextEdit[], e2: TextEdit[]): Sample {
@@ -79,7 +87,7 @@ function b2Text(f: Factory<TextImpl>, init: string, e1: TextEdit[], e2: TextEdit
   f.sync(b, a)
   if (a.text() !== b.text()) throw new Error(`${f.name}: did not converge`)
   const state = a.encode()
-  return { ops: e1.length + e2.length, bytes: state.length, keep: [a.keep, b.keep], extra: { parseMs: parseMs(f, state).toFixed(1) } }
+  return withParse(f, state, { ops: e1.length + e2.length, bytes: state.length, keep: [a.keep, b.keep] })
 }
 
 function b3List(f: Factory<ListImpl>, clients: number): Sample {
@@ -89,7 +97,7 @@ function b3List(f: Factory<ListImpl>, clients: number): Sample {
   for (let i = 1; i < clients; i++) for (const u of docs[i]!.out) target.apply(u)
   if (target.toArray().length !== clients) throw new Error(`${f.name}: lost an element`)
   const state = target.encode()
-  return { ops: clients, bytes: state.length, keep: target.keep, extra: { parseMs: parseMs(f, state).toFixed(1) } }
+  return withParse(f, state, { ops: clients, bytes: state.length, keep: target.keep })
 }
 
 function word(gen: prng.PRNG, min: number, max: number): string {
