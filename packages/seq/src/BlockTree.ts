@@ -194,35 +194,47 @@ export class BlockTree<C> {
     return l === null ? null : l.blocks[0]!
   }
 
-  /** Inserts `block` into `leaf` at position `i` and adds its length to the sums. */
-  insertAt(leaf: Leaf<C>, i: number, block: Block<C>): void {
+  /**
+   * Inserts `block` into `leaf` at position `i` and adds its length to the sums. Returns the
+   * block's index in its leaf afterwards (the leaf may have been split).
+   */
+  insertAt(leaf: Leaf<C>, i: number, block: Block<C>): number {
     block.leaf = leaf
     insertInto(leaf.blocks, i, block)
     this.addLen(leaf, block.state === 0 ? block.len : 0, block.len)
-    if (leaf.blocks.length > LEAF_MAX) this.#splitLeaf(leaf)
-  }
-
-  /** Inserts `block` right after `after` (or at the very start when null). */
-  insertAfter(after: Block<C> | null, block: Block<C>): void {
-    if (after === null) {
-      this.insertAt(this.first, 0, block)
-      return
+    if (leaf.blocks.length > LEAF_MAX) {
+      const half = this.#splitLeaf(leaf)
+      if (i >= half) return i - half
     }
-    const leaf = after.leaf
-    this.insertAt(leaf, leaf.blocks.indexOf(after) + 1, block)
+    return i
   }
 
-  /** Inserts `block` right before `before` (or at the very end when null). */
-  insertBefore(before: Block<C> | null, block: Block<C>): void {
+  /**
+   * Inserts `block` right after `after` (or at the very start when null); `at`, when not -1,
+   * is `after`'s index in its leaf (checked, so a stale one only costs a search). Returns the
+   * block's index in its leaf.
+   */
+  insertAfter(after: Block<C> | null, block: Block<C>, at = -1): number {
+    if (after === null) return this.insertAt(this.first, 0, block)
+    const leaf = after.leaf
+    const bs = leaf.blocks
+    return this.insertAt(leaf, (at >= 0 && bs[at] === after ? at : bs.indexOf(after)) + 1, block)
+  }
+
+  /**
+   * Inserts `block` right before `before` (or at the very end when null); `at` as for
+   * {@link insertAfter}, `before`'s index. Returns the block's index in its leaf.
+   */
+  insertBefore(before: Block<C> | null, block: Block<C>, at = -1): number {
     if (before === null) {
       let last = this.#last
       while (last.next !== null) last = last.next
       this.#last = last
-      this.insertAt(last, last.blocks.length, block)
-      return
+      return this.insertAt(last, last.blocks.length, block)
     }
     const leaf = before.leaf
-    this.insertAt(leaf, leaf.blocks.indexOf(before), block)
+    const bs = leaf.blocks
+    return this.insertAt(leaf, at >= 0 && bs[at] === before ? at : bs.indexOf(before), block)
   }
 
   /** Puts `right` (the tail split off `left`) right after `left`; lengths are unchanged. */
@@ -241,7 +253,8 @@ export class BlockTree<C> {
     if (was !== is) this.addLen(block.leaf, is ? block.len : -block.len, 0)
   }
 
-  #splitLeaf(leaf: Leaf<C>): void {
+  // Moves the upper half of a full leaf to a new leaf after it; returns the first index moved.
+  #splitLeaf(leaf: Leaf<C>): number {
     const half = leaf.blocks.length >> 1
     const right = new Leaf<C>()
     // Fresh arrays for both halves: splice would leave the left one at its grown capacity.
@@ -263,6 +276,7 @@ export class BlockTree<C> {
     right.prev = leaf
     leaf.next = right
     this.#addChild(leaf, right)
+    return half
   }
 
   // Adds `node` as the sibling after `left`, growing a new root or splitting inner nodes as needed.

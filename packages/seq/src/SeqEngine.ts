@@ -822,8 +822,18 @@ export class SeqEngine<C> {
   // Scratch list of the blocks an integrate scan passed.
   readonly #passed: Block<C>[] = []
 
-  // Scratch segments for #applyRead (integrate does not keep the array).
-  readonly #segs: Array<C | number> = []
+  // Scratch segment lists for #applyRead by length (integrate does not keep them; reusing one
+  // array of the right length avoids resizing it for every part).
+  readonly #segLists: Array<Array<C | number>> = []
+
+  #segList(n: number): Array<C | number> {
+    let l = this.#segLists[n]
+    if (l === undefined) {
+      l = new Array<C | number>(n).fill(0)
+      if (n < 64) this.#segLists[n] = l
+    }
+    return l
+  }
 
   // Applies an op read from bytes straight from them, part by part, without building part
   // objects, skipping what `covered` already holds.
@@ -831,7 +841,6 @@ export class SeqEngine<C> {
     const self = this.agent(source)
     const r = new PartReader(op.bytes, op.table, true)
     const contents = op.contents
-    const segs = this.#segs
     let ci = 0
     let ps = seq
     for (let i = 0; i < op.count; i++) {
@@ -840,7 +849,7 @@ export class SeqEngine<C> {
       const skip = ps <= covered ? covered - ps + 1 : 0
       if (r.kind === INSERT) {
         const ns = r.nsegs
-        segs.length = ns
+        const segs = this.#segList(ns)
         for (let j = 0; j < ns; j++) {
           const w = r.segs[j]!
           segs[j] = w % 2 === 1 ? (w - 1) / 2 : contents[ci++]!
@@ -857,7 +866,6 @@ export class SeqEngine<C> {
       }
       ps = end + 1
     }
-    segs.length = 0
   }
 
   #applyParts(op: SeqOp<C>, source: string, seq: number, covered: number): void {
@@ -925,17 +933,33 @@ export class SeqEngine<C> {
     let leftBlock: Block<C> | null = null
     let cb: Block<C> | null
     let coff = 0
+    // Index of cb in its leaf (-1: not known yet, found on the first step of the scan).
+    let ci = -1
     if (olA >= 0) {
       leftBlock = this.findChar(olA, olS)
       const off = olS - leftBlock.seq
       if (off < leftBlock.len - 1) {
         cb = leftBlock
         coff = off + 1
-      } else cb = tree.nextBlock(leftBlock)
-    } else cb = tree.firstBlock()
-    // dest: where the new run goes (before char coff of block cb; cb null = end).
+      } else {
+        const bs = leftBlock.leaf.blocks
+        const li = bs.indexOf(leftBlock)
+        if (li + 1 < bs.length) {
+          ci = li + 1
+          cb = bs[ci]!
+        } else {
+          cb = tree.nextBlock(leftBlock)
+          ci = 0
+        }
+      }
+    } else {
+      cb = tree.firstBlock()
+      ci = 0
+    }
+    // dest: where the new run goes (before char coff of block cb; cb null = end); dci: its index.
     let db = cb
     let doff = coff
+    let dci = ci
     const cb0 = cb
     const coff0 = coff
     let scanning = false
@@ -944,15 +968,13 @@ export class SeqEngine<C> {
     // current one). A character's left origin is after ours exactly when it is in one of them
     // (or later in the left block), so comparing left origins needs no document positions.
     const passed = this.#passed
-    passed.length = 0
     let seen: Set<Block<C>> | null = null
-    // Index of cb in its leaf, found on the first step (then each step is O(1), not a search).
-    let ci = -1
     let metRight = false
     for (;;) {
       if (!scanning) {
         db = cb
         doff = coff
+        dci = ci
       }
       if (cb === null) break
       if (cb.agent === orA && cb.seq + coff === orS) {
@@ -1013,7 +1035,7 @@ export class SeqEngine<C> {
         coff = 0
       }
     }
-    passed.length = 0
+    if (passed.length !== 0) passed.length = 0
     // Checking while applying (see validate): the left origin was looked up above; the right
     // one is known to exist when the scan met it, and is looked up otherwise.
     if (this.#checking && orA >= 0 && !metRight && !this.isChar(orA, orS)) throw new InvalidOp(`reference to missing character ${this.agents[orA]!.name}:${orS}`)
@@ -1023,8 +1045,12 @@ export class SeqEngine<C> {
     // Place the segments, first extending the left block when it is the run's tail.
     let after: Block<C> | null = null
     let before: Block<C> | null = null
-    if (db !== null && doff > 0) before = this.split(db, doff)
-    else before = db
+    // Index of `after` (or else `before`) in its leaf when known, else -1.
+    let at = dci
+    if (db !== null && doff > 0) {
+      before = this.split(db, doff)
+      at = -1
+    } else before = db
     let s = seq
     let firstBlock: Block<C> | null = null
     // When merged, the left origin is my previous character: the tail of the run's fragments.
@@ -1043,13 +1069,13 @@ export class SeqEngine<C> {
         tree.addLen(leftBlock.leaf, state === 0 ? n : 0, n)
         if (this.edits !== null && state === 0) this.edits.push({ at: tree.visBefore(leftBlock) + leftBlock.len - n, insert: content })
         after = leftBlock
+        at = -1
       } else {
         const b = new Block<C>(s, n, content, state, tree.first, run)
         if (tail === null) run.first = b
         else tail.next = b
         tail = b
-        if (after !== null) tree.insertAfter(after, b)
-        else tree.insertBefore(before, b)
+        at = after !== null ? tree.insertAfter(after, b, at) : tree.insertBefore(before, b, at)
         this.#recordInsert(b)
         after = b
         firstBlock ??= b
