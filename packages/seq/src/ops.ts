@@ -88,18 +88,32 @@ export interface ContentCodec<C> {
 
 const MAX_SOURCES_PER_OP = 1 << 16
 
-// Most integers in an op fit one byte: read those inline, everything else through core's checked reader.
+// Most integers in an op fit one or two bytes: read those inline, everything else through core's
+// checked reader.
 function readUint(decoder: decoding.Decoder): number {
   const pos = decoder.pos
   const arr = decoder.arr
-  if (pos < arr.length) {
+  if (pos + 1 < arr.length) {
     const b = arr[pos]!
     if (b < 128) {
       decoder.pos = pos + 1
       return b
     }
+    const c = arr[pos + 1]!
+    if (c < 128 && c > 0) {
+      decoder.pos = pos + 2
+      return (b & 127) | (c << 7)
+    }
+  } else if (pos < arr.length && arr[pos]! < 128) {
+    decoder.pos = pos + 1
+    return arr[pos]!
   }
   return readSafeUint(decoder)
+}
+
+// floor(w / 2) without a float division for the usual small words.
+function half(w: number): number {
+  return w < 0x80000000 ? w >>> 1 : Math.floor(w / 2)
 }
 
 function fail(decoder: decoding.Decoder, message: string): never {
@@ -286,7 +300,7 @@ export class PartReader {
         const w = readUint(decoder)
         if (w < 2) fail(decoder, 'empty content segment')
         segs[j] = w
-        total += Math.floor(w / 2)
+        total += half(w)
       }
       this.nsegs = ns
       if (total !== count) fail(decoder, `insert of ${count} carries ${total} characters`)
@@ -298,7 +312,7 @@ export class PartReader {
       for (let j = 0; j < nr; j++) {
         const start = readRef(decoder, table)
         const w = readUint(decoder)
-        const n = Math.floor(w / 2)
+        const n = half(w)
         if (n < 1) fail(decoder, 'empty delete range')
         const dir = w & 1 ? -1 : 1
         if (dir === -1 && typeof start !== 'number' && start.n - n + 1 < 1) fail(decoder, 'delete range below seq 1')
