@@ -56,11 +56,6 @@ export class InsRun<C> extends Run {
   orS = 0
   /** The fragments in the tree, chained in seq order by `Block.next`; the tail has `next === null`. */
   first: Block<C> | null = null
-  /**
-   * The fragment last found by a lookup that searched this run: lookups further on walk from
-   * it instead of from `first` (a long run cut by many deletes has many fragments).
-   */
-  hint: Block<C> | null = null
 }
 
 /** A move run (List): one slot for element (elemA, elemS), written at `time`. */
@@ -235,15 +230,9 @@ export class SeqEngine<C> {
     // Later in the cached block's own run: walk on from it (no binary search).
     if (c !== null && c.next !== null && seq >= c.seq + c.len && seq < cr!.seq + cr!.len) b = c.next
     else {
-      const run = a.runAt(seq) as InsRun<C> | undefined
+      const run = a.runAt(seq)
       if (run === undefined || run.kind === DELETE) throw new InvalidOp(`no character ${a.name}:${seq}`)
-      const h = run.hint
-      b = h !== null && h.seq <= seq ? h : run.first
-      while (b !== null && seq >= b.seq + b.len) b = b.next
-      if (b === null || seq < b.seq) throw new InvalidOp(`no character ${a.name}:${seq}`)
-      run.hint = b
-      a.cache = b
-      return b
+      b = (run as InsRun<C>).first
     }
     while (b !== null && seq >= b.seq + b.len) b = b.next
     if (b === null || seq < b.seq) throw new InvalidOp(`no character ${a.name}:${seq}`)
@@ -319,8 +308,6 @@ export class SeqEngine<C> {
     into.next = gone.next
     const a = this.agents[gone.agent]!
     if (a.cache === gone) a.cache = into
-    const run = gone.run as InsRun<C>
-    if (run.hint === gone) run.hint = into
     if (this.#growing === gone) this.#growing = null
   }
 
@@ -1456,16 +1443,12 @@ export class SeqEngine<C> {
         prev = run.seq + run.len - 1
         if (run.kind !== DELETE) {
           let s = run.seq
-          const ir = run as InsRun<C>
-          let hinted = ir.hint === null
-          for (let b = ir.first; b !== null; b = b.next) {
+          for (let b = (run as InsRun<C>).first; b !== null; b = b.next) {
             if (b.seq !== s || (b.run as unknown) !== run) throw new Error(`fragment chain of ${a.name}:${run.seq} broken at ${s}`)
             if (b.leaf.blocks.indexOf(b) < 0) throw new Error(`fragment ${a.name}:${b.seq} is not in its leaf`)
-            if (b === ir.hint) hinted = true
             s += b.len
           }
           if (s !== run.seq + run.len) throw new Error(`fragments of ${a.name}:${run.seq} cover ${s - run.seq} of ${run.len}`)
-          if (!hinted) throw new Error(`lookup hint of ${a.name}:${run.seq} is not one of its fragments`)
         }
       }
     }
