@@ -1131,7 +1131,20 @@ export class SeqEngine<C> {
         continue
       }
       // setState returns the live block now holding these characters (merged or not).
-      if (b.state !== DELETED) b = this.#setState(b, off, take, DELETED)
+      if (b.state !== DELETED) {
+        // Never half a surrogate pair: a delete (only a faulty or hostile peer sends one) that
+        // cuts a visible pair takes the other half too. Halves are consecutive ids of one
+        // block, so every replica does the same whatever it received first, and a replica that
+        // deleted the pair already has nothing left to extend.
+        let o = off
+        let n = take
+        if (o > 0 && this.kind.splitsBefore!(b.content, o)) {
+          o--
+          n++
+        }
+        if (o + n < b.len && this.kind.splitsAfter!(b.content, o + n - 1)) n++
+        b = this.#setState(b, o, n, DELETED)
+      }
       if (s > hi) return
       // The next seqs are in this block (merged) or in the next fragments of its run, which
       // are chained in seq order: walk on instead of looking each one up again.

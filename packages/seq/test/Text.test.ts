@@ -383,3 +383,43 @@ test('segments read from bytes that cut a surrogate pair in two are refused', ()
     t.checkInvariants()
   }
 })
+
+test("a peer's delete of half a surrogate pair takes the whole pair, the same on every replica", () => {
+  // a:1 'x', a:2 high half, a:3 low half, a:4 'y'. Honest replicas never send such deletes
+  // (the API refuses indices inside a pair); a faulty one must not leave a lone surrogate.
+  const cases: Array<[string, SeqOp<string>]> = [
+    ['the high half', { parts: [{ kind: 1, len: 1, ranges: [{ start: { src: 'a', n: 2 }, len: 1, dir: 1 }] }] }],
+    ['the low half', { parts: [{ kind: 1, len: 1, ranges: [{ start: { src: 'a', n: 3 }, len: 1, dir: 1 }] }] }],
+    ['x and the high half', { parts: [{ kind: 1, len: 2, ranges: [{ start: { src: 'a', n: 1 }, len: 2, dir: 1 }] }] }],
+    ['the low half and y, backwards', { parts: [{ kind: 1, len: 2, ranges: [{ start: { src: 'a', n: 4 }, len: 2, dir: -1 }] }] }],
+  ]
+  for (const [what, op] of cases) {
+    const a = new Text({ id: 'a' })
+    a.insert(0, 'x😀y')
+    const b = a.clone()
+    const changes: Delta<string>[] = []
+    let seen = a.toString()
+    a.on('change', (d: Delta<string>) => {
+      changes.push(d)
+      seen = applyTextDelta(seen, d)
+    })
+    const bad = rangeOf(a, op, 1, 'evil')
+    a.applyRanges(a.decodeRanges(a.encodeRanges(bad)))
+    const text = a.toString()
+    assert.ok((text as unknown as { isWellFormed(): boolean }).isWellFormed(), `deleting ${what} left ${JSON.stringify(text)}`)
+    assert.ok(!text.includes('😀'), `deleting ${what} takes the pair`)
+    assert.equal(seen, text, 'the change deltas follow')
+    a.checkInvariants()
+    // b deletes the whole pair itself first, then gets the faulty delete: same text, same state.
+    b.delete(1, 2)
+    b.applyRanges(b.decodeRanges(b.encodeRanges(bad)))
+    a.applyRanges(b.historySince(a.clock))
+    b.applyRanges(a.historySince(b.clock))
+    assert.equal(a.toString(), b.toString())
+    assert.deepEqual(a.encodeState(), b.encodeState())
+    // A replica that loads the state sees the same text.
+    const c = new Text({ id: 'c' })
+    c.applyState(a.encodeState())
+    assert.equal(c.toString(), a.toString())
+  }
+})
