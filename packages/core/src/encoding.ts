@@ -80,10 +80,26 @@ export function decodeWith<T>(bytes: Uint8Array, read: (decoder: decoding.Decode
 
 /** Runs `write` into a fresh encoder and returns the bytes. */
 export function encodeWith(write: (encoder: encoding.Encoder) => void): Uint8Array {
-  const e = encoding.createEncoder()
-  write(e)
-  return encoding.toUint8Array(e)
+  // One encoder is kept between calls: a lib0 encoder starts with a 100-byte buffer, which V8
+  // allocates outside the heap, and a replica encoding every local edit (hundreds of thousands
+  // of tiny updates) spent more time allocating and collecting those buffers than encoding. A
+  // nested call (a `write` that encodes something itself) gets a fresh encoder.
+  const e = spare ?? encoding.createEncoder()
+  spare = null
+  try {
+    write(e)
+    // A copy, so the kept buffer is never shared with a caller.
+    return e.bufs.length === 0 ? e.cbuf.slice(0, e.cpos) : encoding.toUint8Array(e)
+  } finally {
+    e.cpos = 0
+    e.bufs.length = 0
+    // Keep the buffer unless a big write grew it (a kept buffer is pinned memory).
+    if (e.cbuf.length <= SPARE_MAX) spare = e
+  }
 }
+
+let spare: encoding.Encoder | null = null
+const SPARE_MAX = 1 << 16
 
 /**
  * A value that replicates: what msgpack carries and gives back unchanged.

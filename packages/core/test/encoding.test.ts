@@ -65,3 +65,35 @@ test('decodeWith reports truncation, trailing bytes and hostile counts with offs
   assert.throws(() => decodeWith(extra, readValue), (e) => isHearsayError(e, ErrorCodes.DECODE_ERROR) && e.offset === b.length)
   assert.throws(() => decodeWith(new Uint8Array([0xff, 0xff, 0xff, 0x7f]), (d) => readCount(d)), (e) => isHearsayError(e, ErrorCodes.DECODE_ERROR) && e.offset === 0)
 })
+
+test('encodeWith reuses its encoder safely: copies out, nests, survives throws and big writes', () => {
+  // Results never share the kept buffer.
+  const a = encodeWith((e) => encoding.writeVarString(e, 'first'))
+  const b = encodeWith((e) => encoding.writeVarString(e, 'other'))
+  assert.equal(a.length, 6)
+  assert.equal(new TextDecoder().decode(a.subarray(1)), 'first')
+  assert.equal(new TextDecoder().decode(b.subarray(1)), 'other')
+  a[1] = 0
+  assert.equal(new TextDecoder().decode(encodeWith((e) => encoding.writeVarString(e, 'third')).subarray(1)), 'third')
+  // A write that encodes something itself gets its own encoder.
+  const outer = encodeWith((e) => {
+    encoding.writeVarUint(e, 1)
+    const inner = encodeWith((f) => encoding.writeVarString(f, 'inner'))
+    encoding.writeVarUint8Array(e, inner)
+    encoding.writeVarUint(e, 2)
+  })
+  assert.deepEqual([...outer], [1, 6, 5, ...new TextEncoder().encode('inner'), 2])
+  // A throwing write leaves nothing behind for the next call.
+  assert.throws(() => encodeWith((e) => {
+    encoding.writeVarString(e, 'partial')
+    throw new Error('boom')
+  }), /boom/)
+  assert.deepEqual([...encodeWith((e) => encoding.writeVarUint(e, 7))], [7])
+  // Writes past the first buffer, small and big, come out whole.
+  for (const n of [99, 100, 101, 5000, 200_000]) {
+    const bytes = new Uint8Array(n).map((_, i) => i % 251)
+    const out = encodeWith((e) => encoding.writeUint8Array(e, bytes))
+    assert.deepEqual(out, bytes)
+    assert.deepEqual([...encodeWith((e) => encoding.writeVarUint(e, 3))], [3])
+  }
+})
