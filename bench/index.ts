@@ -1,5 +1,8 @@
 // Runs every bench/*.bench.ts (or those whose name contains an argument) and writes
-// bench/results/latest.json. Run with `npm run bench` (adds --expose-gc for heap figures).
+// bench/results/latest.json. Run with `npm run bench`: it adds --expose-gc (heap figures) and
+// --min-semi-space-size=16, a young generation of fixed size (V8 otherwise resizes it as it
+// goes, which made the load medians of one and the same code flip between runs by 50%, depending
+// on whether most loads met a scavenge).
 import { readdirSync } from 'node:fs'
 import { writeResults } from './harness.ts'
 
