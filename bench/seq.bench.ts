@@ -97,7 +97,11 @@ function loadGroup(title: string, trace: Trace, states: Map<string, Uint8Array>)
   // would bill its marking to whichever implementation happens to trigger it. Collect it first.
   exposedGc?.()
   for (let r = 0; r < rounds; r++) {
-    for (const f of impls) {
+    // Each round starts with the next implementation: a collection that one load leaves due
+    // (the wasm engines' memory growth schedules major GCs) then lands on each in turn, not
+    // always on the one that follows it.
+    for (let k = 0; k < impls.length; k++) {
+      const f = impls[(r + k) % impls.length]!
       if (failed.has(f.name)) continue
       // A minor GC (scavenge) first, so every load starts with an empty young generation and
       // pays for the collections its own allocation causes. Without it, interleaved loads
