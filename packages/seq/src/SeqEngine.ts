@@ -598,7 +598,7 @@ export class SeqEngine<C> {
         ps += r.len
       }
       kinds = ks
-    } else kinds = this.#kindOfOnly(op)
+    } else kinds = ONE_KIND[op.firstKind]!
     const v: Validation<C> = { self, kinds, starts, total: op.length, seq, covered, at: 0 }
     const r = new PartReader(op.bytes, op.table, true)
     let ps = seq
@@ -617,13 +617,6 @@ export class SeqEngine<C> {
       }
       ps = end + 1
     }
-  }
-
-  // The kind of a one-part op read from bytes.
-  #kindOfOnly(op: ReadSeqOp<C>): ArrayLike<number> {
-    const r = new PartReader(op.bytes, op.table, true)
-    r.next()
-    return ONE_KIND[r.kind]!
   }
 
   // Checks the references of an insert part at seq `ps`.

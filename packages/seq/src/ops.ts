@@ -356,6 +356,8 @@ export class ReadSeqOp<C> implements SeqOp<C> {
     readonly contents: C[],
     /** Whether any part is a move. */
     readonly hasMove: boolean,
+    /** Kind of the first part (a one-part op needs no reading to know its kind). */
+    readonly firstKind: number,
     deps: readonly Dot[] | undefined,
   ) {
     if (deps !== undefined) this.deps = deps
@@ -415,8 +417,10 @@ export function readSeqOp<C>(decoder: decoding.Decoder, content: ContentCodec<C>
   const counts: number[] = []
   let hasMove = false
   let length = 0
+  let firstKind = 0
   for (let i = 0; i < np; i++) {
     r.next()
+    if (i === 0) firstKind = r.kind
     length += r.len
     if (r.kind === INSERT) {
       for (let j = 0; j < r.nsegs; j++) {
@@ -440,5 +444,5 @@ export function readSeqOp<C>(decoder: decoding.Decoder, content: ContentCodec<C>
   }
   // An op whose table names no other source depends on nothing but its own earlier seqs, which
   // the envelope already orders: no need to scan its parts for dependencies later.
-  return new ReadSeqOp<C>(bytes, table, np, length, values, hasMove, nt === 0 ? NO_DEPS : undefined)
+  return new ReadSeqOp<C>(bytes, table, np, length, values, hasMove, firstKind, nt === 0 ? NO_DEPS : undefined)
 }
