@@ -226,18 +226,48 @@ export class SeqEngine<C> {
     const c = a.cache
     if (c !== null && seq >= c.seq && seq < c.seq + c.len) return c
     let b: Block<C> | null
-    const cr = c === null ? null : (c.run as unknown as InsRun<C>)
+    let run = c === null ? null : (c.run as unknown as InsRun<C>)
     // Later in the cached block's own run: walk on from it (no binary search).
-    if (c !== null && c.next !== null && seq >= c.seq + c.len && seq < cr!.seq + cr!.len) b = c.next
+    if (c !== null && c.next !== null && seq >= c.seq + c.len && seq < run!.seq + run!.len) b = c.next
     else {
-      const run = a.runAt(seq)
-      if (run === undefined || run.kind === DELETE) throw new InvalidOp(`no character ${a.name}:${seq}`)
-      b = (run as InsRun<C>).first
+      const r = a.runAt(seq)
+      if (r === undefined || r.kind === DELETE) throw new InvalidOp(`no character ${a.name}:${seq}`)
+      run = r as InsRun<C>
+      b = run.first
     }
-    while (b !== null && seq >= b.seq + b.len) b = b.next
+    for (let steps = 0; b !== null && seq >= b.seq + b.len; steps++) {
+      if (steps === FRAG_WALK) {
+        b = this.#fragAt(run!, seq)
+        break
+      }
+      b = b.next
+    }
     if (b === null || seq < b.seq) throw new InvalidOp(`no character ${a.name}:${seq}`)
     a.cache = b
     return b
+  }
+
+  // Runs cut into many fragments (a pasted block edited all over, as in code traces) get an
+  // index of their fragments in seq order once a lookup walks far along their chain: finding a
+  // character in them is then a binary search. split, #absorb and integrate keep it in step.
+  readonly #frags = new Map<InsRun<C>, Block<C>[]>()
+
+  // The fragment of `run` that would hold `seq` (the last one starting at or before it).
+  #fragAt(run: InsRun<C>, seq: number): Block<C> | null {
+    let idx = this.#frags.get(run)
+    if (idx === undefined) {
+      idx = []
+      for (let b = run.first; b !== null; b = b.next) idx.push(b)
+      this.#frags.set(run, idx)
+    }
+    const i = fragIndex(idx, seq)
+    return i < 0 ? null : idx[i]!
+  }
+
+  // Fragment `b` now follows `prev` in its run's chain.
+  #fragLinked(prev: Block<C>, b: Block<C>): void {
+    const idx = this.#frags.get(prev.run as InsRun<C>)
+    if (idx !== undefined) idx.splice(fragIndex(idx, prev.seq) + 1, 0, b)
   }
 
   /** Whether (agent, seq) is an existing character (or list slot). */
@@ -262,6 +292,7 @@ export class SeqEngine<C> {
     b.len = off
     right.next = b.next
     b.next = right
+    if (this.#frags.size !== 0) this.#fragLinked(b, right)
     this.tree.placeSplit(b, right)
     return right
   }
@@ -306,6 +337,10 @@ export class SeqEngine<C> {
   #absorb(into: Block<C>, gone: Block<C>): void {
     into.len += gone.len
     into.next = gone.next
+    if (this.#frags.size !== 0) {
+      const idx = this.#frags.get(gone.run as InsRun<C>)
+      if (idx !== undefined) idx.splice(fragIndex(idx, gone.seq), 1)
+    }
     const a = this.agents[gone.agent]!
     if (a.cache === gone) a.cache = into
     if (this.#growing === gone) this.#growing = null
@@ -789,6 +824,7 @@ export class SeqEngine<C> {
   // Back to an empty sequence; interned sources stay (an empty log encodes nothing).
   #clear(): void {
     this.tree.clear()
+    this.#frags.clear()
     for (const a of this.agents) {
       a.runs.length = 0
       a.starts.length = 0
@@ -1053,7 +1089,10 @@ export class SeqEngine<C> {
       } else {
         const b = new Block<C>(s, n, content, state, tree.first, run)
         if (tail === null) run.first = b
-        else tail.next = b
+        else {
+          tail.next = b
+          if (this.#frags.size !== 0) this.#fragLinked(tail, b)
+        }
         tail = b
         at = after !== null ? tree.insertAfter(after, b, at) : tree.insertBefore(before, b, at)
         this.#recordInsert(b)
@@ -1455,10 +1494,32 @@ export class SeqEngine<C> {
             s += b.len
           }
           if (s !== run.seq + run.len) throw new Error(`fragments of ${a.name}:${run.seq} cover ${s - run.seq} of ${run.len}`)
+          const idx = this.#frags.get(run as InsRun<C>)
+          if (idx !== undefined) {
+            let i = 0
+            for (let b = (run as InsRun<C>).first; b !== null; b = b.next) if (idx[i++] !== b) throw new Error(`fragment index of ${a.name}:${run.seq} is out of step at ${b.seq}`)
+            if (i !== idx.length) throw new Error(`fragment index of ${a.name}:${run.seq} has ${idx.length} entries for ${i} fragments`)
+          }
         }
       }
     }
   }
+}
+
+// Steps findChar walks along a run's fragment chain before it uses (or builds) the run's index.
+const FRAG_WALK = 8
+
+// Index in `idx` (fragments in seq order) of the last one starting at or before `seq`; -1 if none.
+function fragIndex<C>(idx: Block<C>[], seq: number): number {
+  let lo = 0
+  let hi = idx.length - 1
+  if (hi < 0 || idx[0]!.seq > seq) return -1
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1
+    if (idx[mid]!.seq <= seq) lo = mid
+    else hi = mid - 1
+  }
+  return lo
 }
 
 /** Appends one range to a delete run, extending its last range when it continues it. */
