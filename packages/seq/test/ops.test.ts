@@ -2,8 +2,9 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import * as fc from 'fast-check'
 import { decodeWith, encodeWith, encoding, decoding, readBoundedString, testSeed } from './helpers.ts'
+import { prng, withSeed } from '@hearsay/core/testing'
 import { readSeqOp, writeSeqOp, type ContentCodec, type Part, type Ref, type SeqOp } from '../src/ops.ts'
-import { pushRange } from '../src/SeqEngine.ts'
+import { Agent, DelRun, pushRange } from '../src/SeqEngine.ts'
 
 const textCodec: ContentCodec<string> = {
   write: (e, cs) => encoding.writeVarString(e, cs.join('')),
@@ -81,4 +82,36 @@ test('delete ranges merge forward and backward (backspacing is one range)', () =
   assert.deepEqual(flat, [0, 10, 4, -1, 0, 20, 3, 1])
   pushRange(flat, 1, 23, 1, 1)
   assert.deepEqual(flat.slice(8), [1, 23, 1, 1])
+})
+
+test('a log finds the run holding any seq, whatever the lengths of its runs', async () => {
+  // Checked against a plain scan, on logs of even, skewed and mixed run lengths (an interpolating
+  // search, tried and dropped as slower, got these wrong in ways that random small logs missed).
+  await withSeed('runIndexAt', (rng) => {
+    const shapes: Array<[string, (i: number, n: number) => number]> = [
+      ['even', () => 3],
+      ['long then short', (i, n) => (i < n / 10 ? 5000 : 1)],
+      ['short then long', (i, n) => (i < (n * 9) / 10 ? 1 : 5000)],
+      ['random mixture', () => (prng.bool(rng) ? prng.int32(rng, 1, 3) : prng.int32(rng, 1, 5000))],
+    ]
+    for (const [shape, len] of shapes) {
+      for (const n of [1, 2, 17, 18, 300]) {
+        const a = new Agent<string>(0, 'a' as never)
+        let seq = 1
+        for (let i = 0; i < n; i++) {
+          const l = len(i, n)
+          a.addRun(new DelRun(seq, l))
+          seq += l
+        }
+        let want = 0
+        for (let s = 1; s < seq; s++) {
+          while (want + 1 < n && a.runs[want + 1]!.seq <= s) want++
+          if (a.runIndexAt(s) !== want) assert.fail(`${shape}, ${n} runs: seq ${s} is in run ${want}, found ${a.runIndexAt(s)}`)
+          if (a.runAt(s) !== a.runs[want]) assert.fail(`${shape}, ${n} runs: runAt(${s})`)
+        }
+        assert.equal(a.runAt(seq), undefined)
+        assert.equal(a.runAt(0), undefined)
+      }
+    }
+  })
 })
