@@ -70,7 +70,14 @@ export class MoveRun<C> extends InsRun<C> {
   time = -0.5
 }
 
-/** A delete run: ranges of ids as (agent, start, len, dir); the first inline, the rest in `more`. */
+/**
+ * A delete run: ranges of ids (agent, start, len, dir). The first sits inline (its length signed:
+ * negative when it runs backward, as backspacing writes it); the rest are packed in `more`, two
+ * numbers a range (start, then len * 2 + 1 when backward), after a marker -(agent + 1) when the
+ * range's source differs from the previous range's. Most ranges name the source of the range
+ * before them, so a range costs two numbers, not four (the ranges of long traces are a large
+ * part of a loaded document's heap).
+ */
 export class DelRun extends Run {
   get kind(): number {
     return DELETE
@@ -79,22 +86,21 @@ export class DelRun extends Run {
   tA = 0
   tS = 0
   tL = 0
-  tD = 1
   more: number[] | null = null
 
-  /** Every range as flat quadruples. */
+  /** Every range as flat quadruples (agent, start, len, dir). */
   flat(): number[] {
-    const f = [this.tA, this.tS, this.tL, this.tD]
-    if (this.more !== null) for (const x of this.more) f.push(x)
+    const f = [this.tA, this.tS, Math.abs(this.tL), this.tL < 0 ? -1 : 1]
+    const more = this.more
+    if (more !== null) {
+      let ag = this.tA
+      for (let i = 0; i < more.length; i += 2) {
+        if (more[i]! < 0) ag = -more[i++]! - 1
+        const w = more[i + 1]!
+        f.push(ag, more[i]!, Math.floor(w / 2), w % 2 === 1 ? -1 : 1)
+      }
+    }
     return f
-  }
-
-  setFlat(f: number[]): void {
-    this.tA = f[0]!
-    this.tS = f[1]!
-    this.tL = f[2]!
-    this.tD = f[3]!
-    this.more = f.length > 4 ? f.slice(4) : null
   }
 }
 
@@ -117,6 +123,8 @@ export class Agent<C> {
    * first object on, instead of changing the class layout (and deoptimizing) on the first time.
    */
   lastTime = -0.5
+  /** Source of the last range of this source's last delete run (see appendDelRange). */
+  delAgent = 0
   /** Moved list elements by seq (List only). */
   moved: Map<number, ElemState> | null = null
   /** Last block found by id, to speed up nearby lookups. */
@@ -395,7 +403,7 @@ export class SeqEngine<C> {
   /** Appends delete ranges (flat quadruples) as seqs `seq..` to `a`'s log, merging runs and ranges. */
   #logDelete(a: Agent<C>, seq: number, len: number, ranges: number[]): void {
     const run = this.#deleteRun(a, seq, len)
-    for (let i = 0; i < ranges.length; i += 4) appendDelRange(run, ranges[i]!, ranges[i + 1]!, ranges[i + 2]!, ranges[i + 3]!)
+    for (let i = 0; i < ranges.length; i += 4) appendDelRange(a as Agent<unknown>, run, ranges[i]!, ranges[i + 1]!, ranges[i + 2]!, ranges[i + 3]!)
   }
 
   /** The delete run that seqs `seq..seq + len - 1` of `a` extend or start. */
@@ -1143,7 +1151,7 @@ export class SeqEngine<C> {
     if (len <= 0) return
     const a = this.#ra
     this.#deleteRange(a, dir === 1 ? start : start - len + 1, len)
-    appendDelRange(run, a, start, len, len === 1 ? 1 : dir)
+    appendDelRange(self as Agent<unknown>, run, a, start, len, dir)
   }
 
   /** Deletes characters (agent, lo .. lo + n - 1). */
@@ -1530,19 +1538,34 @@ function trimRanges(run: DelRun): void {
   if (run.more !== null) run.more = run.more.slice()
 }
 
-function appendDelRange(run: DelRun, ag: number, st: number, ln: number, dir: number): void {
+// `a` is the source whose log ends with `run`; its delAgent is the source of run's last range.
+export function appendDelRange(a: Agent<unknown>, run: DelRun, ag: number, st: number, ln: number, dir: number): void {
+  if (ln === 1) dir = 1
   if (run.tL === 0) {
     run.tA = ag
     run.tS = st
-    run.tL = ln
-    run.tD = ln === 1 ? 1 : dir
-  } else if (run.more === null) {
-    const d = extendDir(run.tA, run.tS, run.tL, run.tD, ag, st, ln, dir)
-    if (d !== 0) {
-      run.tL += ln
-      run.tD = d
-    } else run.more = [ag, st, ln, ln === 1 ? 1 : dir]
-  } else pushRange(run.more, ag, st, ln, dir)
+    run.tL = ln * dir
+    a.delAgent = ag
+    return
+  }
+  const more = run.more
+  if (more === null) {
+    const ll = run.tL
+    const d = extendDir(run.tA, run.tS, ll < 0 ? -ll : ll, ll < 0 ? -1 : 1, ag, st, ln, dir)
+    if (d !== 0) run.tL = (Math.abs(ll) + ln) * d
+    else run.more = ag === run.tA ? [st, ln * 2 + (dir === -1 ? 1 : 0)] : [-ag - 1, st, ln * 2 + (dir === -1 ? 1 : 0)]
+  } else {
+    const n = more.length
+    const w = more[n - 1]!
+    const ll = Math.floor(w / 2)
+    const d = extendDir(a.delAgent, more[n - 2]!, ll, w % 2 === 1 ? -1 : 1, ag, st, ln, dir)
+    if (d !== 0) more[n - 1] = (ll + ln) * 2 + (d === -1 ? 1 : 0)
+    else {
+      if (ag !== a.delAgent) more.push(-ag - 1)
+      more.push(st, ln * 2 + (dir === -1 ? 1 : 0))
+    }
+  }
+  a.delAgent = ag
 }
 
 /**

@@ -4,7 +4,7 @@ import * as fc from 'fast-check'
 import { decodeWith, encodeWith, encoding, decoding, readBoundedString, testSeed } from './helpers.ts'
 import { prng, withSeed } from '@hearsay/core/testing'
 import { readSeqOp, writeSeqOp, type ContentCodec, type Part, type Ref, type SeqOp } from '../src/ops.ts'
-import { Agent, DelRun, pushRange } from '../src/SeqEngine.ts'
+import { Agent, DelRun, appendDelRange, pushRange } from '../src/SeqEngine.ts'
 
 const textCodec: ContentCodec<string> = {
   write: (e, cs) => encoding.writeVarString(e, cs.join('')),
@@ -112,6 +112,33 @@ test('a log finds the run holding any seq, whatever the lengths of its runs', as
         assert.equal(a.runAt(seq), undefined)
         assert.equal(a.runAt(0), undefined)
       }
+    }
+  })
+})
+
+test('a delete run packs its ranges and gives back the ranges it was given, merged as pushRange merges them', async () => {
+  // Ranges come from up to three sources, forward and backward, often continuing the one before
+  // (typing over a selection, backspacing), so every branch of the packing is taken.
+  await withSeed('delete-run-packing', (rng) => {
+    for (let round = 0; round < 300; round++) {
+      const a = new Agent<string>(0, 'a' as never)
+      const run = new DelRun(1, 1)
+      a.addRun(run)
+      const want: number[] = []
+      let ag = 0
+      let st = 1000
+      for (let i = prng.int32(rng, 1, 40); i > 0; i--) {
+        const len = prng.int32(rng, 1, 4)
+        const dir = prng.bool(rng) ? 1 : -1
+        const r = prng.int32(rng, 0, 9)
+        if (r < 2) ag = prng.int32(rng, 0, 2)
+        if (r < 4) st = prng.int32(rng, 1, 2 ** 32)
+        else st = dir === 1 ? st + 1 : Math.max(1, st - 1)
+        appendDelRange(a as Agent<unknown>, run, ag, st, len, dir)
+        pushRange(want, ag, st, len, dir)
+        st = dir === 1 ? st + len - 1 : Math.max(len, st - len + 1)
+      }
+      assert.deepEqual(run.flat(), want, `round ${round}`)
     }
   })
 })
