@@ -26,7 +26,7 @@ export interface ContentKind<C> {
 export abstract class Run {
   constructor(
     public seq: number,
-    public len: number,
+    public rlen: number,
   ) {}
 
   // The kind lives on the prototype (a getter), so runs spend no memory on it.
@@ -133,7 +133,7 @@ export class Agent<C> {
 
   get end(): number {
     const r = this.runs[this.runs.length - 1]
-    return r === undefined ? 0 : r.seq + r.len - 1
+    return r === undefined ? 0 : r.seq + r.rlen - 1
   }
 
   /** Appends a run to the log. */
@@ -161,10 +161,10 @@ export class Agent<C> {
     const n = runs.length
     if (n === 0 || seq < 1) return undefined
     const last = runs[n - 1]!
-    if (seq >= last.seq) return seq < last.seq + last.len ? last : undefined
+    if (seq >= last.seq) return seq < last.seq + last.rlen ? last : undefined
     // Runs cover seqs 1.. without gaps: the run holding seq is the last one starting at or before it.
     const r = runs[this.runIndexAt(seq)]!
-    return seq >= r.seq && seq < r.seq + r.len ? r : undefined
+    return seq >= r.seq && seq < r.seq + r.rlen ? r : undefined
   }
 }
 
@@ -236,7 +236,7 @@ export class SeqEngine<C> {
     let b: Block<C> | null
     let run = c === null ? null : (c.run as unknown as InsRun<C>)
     // Later in the cached block's own run: walk on from it (no binary search).
-    if (c !== null && c.next !== null && seq >= c.seq + c.len && seq < run!.seq + run!.len) b = c.next
+    if (c !== null && c.next !== null && seq >= c.seq + c.len && seq < run!.seq + run!.rlen) b = c.next
     else {
       const r = a.runAt(seq)
       if (r === undefined || r.kind === DELETE) throw new InvalidOp(`no character ${a.name}:${seq}`)
@@ -379,13 +379,13 @@ export class SeqEngine<C> {
     if (
       last !== undefined &&
       last.kind === INSERT &&
-      last.seq + last.len === seq &&
+      last.seq + last.rlen === seq &&
       olA === a.index &&
       olS === seq - 1 &&
       last.orA === orA &&
       last.orS === orS
     ) {
-      last.len += len
+      last.rlen += len
       this.#merged = true
       return last
     }
@@ -409,7 +409,7 @@ export class SeqEngine<C> {
   /** The delete run that seqs `seq..seq + len - 1` of `a` extend or start. */
   #deleteRun(a: Agent<C>, seq: number, len: number): DelRun {
     let last = a.runs[a.runs.length - 1] as DelRun | undefined
-    if (last !== undefined && last.kind === DELETE && last.seq + last.len === seq) last.len += len
+    if (last !== undefined && last.kind === DELETE && last.seq + last.rlen === seq) last.rlen += len
     else {
       if (last !== undefined && last.kind === DELETE) trimRanges(last)
       last = new DelRun(seq, len)
@@ -794,7 +794,7 @@ export class SeqEngine<C> {
     }
     const run = agent >= 0 ? this.agents[agent]?.runAt(s) : undefined
     if (run === undefined || run.kind === DELETE) return -1
-    return run.seq + run.len - 1
+    return run.seq + run.rlen - 1
   }
 
   #checkRef(v: Validation<C>, r: Ref | null, partSeq: number, allowSlot: boolean): void {
@@ -1369,7 +1369,7 @@ export class SeqEngine<C> {
       }
       for (; i < a.runs.length; i++) {
         const run = a.runs[i]!
-        if (run.seq + run.len <= seq) continue
+        if (run.seq + run.rlen <= seq) continue
         if (run.seq > seq) {
           // A gap in the log (only a peer that skipped seqs makes one): updates stay contiguous.
           const u = flush()
@@ -1385,7 +1385,7 @@ export class SeqEngine<C> {
         }
         if (parts.length === 0) allowed = ext
         parts.push(this.#partOf(a, run, off))
-        seq = run.seq + run.len
+        seq = run.seq + run.rlen
       }
       const u = flush()
       if (u !== undefined) yield u
@@ -1424,7 +1424,7 @@ export class SeqEngine<C> {
       const segs: Array<C | number> = []
       let b: Block<C> | null = this.findChar(a.index, ps)
       let o = ps - b.seq
-      let left = run.len - off
+      let left = run.rlen - off
       while (left > 0 && b !== null) {
         const n = Math.min(b.len - o, left)
         const last = segs[segs.length - 1]
@@ -1442,7 +1442,7 @@ export class SeqEngine<C> {
       }
       return {
         kind: INSERT,
-        len: run.len - off,
+        len: run.rlen - off,
         left: off > 0 ? { src: '', n: 1 } : run.olA < 0 ? null : ref(run.olA, run.olS),
         right: run.orA < 0 ? null : ref(run.orA, run.orS),
         segs,
@@ -1465,7 +1465,7 @@ export class SeqEngine<C> {
         }
         ranges.push({ start: this.#ref(a.index, Math.max(at, ps), f[i]!, st), len: n, dir: n === 1 ? 1 : dir })
       }
-      return { kind: DELETE, len: run.len - off, ranges }
+      return { kind: DELETE, len: run.rlen - off, ranges }
     }
     return {
       kind: MOVE,
@@ -1493,7 +1493,7 @@ export class SeqEngine<C> {
       let prev = 0
       for (const run of a.runs) {
         if (run.seq !== prev + 1) throw new Error(`log of ${a.name} has a gap before ${run.seq}`)
-        prev = run.seq + run.len - 1
+        prev = run.seq + run.rlen - 1
         if (run.kind !== DELETE) {
           let s = run.seq
           for (let b = (run as InsRun<C>).first; b !== null; b = b.next) {
@@ -1501,7 +1501,7 @@ export class SeqEngine<C> {
             if (b.leaf.blocks.indexOf(b) < 0) throw new Error(`fragment ${a.name}:${b.seq} is not in its leaf`)
             s += b.len
           }
-          if (s !== run.seq + run.len) throw new Error(`fragments of ${a.name}:${run.seq} cover ${s - run.seq} of ${run.len}`)
+          if (s !== run.seq + run.rlen) throw new Error(`fragments of ${a.name}:${run.seq} cover ${s - run.seq} of ${run.rlen}`)
           const idx = this.#frags.get(run as InsRun<C>)
           if (idx !== undefined) {
             let i = 0

@@ -42,7 +42,7 @@ function integrate(doc: Char[], c: Char): void {
 }
 
 interface EngineView {
-  agents: Array<{ name: string; runs: Array<{ kind: number; seq: number; len: number; olA: number; olS: number; orA: number; orS: number }> }>
+  agents: Array<{ name: string; runs: Array<{ kind: number; seq: number; rlen: number; olA: number; olS: number; orA: number; orS: number }> }>
   tree: { first: { blocks: Array<{ seq: number; len: number; run: { agent: number } }>; next: unknown } | null }
 }
 
@@ -55,7 +55,7 @@ function engineChars(t: Text): { chars: Char[]; order: Id[] } {
   for (const a of e.agents) {
     for (const r of a.runs) {
       if (r.kind !== 0) continue
-      for (let k = 0; k < r.len; k++) {
+      for (let k = 0; k < r.rlen; k++) {
         chars.push({ id: `${a.name}:${r.seq + k}`, source: a.name, left: k === 0 ? id(r.olA, r.olS) : `${a.name}:${r.seq + k - 1}`, right: id(r.orA, r.orS) })
       }
     }
