@@ -32,14 +32,14 @@ export class Block<C> {
 
   /** Interned index of the source that inserted it (kept on the run, not per block). */
   get agent(): number {
-    return this.run.agent
+    return this.run.src
   }
 }
 
 /** What a block needs to know about its run (defined in SeqEngine). */
 export interface RunRef {
   readonly kind: number
-  readonly agent: number
+  readonly src: number
 }
 
 export const LEAF_MAX = 64

@@ -2,7 +2,7 @@
 // runs), integration of inserts with the YjsMod/FugueMax rule, deletes, list moves, and the
 // history that packs each source's runs into few updates. See PROTOCOL.md.
 import type { ReadonlyVersionVector, ReplicaId, Update } from '@hearsay/core'
-import { Block, BlockTree, DELETED, HIDDEN, type Leaf } from './BlockTree.js'
+import { Block, BlockTree, DELETED, HIDDEN, type Leaf, type RunRef } from './BlockTree.js'
 import { DELETE, INSERT, MOVE, PartReader, ReadSeqOp, type DeletePart, type DeleteRange, type InsertPart, type MovePart, type Part, type Ref, type SeqOp } from './ops.js'
 
 /** How the engine handles the content of blocks (strings for Text, arrays for List). */
@@ -23,39 +23,44 @@ export interface ContentKind<C> {
 }
 
 /** A run in a source's log: consecutive seqs written as one insert, one delete or one move. */
-export abstract class Run {
-  constructor(
-    public seq: number,
-    public rlen: number,
-  ) {}
-
-  // The kind lives on the prototype (a getter), so runs spend no memory on it.
-  abstract get kind(): number
+export interface Run {
+  /** INSERT, DELETE or MOVE; a getter on each class's prototype, so runs spend no memory on it. */
+  readonly kind: number
+  /** First seq. */
+  readonly seq: number
+  /** Number of seqs. */
+  rlen: number
 }
 
-/** An insert run (and the base of move runs): origins and the first fragment in the tree. */
-export class InsRun<C> extends Run {
-  constructor(
-    /** The source that wrote it (interned index); its blocks read it from here. */
-    public agent: number,
-    seq: number,
-    len: number,
-  ) {
-    super(seq, len)
-  }
-
-  get kind(): number {
-    return INSERT
-  }
-
+/**
+ * An insert run (and the base of move runs): its origins, and at the same time the run's first
+ * fragment in the tree, a block whose `run` is itself. A run typed in one go thus costs one
+ * object, not a run and a block (a run's first fragment always starts at the run's first seq:
+ * splits keep the left part, and merges of deleted fragments keep the earlier one). Fragments
+ * the run is cut into later are plain blocks, chained from it in seq order by `Block.next`.
+ */
+export class InsRun<C> extends Block<C> {
+  /** The source that wrote it (interned index); its blocks read it from here (`Block.agent`). */
+  readonly src: number
+  /** Length of the run in seqs (`len` is the length of this first fragment). */
+  rlen: number
   /** Left origin (agent index, seq); agent -1: document start. */
   olA = -1
   olS = 0
   /** Right origin; agent -1: document end. */
   orA = -1
   orS = 0
-  /** The fragments in the tree, chained in seq order by `Block.next`; the tail has `next === null`. */
-  first: Block<C> | null = null
+
+  constructor(src: number, seq: number, rlen: number, len: number, content: C, state: number, leaf: Leaf<C>) {
+    super(seq, len, content, state, leaf, null as unknown as RunRef)
+    this.run = this
+    this.src = src
+    this.rlen = rlen
+  }
+
+  get kind(): number {
+    return INSERT
+  }
 }
 
 /** A move run (List): one slot for element (elemA, elemS), written at `time`. */
@@ -78,7 +83,12 @@ export class MoveRun<C> extends InsRun<C> {
  * before them, so a range costs two numbers, not four (the ranges of long traces are a large
  * part of a loaded document's heap).
  */
-export class DelRun extends Run {
+export class DelRun implements Run {
+  constructor(
+    readonly seq: number,
+    public rlen: number,
+  ) {}
+
   get kind(): number {
     return DELETE
   }
@@ -241,7 +251,7 @@ export class SeqEngine<C> {
       const r = a.runAt(seq)
       if (r === undefined || r.kind === DELETE) throw new InvalidOp(`no character ${a.name}:${seq}`)
       run = r as InsRun<C>
-      b = run.first
+      b = run
     }
     for (let steps = 0; b !== null && seq >= b.seq + b.len; steps++) {
       if (steps === FRAG_WALK) {
@@ -265,7 +275,7 @@ export class SeqEngine<C> {
     let idx = this.#frags.get(run)
     if (idx === undefined) {
       idx = []
-      for (let b = run.first; b !== null; b = b.next) idx.push(b)
+      for (let b: Block<C> | null = run; b !== null; b = b.next) idx.push(b)
       this.#frags.set(run, idx)
     }
     const i = fragIndex(idx, seq)
@@ -370,11 +380,11 @@ export class SeqEngine<C> {
 
   // ---- log -----------------------------------------------------------------------------------
 
-  /** Appends an insert or move run to `a`'s log, merging with the previous run when it continues it. */
-  // Out-parameter of #logInsert: whether the run merged into the previous one (no object per insert).
-  #merged = false
-
-  #logInsert(a: Agent<C>, seq: number, len: number, olA: number, olS: number, orA: number, orS: number): InsRun<C> {
+  /**
+   * The last run of `a`, grown by `len`, when seqs `seq..` with these origins continue it (the
+   * left origin is its last character, the right origin the same); null otherwise.
+   */
+  #continueRun(a: Agent<C>, seq: number, len: number, olA: number, olS: number, orA: number, orS: number): InsRun<C> | null {
     const last = a.runs[a.runs.length - 1] as InsRun<C> | undefined
     if (
       last !== undefined &&
@@ -386,17 +396,20 @@ export class SeqEngine<C> {
       last.orS === orS
     ) {
       last.rlen += len
-      this.#merged = true
       return last
     }
     if (last !== undefined && last.kind === DELETE) trimRanges(last as unknown as DelRun)
-    const run = new InsRun<C>(a.index, seq, len)
+    return null
+  }
+
+  /** Logs a new insert run of `rlen` seqs for `a`; it is also its first fragment (`n` items of `content`). */
+  #newRun(a: Agent<C>, seq: number, rlen: number, olA: number, olS: number, orA: number, orS: number, n: number, content: C, state: number): InsRun<C> {
+    const run = new InsRun<C>(a.index, seq, rlen, n, content, state, this.tree.first)
     run.olA = olA
     run.olS = olS
     run.orA = orA
     run.orS = orS
     a.addRun(run)
-    this.#merged = false
     return run
   }
 
@@ -455,8 +468,7 @@ export class SeqEngine<C> {
     }
     const olA = left === null ? -1 : left.agent
     const olS = left === null ? 0 : left.seq + off
-    const run = this.#logInsert(me, seq, n, olA, olS, orA, orS)
-    const merged = this.#merged
+    const merged = this.#continueRun(me, seq, n, olA, olS, orA, orS) !== null
     // Merged into my last run: `left` holds my previous character, so it is the run's tail.
     if (merged && left !== null) {
       this.#grow(left)
@@ -466,8 +478,7 @@ export class SeqEngine<C> {
       if (this.edits !== null) this.edits.push({ at: index, insert: content })
     } else {
       if (left !== null && off < left.len - 1) this.split(left, off + 1)
-      const b = new Block<C>(seq, n, content, 0, tree.first, run)
-      run.first = b
+      const b = this.#newRun(me, seq, n, olA, olS, orA, orS, n, content, 0)
       tree.insertAfter(left, b)
       this.#grow(b)
       if (this.edits !== null) this.edits.push({ at: index, insert: content })
@@ -840,7 +851,6 @@ export class SeqEngine<C> {
       a.moved = null
     }
     this.#growing = null
-    this.#merged = false
   }
 
   // Scratch list of the blocks an integrate scan passed.
@@ -1064,8 +1074,9 @@ export class SeqEngine<C> {
     // one is known to exist when the scan met it, and is looked up otherwise.
     if (this.#checking && orA >= 0 && !metRight && !this.isChar(orA, orS)) throw new InvalidOp(`reference to missing character ${this.agents[orA]!.name}:${orS}`)
     const immediate = db === cb0 && doff === coff0
-    const run = move === null ? this.#logInsert(self, seq, len, olA, olS, orA, orS) : this.#moveRun(self, seq, olA, olS, orA, orS, move)
-    const merged = move === null && this.#merged
+    // The run this continues (grown by len), or null: the first segment then makes a new one.
+    let run: InsRun<C> | null = move === null ? this.#continueRun(self, seq, len, olA, olS, orA, orS) : null
+    const merged = run !== null
     // Place the segments, first extending the left block when it is the run's tail.
     let after: Block<C> | null = null
     let before: Block<C> | null = null
@@ -1095,11 +1106,12 @@ export class SeqEngine<C> {
         after = leftBlock
         at = -1
       } else {
-        const b = new Block<C>(s, n, content, state, tree.first, run)
-        if (tail === null) run.first = b
+        let b: Block<C>
+        if (run === null) b = run = move === null ? this.#newRun(self, s, len, olA, olS, orA, orS, n, content, state) : this.#moveRun(self, s, olA, olS, orA, orS, move, content)
         else {
-          tail.next = b
-          if (this.#frags.size !== 0) this.#fragLinked(tail, b)
+          b = new Block<C>(s, n, content, state, tree.first, run)
+          tail!.next = b
+          if (this.#frags.size !== 0) this.#fragLinked(tail!, b)
         }
         tail = b
         at = after !== null ? tree.insertAfter(after, b, at) : tree.insertBefore(before, b, at)
@@ -1112,18 +1124,16 @@ export class SeqEngine<C> {
     return firstBlock ?? after!
   }
 
-  #moveRun(self: Agent<C>, seq: number, olA: number, olS: number, orA: number, orS: number, move: MovePart): MoveRun<C> {
-    const run = new MoveRun<C>(self.index, seq, 1)
+  #moveRun(self: Agent<C>, seq: number, olA: number, olS: number, orA: number, orS: number, move: MovePart, content: C): MoveRun<C> {
+    const run = new MoveRun<C>(self.index, seq, 1, 1, content, HIDDEN, this.tree.first)
     run.olA = olA
     run.olS = olS
     run.orA = orA
     run.orS = orS
     run.time = move.time
     this.#resolve(move.elem, self, seq)
-    const ea = this.#ra
-    const es = this.#rs
-    run.elemA = ea
-    run.elemS = es
+    run.elemA = this.#ra
+    run.elemS = this.#rs
     self.addRun(run)
     return run
   }
@@ -1496,7 +1506,7 @@ export class SeqEngine<C> {
         prev = run.seq + run.rlen - 1
         if (run.kind !== DELETE) {
           let s = run.seq
-          for (let b = (run as InsRun<C>).first; b !== null; b = b.next) {
+          for (let b: Block<C> | null = run as InsRun<C>; b !== null; b = b.next) {
             if (b.seq !== s || (b.run as unknown) !== run) throw new Error(`fragment chain of ${a.name}:${run.seq} broken at ${s}`)
             if (b.leaf.blocks.indexOf(b) < 0) throw new Error(`fragment ${a.name}:${b.seq} is not in its leaf`)
             s += b.len
@@ -1505,7 +1515,7 @@ export class SeqEngine<C> {
           const idx = this.#frags.get(run as InsRun<C>)
           if (idx !== undefined) {
             let i = 0
-            for (let b = (run as InsRun<C>).first; b !== null; b = b.next) if (idx[i++] !== b) throw new Error(`fragment index of ${a.name}:${run.seq} is out of step at ${b.seq}`)
+            for (let b: Block<C> | null = run as InsRun<C>; b !== null; b = b.next) if (idx[i++] !== b) throw new Error(`fragment index of ${a.name}:${run.seq} is out of step at ${b.seq}`)
             if (i !== idx.length) throw new Error(`fragment index of ${a.name}:${run.seq} has ${idx.length} entries for ${i} fragments`)
           }
         }
