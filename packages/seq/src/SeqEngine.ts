@@ -124,9 +124,11 @@ interface ElemState {
 
 /** One interned source: its name, its log of runs and its latest update time. */
 export class Agent<C> {
-  readonly runs: Run[] = []
+  runs: Run[] = []
   /** The first seq of every run, in step with {@link runs}: lookups search these packed numbers. */
-  readonly starts: number[] = []
+  starts: number[] = []
+  /** Length of {@link runs} when the engine last trimmed its spare capacity (see SeqEngine.compactLogs). */
+  compacted = 0
   /**
    * Time of this source's latest update applied here; the time of history updates. Hybrid times
    * exceed 2^31, so the field starts as a non-integer: V8 then stores it as a double from the
@@ -840,6 +842,22 @@ export class SeqEngine<C> {
     }
   }
 
+  /**
+   * Gives every log that grew by many runs since the last call arrays of exactly its size: an
+   * array grown by push keeps up to half its length again as spare capacity, which for a loaded
+   * document is a few percent of its heap. Called once per applied batch; a copy costs about as
+   * much as the pushes that made the growth, so only large growths (a load, a big sync) pay it.
+   */
+  compactLogs(): void {
+    for (const a of this.agents) {
+      if (a.runs.length - a.compacted > COMPACT_AFTER) {
+        a.runs = a.runs.slice()
+        a.starts = a.starts.slice()
+        a.compacted = a.runs.length
+      }
+    }
+  }
+
   // Back to an empty sequence; interned sources stay (an empty log encodes nothing).
   #clear(): void {
     this.tree.clear()
@@ -847,6 +865,7 @@ export class SeqEngine<C> {
     for (const a of this.agents) {
       a.runs.length = 0
       a.starts.length = 0
+      a.compacted = 0
       a.cache = null
       a.moved = null
     }
@@ -1523,6 +1542,9 @@ export class SeqEngine<C> {
     }
   }
 }
+
+// Runs a log grows by before compactLogs trims its arrays.
+const COMPACT_AFTER = 2048
 
 // Steps findChar walks along a run's fragment chain before it uses (or builds) the run's index.
 const FRAG_WALK = 8
