@@ -22,15 +22,13 @@ export interface ContentKind<C> {
   wellFormed?(c: C): boolean
 }
 
-/** A run in a source's log: consecutive seqs written as one insert, one delete or one move. */
-export interface Run {
-  /** INSERT, DELETE or MOVE; a getter on each class's prototype, so runs spend no memory on it. */
-  readonly kind: number
-  /** First seq. */
-  readonly seq: number
-  /** Number of seqs. */
-  rlen: number
-}
+/**
+ * An entry of a source's log: consecutive seqs written as one insert or one move (a run object,
+ * which is also the run's first block in the tree), or as one delete: a number, the offset of
+ * the delete's record in {@link Agent.dels}. A delete run is no object: it holds nothing the
+ * tree needs, and logs of long traces hold thousands of them.
+ */
+export type Run<C> = InsRun<C> | number
 
 /**
  * An insert run (and the base of move runs): its origins, and at the same time the run's first
@@ -75,45 +73,6 @@ export class MoveRun<C> extends InsRun<C> {
   time = -0.5
 }
 
-/**
- * A delete run: ranges of ids (agent, start, len, dir). The first sits inline (its length signed:
- * negative when it runs backward, as backspacing writes it); the rest are packed in `more`, two
- * numbers a range (start, then len * 2 + 1 when backward), after a marker -(agent + 1) when the
- * range's source differs from the previous range's. Most ranges name the source of the range
- * before them, so a range costs two numbers, not four (the ranges of long traces are a large
- * part of a loaded document's heap).
- */
-export class DelRun implements Run {
-  constructor(
-    readonly seq: number,
-    public rlen: number,
-  ) {}
-
-  get kind(): number {
-    return DELETE
-  }
-
-  tA = 0
-  tS = 0
-  tL = 0
-  more: number[] | null = null
-
-  /** Every range as flat quadruples (agent, start, len, dir). */
-  flat(): number[] {
-    const f = [this.tA, this.tS, Math.abs(this.tL), this.tL < 0 ? -1 : 1]
-    const more = this.more
-    if (more !== null) {
-      let ag = this.tA
-      for (let i = 0; i < more.length; i += 2) {
-        if (more[i]! < 0) ag = -more[i++]! - 1
-        const w = more[i + 1]!
-        f.push(ag, more[i]!, Math.floor(w / 2), w % 2 === 1 ? -1 : 1)
-      }
-    }
-    return f
-  }
-}
-
 /** The LWW position register of a list element that has been moved at least once. */
 interface ElemState {
   wA: number
@@ -124,11 +83,18 @@ interface ElemState {
 
 /** One interned source: its name, its log of runs and its latest update time. */
 export class Agent<C> {
-  runs: Run[] = []
+  /** The log (see {@link Run}), in seq order. */
+  runs: Array<Run<C>> = []
   /** The first seq of every run, in step with {@link runs}: lookups search these packed numbers. */
   starts: number[] = []
-  /** Length of {@link runs} when the engine last trimmed its spare capacity (see SeqEngine.compactLogs). */
-  compacted = 0
+  /**
+   * Records of the delete runs, one after another. The record at offset `o`: the run's length in
+   * seqs, the count of words that follow, then its ranges of ids, two words a range (start, then
+   * len * 2, + 1 when it runs backward as backspacing writes it), each after a marker
+   * -(agent + 1) when its source differs from the previous range's (from this source's own for
+   * the first). Most ranges name the source before them: a range costs two numbers.
+   */
+  dels: number[] = []
   /**
    * Time of this source's latest update applied here; the time of history updates. Hybrid times
    * exceed 2^31, so the field starts as a non-integer: V8 then stores it as a double from the
@@ -143,15 +109,43 @@ export class Agent<C> {
   cache: Block<C> | null = null
   constructor(readonly index: number, readonly name: ReplicaId) {}
 
-  get end(): number {
-    const r = this.runs[this.runs.length - 1]
-    return r === undefined ? 0 : r.seq + r.rlen - 1
+  /** Length in seqs of the run at index `i` of the log. */
+  rlenAt(i: number): number {
+    const r = this.runs[i]!
+    return typeof r === 'number' ? this.dels[r]! : r.rlen
   }
 
-  /** Appends a run to the log. */
-  addRun(run: Run): void {
+  get end(): number {
+    const n = this.runs.length
+    return n === 0 ? 0 : this.starts[n - 1]! + this.rlenAt(n - 1) - 1
+  }
+
+  /** Appends an insert or move run to the log. */
+  addRun(run: InsRun<C>): void {
     this.runs.push(run)
     this.starts.push(run.seq)
+  }
+
+  /** Appends a delete run of `len` seqs from `seq`, with no ranges yet; returns its record's offset. */
+  addDelRun(seq: number, len: number): number {
+    const off = this.dels.length
+    this.dels.push(len, 0)
+    this.runs.push(off)
+    this.starts.push(seq)
+    return off
+  }
+
+  /** The ranges of the delete run whose record is at `off`, as flat quadruples (agent, start, len, dir). */
+  delRanges(off: number): number[] {
+    const d = this.dels
+    const f: number[] = []
+    let ag = this.index
+    for (let i = off + 2, end = off + 2 + d[off + 1]!; i < end; i += 2) {
+      if (d[i]! < 0) ag = -d[i++]! - 1
+      const w = d[i + 1]!
+      f.push(ag, d[i]!, Math.floor(w / 2), w % 2 === 1 ? -1 : 1)
+    }
+    return f
   }
 
   /** Index in {@link runs} of the run holding `seq` (which must exist). */
@@ -167,16 +161,13 @@ export class Agent<C> {
     return lo
   }
 
-  /** The run holding `seq`, or undefined. */
-  runAt(seq: number): Run | undefined {
-    const runs = this.runs
-    const n = runs.length
+  /** The run holding `seq` (a delete run as its record's offset), or undefined. */
+  runAt(seq: number): Run<C> | undefined {
+    const n = this.runs.length
     if (n === 0 || seq < 1) return undefined
-    const last = runs[n - 1]!
-    if (seq >= last.seq) return seq < last.seq + last.rlen ? last : undefined
     // Runs cover seqs 1.. without gaps: the run holding seq is the last one starting at or before it.
-    const r = runs[this.runIndexAt(seq)]!
-    return seq >= r.seq && seq < r.seq + r.rlen ? r : undefined
+    const i = seq >= this.starts[n - 1]! ? n - 1 : this.runIndexAt(seq)
+    return seq < this.starts[i]! + this.rlenAt(i) ? this.runs[i] : undefined
   }
 }
 
@@ -251,8 +242,8 @@ export class SeqEngine<C> {
     if (c !== null && c.next !== null && seq >= c.seq + c.len && seq < run!.seq + run!.rlen) b = c.next
     else {
       const r = a.runAt(seq)
-      if (r === undefined || r.kind === DELETE) throw new InvalidOp(`no character ${a.name}:${seq}`)
-      run = r as InsRun<C>
+      if (r === undefined || typeof r === 'number') throw new InvalidOp(`no character ${a.name}:${seq}`)
+      run = r
       b = run
     }
     for (let steps = 0; b !== null && seq >= b.seq + b.len; steps++) {
@@ -293,7 +284,7 @@ export class SeqEngine<C> {
   /** Whether (agent, seq) is an existing character (or list slot). */
   isChar(agent: number, seq: number, allowSlot = true): boolean {
     const run = this.agents[agent]?.runAt(seq)
-    return run !== undefined && (run.kind === INSERT || (allowSlot && run.kind === MOVE))
+    return run !== undefined && typeof run !== 'number' && (allowSlot || run.kind === INSERT)
   }
 
   /** Document position (tombstones included) of a character; -1 for none (start). */
@@ -387,9 +378,10 @@ export class SeqEngine<C> {
    * left origin is its last character, the right origin the same); null otherwise.
    */
   #continueRun(a: Agent<C>, seq: number, len: number, olA: number, olS: number, orA: number, orS: number): InsRun<C> | null {
-    const last = a.runs[a.runs.length - 1] as InsRun<C> | undefined
+    const last = a.runs[a.runs.length - 1]
     if (
       last !== undefined &&
+      typeof last !== 'number' &&
       last.kind === INSERT &&
       last.seq + last.rlen === seq &&
       olA === a.index &&
@@ -400,7 +392,6 @@ export class SeqEngine<C> {
       last.rlen += len
       return last
     }
-    if (last !== undefined && last.kind === DELETE) trimRanges(last as unknown as DelRun)
     return null
   }
 
@@ -418,19 +409,18 @@ export class SeqEngine<C> {
   /** Appends delete ranges (flat quadruples) as seqs `seq..` to `a`'s log, merging runs and ranges. */
   #logDelete(a: Agent<C>, seq: number, len: number, ranges: number[]): void {
     const run = this.#deleteRun(a, seq, len)
-    for (let i = 0; i < ranges.length; i += 4) appendDelRange(a as Agent<unknown>, run, ranges[i]!, ranges[i + 1]!, ranges[i + 2]!, ranges[i + 3]!)
+    for (let i = 0; i < ranges.length; i += 4) appendDelRange(a, run, ranges[i]!, ranges[i + 1]!, ranges[i + 2]!, ranges[i + 3]!)
   }
 
-  /** The delete run that seqs `seq..seq + len - 1` of `a` extend or start. */
-  #deleteRun(a: Agent<C>, seq: number, len: number): DelRun {
-    let last = a.runs[a.runs.length - 1] as DelRun | undefined
-    if (last !== undefined && last.kind === DELETE && last.seq + last.rlen === seq) last.rlen += len
-    else {
-      if (last !== undefined && last.kind === DELETE) trimRanges(last)
-      last = new DelRun(seq, len)
-      a.addRun(last)
+  /** The delete run (its record's offset) that seqs `seq..seq + len - 1` of `a` extend or start. */
+  #deleteRun(a: Agent<C>, seq: number, len: number): number {
+    const n = a.runs.length
+    const last = a.runs[n - 1]
+    if (typeof last === 'number' && a.starts[n - 1]! + a.dels[last]! === seq) {
+      a.dels[last]! += len
+      return last
     }
-    return last
+    return a.addDelRun(seq, len)
   }
 
   // ---- local edits ----------------------------------------------------------------------------
@@ -806,7 +796,7 @@ export class SeqEngine<C> {
       return starts === null || i + 1 === starts.length ? v.seq + v.total - 1 : starts[i + 1]! - 1
     }
     const run = agent >= 0 ? this.agents[agent]?.runAt(s) : undefined
-    if (run === undefined || run.kind === DELETE) return -1
+    if (run === undefined || typeof run === 'number') return -1
     return run.seq + run.rlen - 1
   }
 
@@ -842,22 +832,6 @@ export class SeqEngine<C> {
     }
   }
 
-  /**
-   * Gives every log that grew by many runs since the last call arrays of exactly its size: an
-   * array grown by push keeps up to half its length again as spare capacity, which for a loaded
-   * document is a few percent of its heap. Called once per applied batch; a copy costs about as
-   * much as the pushes that made the growth, so only large growths (a load, a big sync) pay it.
-   */
-  compactLogs(): void {
-    for (const a of this.agents) {
-      if (a.runs.length - a.compacted > COMPACT_AFTER) {
-        a.runs = a.runs.slice()
-        a.starts = a.starts.slice()
-        a.compacted = a.runs.length
-      }
-    }
-  }
-
   // Back to an empty sequence; interned sources stay (an empty log encodes nothing).
   #clear(): void {
     this.tree.clear()
@@ -865,7 +839,7 @@ export class SeqEngine<C> {
     for (const a of this.agents) {
       a.runs.length = 0
       a.starts.length = 0
-      a.compacted = 0
+      a.dels.length = 0
       a.cache = null
       a.moved = null
     }
@@ -1168,7 +1142,7 @@ export class SeqEngine<C> {
 
   // Applies one range of a delete part at seq `ps` (`k` seqs into the part) and logs it in
   // `run`, skipping what lies in the part's first `skip` seqs.
-  #deleteOne(self: Agent<C>, run: DelRun, ps: number, k: number, startRef: Ref, rlen: number, dir: 1 | -1, skip: number): void {
+  #deleteOne(self: Agent<C>, run: number, ps: number, k: number, startRef: Ref, rlen: number, dir: 1 | -1, skip: number): void {
     this.#resolve(startRef, self, ps + k)
     let len = rlen
     let start = this.#rs
@@ -1398,14 +1372,16 @@ export class SeqEngine<C> {
       }
       for (; i < a.runs.length; i++) {
         const run = a.runs[i]!
-        if (run.seq + run.rlen <= seq) continue
-        if (run.seq > seq) {
+        const rs = a.starts[i]!
+        const rl = a.rlenAt(i)
+        if (rs + rl <= seq) continue
+        if (rs > seq) {
           // A gap in the log (only a peer that skipped seqs makes one): updates stay contiguous.
           const u = flush()
           if (u !== undefined) yield u
-          start = seq = run.seq
+          start = seq = rs
         }
-        const off = seq - run.seq
+        const off = seq - rs
         const ext = this.#externalRefs(a, run, off)
         if (parts.length > 0 && ext !== null) {
           let ok = true
@@ -1413,8 +1389,8 @@ export class SeqEngine<C> {
           if (!ok) yield flush()!
         }
         if (parts.length === 0) allowed = ext
-        parts.push(this.#partOf(a, run, off))
-        seq = run.seq + run.rlen
+        parts.push(this.#partOf(a, run, rs, rl, off))
+        seq = rs + rl
       }
       const u = flush()
       if (u !== undefined) yield u
@@ -1422,22 +1398,22 @@ export class SeqEngine<C> {
   }
 
   // The highest seq per other source that a run (from offset `off`) references.
-  #externalRefs(a: Agent<C>, r: Run, off: number): Map<number, number> | null {
+  #externalRefs(a: Agent<C>, r: Run<C>, off: number): Map<number, number> | null {
     let m: Map<number, number> | null = null
     const see = (ag: number, s: number) => {
       if (ag < 0 || ag === a.index) return
       m ??= new Map()
       if ((m.get(ag) ?? 0) < s) m.set(ag, s)
     }
-    const run = r as MoveRun<C>
-    if (r.kind === DELETE) {
-      const f = (r as DelRun).flat()
+    if (typeof r === 'number') {
+      const f = a.delRanges(r)
       for (let i = 0, k = 0; i < f.length; i += 4) {
         const n = f[i + 2]!
         if (k + n > off) see(f[i]!, f[i + 3] === 1 ? f[i + 1]! + n - 1 : f[i + 1]!)
         k += n
       }
     } else {
+      const run = r as MoveRun<C>
       if (off === 0) see(run.olA, run.olS)
       see(run.orA, run.orS)
       if (run.kind === MOVE) see(run.elemA, run.elemS)
@@ -1445,9 +1421,29 @@ export class SeqEngine<C> {
     return m
   }
 
-  #partOf(a: Agent<C>, r: Run, off: number): Part<C> {
+  // The part for run `r` (first seq `rs`, `rl` seqs) from offset `off`.
+  #partOf(a: Agent<C>, r: Run<C>, rs: number, rl: number, off: number): Part<C> {
+    const ps = rs + off
+    if (typeof r === 'number') {
+      const f = a.delRanges(r)
+      const ranges: DeleteRange[] = []
+      let k = 0
+      for (let i = 0; i < f.length; i += 4) {
+        let n = f[i + 2]!
+        let st = f[i + 1]!
+        const dir = f[i + 3] as 1 | -1
+        const at = rs + k
+        k += n
+        if (at + n <= ps) continue
+        if (at < ps) {
+          st += (ps - at) * dir
+          n -= ps - at
+        }
+        ranges.push({ start: this.#ref(a.index, Math.max(at, ps), f[i]!, st), len: n, dir: n === 1 ? 1 : dir })
+      }
+      return { kind: DELETE, len: rl - off, ranges }
+    }
     const run = r as MoveRun<C>
-    const ps = run.seq + off
     const ref = (ag: number, s: number) => this.#ref(a.index, ps, ag, s)
     if (run.kind === INSERT) {
       const segs: Array<C | number> = []
@@ -1477,25 +1473,6 @@ export class SeqEngine<C> {
         segs,
       }
     }
-    if (run.kind === DELETE) {
-      const f = (r as DelRun).flat()
-      const ranges: DeleteRange[] = []
-      let k = 0
-      for (let i = 0; i < f.length; i += 4) {
-        let n = f[i + 2]!
-        let st = f[i + 1]!
-        const dir = f[i + 3] as 1 | -1
-        const at = run.seq + k
-        k += n
-        if (at + n <= ps) continue
-        if (at < ps) {
-          st += (ps - at) * dir
-          n -= ps - at
-        }
-        ranges.push({ start: this.#ref(a.index, Math.max(at, ps), f[i]!, st), len: n, dir: n === 1 ? 1 : dir })
-      }
-      return { kind: DELETE, len: run.rlen - off, ranges }
-    }
     return {
       kind: MOVE,
       len: 1,
@@ -1520,10 +1497,20 @@ export class SeqEngine<C> {
     this.tree.check()
     for (const a of this.agents) {
       let prev = 0
-      for (const run of a.runs) {
-        if (run.seq !== prev + 1) throw new Error(`log of ${a.name} has a gap before ${run.seq}`)
-        prev = run.seq + run.rlen - 1
-        if (run.kind !== DELETE) {
+      let dels = 0
+      for (let i = 0; i < a.runs.length; i++) {
+        const run = a.runs[i]!
+        if (a.starts[i]! !== prev + 1) throw new Error(`log of ${a.name} has a gap before ${a.starts[i]}`)
+        prev = a.starts[i]! + a.rlenAt(i) - 1
+        if (typeof run === 'number') {
+          if (run !== dels) throw new Error(`delete record of ${a.name}:${a.starts[i]} at ${run}, not ${dels}`)
+          dels = run + 2 + a.dels[run + 1]!
+          let k = 0
+          const f = a.delRanges(run)
+          for (let j = 0; j < f.length; j += 4) k += f[j + 2]!
+          if (k !== a.rlenAt(i)) throw new Error(`delete run ${a.name}:${a.starts[i]} has ${k} ids for ${a.rlenAt(i)} seqs`)
+        } else {
+          if (run.seq !== a.starts[i]) throw new Error(`run ${a.name}:${run.seq} listed as starting at ${a.starts[i]}`)
           let s = run.seq
           for (let b: Block<C> | null = run as InsRun<C>; b !== null; b = b.next) {
             if (b.seq !== s || (b.run as unknown) !== run) throw new Error(`fragment chain of ${a.name}:${run.seq} broken at ${s}`)
@@ -1533,18 +1520,16 @@ export class SeqEngine<C> {
           if (s !== run.seq + run.rlen) throw new Error(`fragments of ${a.name}:${run.seq} cover ${s - run.seq} of ${run.rlen}`)
           const idx = this.#frags.get(run as InsRun<C>)
           if (idx !== undefined) {
-            let i = 0
-            for (let b: Block<C> | null = run as InsRun<C>; b !== null; b = b.next) if (idx[i++] !== b) throw new Error(`fragment index of ${a.name}:${run.seq} is out of step at ${b.seq}`)
-            if (i !== idx.length) throw new Error(`fragment index of ${a.name}:${run.seq} has ${idx.length} entries for ${i} fragments`)
+            let j = 0
+            for (let b: Block<C> | null = run as InsRun<C>; b !== null; b = b.next) if (idx[j++] !== b) throw new Error(`fragment index of ${a.name}:${run.seq} is out of step at ${b.seq}`)
+            if (j !== idx.length) throw new Error(`fragment index of ${a.name}:${run.seq} has ${idx.length} entries for ${j} fragments`)
           }
         }
       }
+      if (dels !== a.dels.length) throw new Error(`delete records of ${a.name} end at ${dels} of ${a.dels.length}`)
     }
   }
 }
-
-// Runs a log grows by before compactLogs trims its arrays.
-const COMPACT_AFTER = 2048
 
 // Steps findChar walks along a run's fragment chain before it uses (or builds) the run's index.
 const FRAG_WALK = 8
@@ -1562,41 +1547,32 @@ function fragIndex<C>(idx: Block<C>[], seq: number): number {
   return lo
 }
 
-/** Appends one range to a delete run, extending its last range when it continues it. */
-// A delete run that is complete (its source logged something after it) keeps its extra ranges in
-// an array of exactly their size: arrays grown by push keep spare capacity, a third of a loaded
-// document's heap in the ranges of long traces.
-function trimRanges(run: DelRun): void {
-  if (run.more !== null) run.more = run.more.slice()
-}
-
-// `a` is the source whose log ends with `run`; its delAgent is the source of run's last range.
-export function appendDelRange(a: Agent<unknown>, run: DelRun, ag: number, st: number, ln: number, dir: number): void {
+/**
+ * Appends one range to the delete run whose record is at `off`, the last entry of `a`'s log,
+ * extending the run's last range when it continues it. `a.delAgent` is the source of that range.
+ */
+export function appendDelRange(a: Agent<unknown>, off: number, ag: number, st: number, ln: number, dir: number): void {
   if (ln === 1) dir = 1
-  if (run.tL === 0) {
-    run.tA = ag
-    run.tS = st
-    run.tL = ln * dir
-    a.delAgent = ag
-    return
-  }
-  const more = run.more
-  if (more === null) {
-    const ll = run.tL
-    const d = extendDir(run.tA, run.tS, ll < 0 ? -ll : ll, ll < 0 ? -1 : 1, ag, st, ln, dir)
-    if (d !== 0) run.tL = (Math.abs(ll) + ln) * d
-    else run.more = ag === run.tA ? [st, ln * 2 + (dir === -1 ? 1 : 0)] : [-ag - 1, st, ln * 2 + (dir === -1 ? 1 : 0)]
-  } else {
-    const n = more.length
-    const w = more[n - 1]!
+  const d = a.dels
+  const n = d.length
+  const words = d[off + 1]!
+  if (words > 0) {
+    const w = d[n - 1]!
     const ll = Math.floor(w / 2)
-    const d = extendDir(a.delAgent, more[n - 2]!, ll, w % 2 === 1 ? -1 : 1, ag, st, ln, dir)
-    if (d !== 0) more[n - 1] = (ll + ln) * 2 + (d === -1 ? 1 : 0)
-    else {
-      if (ag !== a.delAgent) more.push(-ag - 1)
-      more.push(st, ln * 2 + (dir === -1 ? 1 : 0))
+    const x = extendDir(a.delAgent, d[n - 2]!, ll, w % 2 === 1 ? -1 : 1, ag, st, ln, dir)
+    if (x !== 0) {
+      d[n - 1] = (ll + ln) * 2 + (x === -1 ? 1 : 0)
+      return
     }
   }
+  let w = words + 2
+  if (ag !== (words > 0 ? a.delAgent : a.index)) {
+    d.push(-ag - 1)
+    w++
+  }
+  d.push(st)
+  d.push(ln * 2 + (dir === -1 ? 1 : 0))
+  d[off + 1] = w
   a.delAgent = ag
 }
 

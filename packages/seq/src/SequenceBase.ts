@@ -102,7 +102,6 @@ export abstract class SequenceBase<C, Json> extends Replicated<SeqOp<C>, Json> {
   }
 
   protected override afterApply(origin: unknown): void {
-    this.engine.compactLogs()
     if (this.#pendingEdits.length > 0) this.#emitEdits(origin)
   }
 

@@ -4,7 +4,7 @@ import * as fc from 'fast-check'
 import { decodeWith, encodeWith, encoding, decoding, readBoundedString, testSeed } from './helpers.ts'
 import { prng, withSeed } from '@hearsay/core/testing'
 import { readSeqOp, writeSeqOp, type ContentCodec, type Part, type Ref, type SeqOp } from '../src/ops.ts'
-import { Agent, DelRun, appendDelRange, pushRange } from '../src/SeqEngine.ts'
+import { Agent, appendDelRange, pushRange } from '../src/SeqEngine.ts'
 
 const textCodec: ContentCodec<string> = {
   write: (e, cs) => encoding.writeVarString(e, cs.join('')),
@@ -100,14 +100,15 @@ test('a log finds the run holding any seq, whatever the lengths of its runs', as
         let seq = 1
         for (let i = 0; i < n; i++) {
           const l = len(i, n)
-          a.addRun(new DelRun(seq, l))
+          a.addDelRun(seq, l)
           seq += l
         }
         let want = 0
         for (let s = 1; s < seq; s++) {
-          while (want + 1 < n && a.runs[want + 1]!.seq <= s) want++
+          while (want + 1 < n && a.starts[want + 1]! <= s) want++
           if (a.runIndexAt(s) !== want) assert.fail(`${shape}, ${n} runs: seq ${s} is in run ${want}, found ${a.runIndexAt(s)}`)
           if (a.runAt(s) !== a.runs[want]) assert.fail(`${shape}, ${n} runs: runAt(${s})`)
+          if (a.rlenAt(want) !== len(want, n) && shape !== 'random mixture') assert.fail(`${shape}: length of run ${want}`)
         }
         assert.equal(a.runAt(seq), undefined)
         assert.equal(a.runAt(0), undefined)
@@ -118,12 +119,14 @@ test('a log finds the run holding any seq, whatever the lengths of its runs', as
 
 test('a delete run packs its ranges and gives back the ranges it was given, merged as pushRange merges them', async () => {
   // Ranges come from up to three sources, forward and backward, often continuing the one before
-  // (typing over a selection, backspacing), so every branch of the packing is taken.
+  // (typing over a selection, backspacing), so every branch of the packing is taken. Each
+  // round's source (a) writes a delete run after another run's record.
   await withSeed('delete-run-packing', (rng) => {
     for (let round = 0; round < 300; round++) {
-      const a = new Agent<string>(0, 'a' as never)
-      const run = new DelRun(1, 1)
-      a.addRun(run)
+      const a = new Agent<string>(round % 3, 'a' as never)
+      const before = a.addDelRun(1, 1)
+      appendDelRange(a as Agent<unknown>, before, 2, 77, 1, 1)
+      const run = a.addDelRun(2, 1)
       const want: number[] = []
       let ag = 0
       let st = 1000
@@ -138,7 +141,8 @@ test('a delete run packs its ranges and gives back the ranges it was given, merg
         pushRange(want, ag, st, len, dir)
         st = dir === 1 ? st + len - 1 : Math.max(len, st - len + 1)
       }
-      assert.deepEqual(run.flat(), want, `round ${round}`)
+      assert.deepEqual(a.delRanges(run), want, `round ${round}`)
+      assert.deepEqual(a.delRanges(before), [2, 77, 1, 1], `round ${round}: the record before`)
     }
   })
 })
