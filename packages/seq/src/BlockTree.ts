@@ -7,8 +7,12 @@ export const DELETED = 1
 /** Hidden but not deleted: a list element moved away from this slot, or a losing move slot. */
 export const HIDDEN = 2
 
-/** One run of document characters (or list slots) sharing a source, consecutive seqs and a state. */
-export class Block<C> {
+/**
+ * One run of document characters (or list slots) sharing a source, consecutive seqs and a state.
+ * A run's first block is the run itself (SeqEngine's InsRun); the blocks it is cut into later are
+ * {@link Frag}s.
+ */
+export abstract class Block<C> {
   /** Seq of the first character. */
   seq: number
   len: number
@@ -18,21 +22,30 @@ export class Block<C> {
   leaf: Leaf<C>
   /** Next fragment of the same run, in seq order. */
   next: Block<C> | null = null
-  /** The log run this block belongs to. */
-  run: RunRef
+  /** The log run this block belongs to (a getter on runs, which are their own first block). */
+  abstract readonly run: RunRef
 
-  constructor(seq: number, len: number, content: C, state: number, leaf: Leaf<C>, run: RunRef) {
+  constructor(seq: number, len: number, content: C, state: number, leaf: Leaf<C>) {
     this.seq = seq
     this.len = len
     this.content = content
     this.state = state
     this.leaf = leaf
-    this.run = run
   }
 
   /** Interned index of the source that inserted it (kept on the run, not per block). */
   get agent(): number {
     return this.run.src
+  }
+}
+
+/** A block of a run past the run's first one: a run cut by later edits, or grown by later typing. */
+export class Frag<C> extends Block<C> {
+  readonly run: RunRef
+
+  constructor(seq: number, len: number, content: C, state: number, leaf: Leaf<C>, run: RunRef) {
+    super(seq, len, content, state, leaf)
+    this.run = run
   }
 }
 

@@ -2,7 +2,7 @@
 // runs), integration of inserts with the YjsMod/FugueMax rule, deletes, list moves, and the
 // history that packs each source's runs into few updates. See PROTOCOL.md.
 import type { ReadonlyVersionVector, ReplicaId, Update } from '@hearsay/core'
-import { Block, BlockTree, DELETED, HIDDEN, type Leaf, type RunRef } from './BlockTree.js'
+import { Block, BlockTree, DELETED, Frag, HIDDEN, type Leaf, type RunRef } from './BlockTree.js'
 import { DELETE, INSERT, MOVE, PartReader, ReadSeqOp, type DeletePart, type DeleteRange, type InsertPart, type MovePart, type Part, type Ref, type SeqOp } from './ops.js'
 
 /** How the engine handles the content of blocks (strings for Text, arrays for List). */
@@ -50,14 +50,22 @@ export class InsRun<C> extends Block<C> {
   orS = 0
 
   constructor(src: number, seq: number, rlen: number, len: number, content: C, state: number, leaf: Leaf<C>) {
-    super(seq, len, content, state, leaf, null as unknown as RunRef)
-    this.run = this
+    super(seq, len, content, state, leaf)
     this.src = src
     this.rlen = rlen
   }
 
   get kind(): number {
     return INSERT
+  }
+
+  /** A run is its own first block. */
+  get run(): RunRef {
+    return this
+  }
+
+  override get agent(): number {
+    return this.src
   }
 }
 
@@ -298,7 +306,7 @@ export class SeqEngine<C> {
 
   /** Splits `b` at `off` (0 < off < len); returns the new right block, placed after `b`. */
   split(b: Block<C>, off: number): Block<C> {
-    const right = new Block<C>(b.seq + off, b.len - off, this.kind.slice(b.content, off, b.len), b.state, b.leaf, b.run)
+    const right = new Frag<C>(b.seq + off, b.len - off, this.kind.slice(b.content, off, b.len), b.state, b.leaf, b.run)
     b.content = this.kind.slice(b.content, 0, off)
     b.len = off
     right.next = b.next
@@ -1102,7 +1110,7 @@ export class SeqEngine<C> {
         let b: Block<C>
         if (run === null) b = run = move === null ? this.#newRun(self, s, len, olA, olS, orA, orS, n, content, state) : this.#moveRun(self, s, olA, olS, orA, orS, move, content)
         else {
-          b = new Block<C>(s, n, content, state, tree.first, run)
+          b = new Frag<C>(s, n, content, state, tree.first, run)
           tail!.next = b
           if (this.#frags.size !== 0) this.#fragLinked(tail!, b)
         }
