@@ -97,10 +97,12 @@ export class Agent<C> {
   starts: number[] = []
   /**
    * Records of the delete runs, one after another. The record at offset `o`: the run's length in
-   * seqs, the count of words that follow, then its ranges of ids, two words a range (start, then
-   * len * 2, + 1 when it runs backward as backspacing writes it), each after a marker
+   * seqs, the count of words that follow, then its ranges of ids, each after a marker
    * -(agent + 1) when its source differs from the previous range's (from this source's own for
-   * the first). Most ranges name the source before them: a range costs two numbers.
+   * the first). A range (start, lw), lw being len * 2, + 1 when it runs backward as backspacing
+   * writes it, is one word start * 2^22 + lw (a double, stored unboxed in the array), or when
+   * start or lw do not fit, the three words LONG_RANGE, start, lw. Most ranges name the source
+   * before them: a range costs one number.
    */
   dels: number[] = []
   /**
@@ -148,10 +150,24 @@ export class Agent<C> {
     const d = this.dels
     const f: number[] = []
     let ag = this.index
-    for (let i = off + 2, end = off + 2 + d[off + 1]!; i < end; i += 2) {
-      if (d[i]! < 0) ag = -d[i++]! - 1
-      const w = d[i + 1]!
-      f.push(ag, d[i]!, Math.floor(w / 2), w % 2 === 1 ? -1 : 1)
+    for (let i = off + 2, end = off + 2 + d[off + 1]!; i < end; ) {
+      const x = d[i]!
+      let st: number
+      let lw: number
+      if (x === LONG_RANGE) {
+        st = d[i + 1]!
+        lw = d[i + 2]!
+        i += 3
+      } else if (x < 0) {
+        ag = -x - 1
+        i++
+        continue
+      } else {
+        st = Math.floor(x / RANGE_LW)
+        lw = x - st * RANGE_LW
+        i++
+      }
+      f.push(ag, st, Math.floor(lw / 2), lw % 2 === 1 ? -1 : 1)
     }
     return f
   }
@@ -1539,6 +1555,12 @@ export class SeqEngine<C> {
   }
 }
 
+// A delete range packs into one word start * RANGE_LW + lw (see Agent.dels) when lw < RANGE_LW
+// and start < RANGE_START_MAX, which keeps the word below 2^53; else it takes LONG_RANGE, start, lw.
+const RANGE_LW = 2 ** 22
+const RANGE_START_MAX = 2 ** 31
+const LONG_RANGE = -0.5
+
 // Steps findChar walks along a run's fragment chain before it uses (or builds) the run's index.
 const FRAG_WALK = 8
 
@@ -1565,21 +1587,41 @@ export function appendDelRange(a: Agent<unknown>, off: number, ag: number, st: n
   const n = d.length
   const words = d[off + 1]!
   if (words > 0) {
+    // The run's last range: three words (LONG_RANGE, start, lw) or one.
+    const long = words >= 3 && d[n - 3] === LONG_RANGE
     const w = d[n - 1]!
-    const ll = Math.floor(w / 2)
-    const x = extendDir(a.delAgent, d[n - 2]!, ll, w % 2 === 1 ? -1 : 1, ag, st, ln, dir)
+    const ls = long ? d[n - 2]! : Math.floor(w / RANGE_LW)
+    const lw = long ? w : w - ls * RANGE_LW
+    const ll = Math.floor(lw / 2)
+    const x = extendDir(a.delAgent, ls, ll, lw % 2 === 1 ? -1 : 1, ag, st, ln, dir)
     if (x !== 0) {
-      d[n - 1] = (ll + ln) * 2 + (x === -1 ? 1 : 0)
+      const nw = (ll + ln) * 2 + (x === -1 ? 1 : 0)
+      if (long) d[n - 1] = nw
+      else if (nw < RANGE_LW) d[n - 1] = ls * RANGE_LW + nw
+      else {
+        d[n - 1] = LONG_RANGE
+        d.push(ls)
+        d.push(nw)
+        d[off + 1] = words + 2
+      }
       return
     }
   }
-  let w = words + 2
+  let w = words
   if (ag !== (words > 0 ? a.delAgent : a.index)) {
     d.push(-ag - 1)
     w++
   }
-  d.push(st)
-  d.push(ln * 2 + (dir === -1 ? 1 : 0))
+  const lw = ln * 2 + (dir === -1 ? 1 : 0)
+  if (lw < RANGE_LW && st < RANGE_START_MAX) {
+    d.push(st * RANGE_LW + lw)
+    w++
+  } else {
+    d.push(LONG_RANGE)
+    d.push(st)
+    d.push(lw)
+    w += 3
+  }
   d[off + 1] = w
   a.delAgent = ag
 }

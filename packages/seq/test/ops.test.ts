@@ -119,7 +119,8 @@ test('a log finds the run holding any seq, whatever the lengths of its runs', as
 
 test('a delete run packs its ranges and gives back the ranges it was given, merged as pushRange merges them', async () => {
   // Ranges come from up to three sources, forward and backward, often continuing the one before
-  // (typing over a selection, backspacing), so every branch of the packing is taken. Each
+  // (typing over a selection, backspacing), with starts past 2^31 and lengths past 2^21 now and
+  // then, so every branch of the packing (one word or three a range) is taken. Each
   // round's source (a) writes a delete run after another run's record.
   await withSeed('delete-run-packing', (rng) => {
     for (let round = 0; round < 300; round++) {
@@ -131,9 +132,10 @@ test('a delete run packs its ranges and gives back the ranges it was given, merg
       let ag = 0
       let st = 1000
       for (let i = prng.int32(rng, 1, 40); i > 0; i--) {
-        const len = prng.int32(rng, 1, 4)
-        const dir = prng.bool(rng) ? 1 : -1
         const r = prng.int32(rng, 0, 9)
+        // Now and then a range near 2^21 ids, whose length no longer fits the one-word form.
+        const len = r === 9 ? prng.int32(rng, 2 ** 21 - 2, 2 ** 21 + 2) : prng.int32(rng, 1, 4)
+        const dir = prng.bool(rng) ? 1 : -1
         if (r < 2) ag = prng.int32(rng, 0, 2)
         if (r < 4) st = prng.int32(rng, 1, 2 ** 32)
         else st = dir === 1 ? st + 1 : Math.max(1, st - 1)
