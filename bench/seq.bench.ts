@@ -4,7 +4,10 @@
 // every *.json.gz editing trace in that directory (josephg/editing-traces format), replayed and
 // loaded like B4 (BENCH_SEQ=traces runs only those).
 import { group, type Row } from './harness.ts'
-import { existsSync, readdirSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { fileURLToPath } from 'node:url'
 import { join } from 'node:path'
 import { loadTrace, type Trace } from './seq-trace.ts'
 import { textImpls, type Factory, type TextImpl } from './seq-peers.ts'
@@ -134,27 +137,24 @@ function loadGroup(title: string, trace: Trace, states: Map<string, Uint8Array>)
   load.print()
 }
 
-// Heap held by one loaded document. The load runs in its own frame: a temporary left in this
-// frame's registers would keep the document alive after `kept` lets it go.
-function loadInto(kept: { value: unknown }, f: Factory<TextImpl>, state: Uint8Array): void {
-  kept.value = f.load(state).keep
-}
-
-// Measured as the heap after the load minus the heap before it (collected both times): the
-// difference when the document is let go instead undercounts a library that keeps a reference
-// to its last document somewhere (it read 0.3-0.4 MB for Yjs's 2.8 MB B4 document in some runs).
+// Heap held by one loaded document: counted from two heap snapshots around one load, in a fresh
+// process (bench/seq-heap-child.ts), compiled code left out. The heapUsed difference this bench
+// used before moved by ±20% between measurements of the same load (garbage not yet swept, code
+// compiled on the way), and a library that keeps its last document alive made it undercount.
+// For the wasm engines it counts the JavaScript side and the growth of their wasm memory.
 function heldByLoad(f: Factory<TextImpl>, state: Uint8Array): number | undefined {
-  if (gc === undefined) return undefined
-  const kept: { value: unknown } = { value: undefined }
-  gc()
-  gc()
-  const before = process.memoryUsage().heapUsed
-  loadInto(kept, f, state)
-  gc()
-  gc()
-  const held = process.memoryUsage().heapUsed - before
-  kept.value = undefined
-  return held
+  const dir = mkdtempSync(join(tmpdir(), 'hearsay-heap-'))
+  try {
+    const file = join(dir, 'state.bin')
+    writeFileSync(file, state)
+    const out = execFileSync(process.execPath, [...process.execArgv, fileURLToPath(new URL('./seq-heap-child.ts', import.meta.url)), f.name, file], { encoding: 'utf8' })
+    return (JSON.parse(out.trim().split('\n').pop()!) as { bytes: number }).bytes
+  } catch (err) {
+    console.log(`  ${f.name}: heap not measured: ${(err as Error).message.split('\n')[0]}`)
+    return undefined
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
 }
 
 async function b4(): Promise<void> {
