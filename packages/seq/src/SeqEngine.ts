@@ -172,17 +172,52 @@ export class Agent<C> {
     return f
   }
 
+  /**
+   * For every 64 seqs (bucket k: seqs from k * 64), the index of the last run starting at or
+   * before the bucket's first seq, built as far as lookups need. Runs only ever grow at the end
+   * of the log, so an entry never changes once set. A lookup then searches the few runs between
+   * two entries instead of the whole log: ids are looked up at random (a loaded document looks
+   * one up for every insert and every delete range), and the full binary search was most of
+   * the time of a lookup.
+   */
+  buckets: number[] = []
+
   /** Index in {@link runs} of the run holding `seq` (which must exist). */
   runIndexAt(seq: number): number {
     const starts = this.starts
     let lo = 0
     let hi = starts.length - 1
+    if (seq < 2 ** 31 && hi > BUCKET_MIN_RUNS) {
+      const k = seq >>> BUCKET_SHIFT
+      const b = this.buckets
+      if (k >= b.length) this.#fillBuckets(k)
+      if (k < b.length) {
+        lo = b[k]!
+        if (k + 1 < b.length) hi = b[k + 1]!
+      }
+    }
     while (lo < hi) {
       const mid = (lo + hi + 1) >> 1
       if (starts[mid]! <= seq) lo = mid
       else hi = mid - 1
     }
     return lo
+  }
+
+  // Sets bucket entries up to k (see buckets), walking the runs from the last entry set; not
+  // past the last run's start, since a run appended later could start in such a bucket.
+  #fillBuckets(k: number): void {
+    const b = this.buckets
+    const starts = this.starts
+    const n = starts.length
+    const lastStart = starts[n - 1]!
+    let r = b.length === 0 ? 0 : b[b.length - 1]!
+    for (let j = b.length; j <= k; j++) {
+      const first = j << BUCKET_SHIFT
+      if (first > lastStart) return
+      while (r + 1 < n && starts[r + 1]! <= first) r++
+      b.push(r)
+    }
   }
 
   /** The run holding `seq` (a delete run as its record's offset), or undefined. */
@@ -864,6 +899,7 @@ export class SeqEngine<C> {
       a.runs.length = 0
       a.starts.length = 0
       a.dels.length = 0
+      a.buckets.length = 0
       a.cache = null
       a.moved = null
     }
@@ -1554,6 +1590,10 @@ export class SeqEngine<C> {
     }
   }
 }
+
+// Seqs per bucket of Agent.buckets (2^6), and the log length from which lookups use buckets.
+const BUCKET_SHIFT = 6
+const BUCKET_MIN_RUNS = 32
 
 // A delete range packs into one word start * RANGE_LW + lw (see Agent.dels) when lw < RANGE_LW
 // and start < RANGE_START_MAX, which keeps the word below 2^53; else it takes LONG_RANGE, start, lw.

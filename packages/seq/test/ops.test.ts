@@ -114,6 +114,21 @@ test('a log finds the run holding any seq, whatever the lengths of its runs', as
         assert.equal(a.runAt(0), undefined)
       }
     }
+    // A log that grows between lookups, some of them into its last run (as history does): the
+    // lookup table behind runIndexAt must never hold an entry a later run would change.
+    const a = new Agent<string>(0, 'a' as never)
+    let seq = 1
+    for (let i = 0; i < 400; i++) {
+      const l = prng.bool(rng) ? prng.int32(rng, 1, 3) : prng.int32(rng, 1, 300)
+      a.addDelRun(seq, l)
+      seq += l
+      for (let q = 0; q < 3; q++) {
+        const s = q === 0 ? seq - 1 : prng.int32(rng, 1, seq - 1)
+        let want = a.runs.length - 1
+        while (a.starts[want]! > s) want--
+        if (a.runIndexAt(s) !== want) assert.fail(`growing log of ${i + 1} runs: seq ${s} is in run ${want}, found ${a.runIndexAt(s)}`)
+      }
+    }
   })
 })
 
