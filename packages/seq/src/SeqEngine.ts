@@ -173,14 +173,17 @@ export class Agent<C> {
   }
 
   /**
-   * For every 64 seqs (bucket k: seqs from k * 64), the index of the last run starting at or
-   * before the bucket's first seq, built as far as lookups need. Runs only ever grow at the end
-   * of the log, so an entry never changes once set. A lookup then searches the few runs between
-   * two entries instead of the whole log: ids are looked up at random (a loaded document looks
-   * one up for every insert and every delete range), and the full binary search was most of
-   * the time of a lookup.
+   * For every 2^bucketShift seqs (bucket k: seqs from k << bucketShift), the index of the last
+   * run starting at or before the bucket's first seq, built as far as lookups need. Runs only
+   * ever grow at the end of the log, so an entry never changes once set. A lookup then searches
+   * the few runs between two entries instead of the whole log: ids are looked up at random (a
+   * loaded document looks one up for every insert and every delete range), and the full binary
+   * search was most of the time of a lookup. The buckets are about four runs wide on average
+   * (at least 64 seqs): a log of long runs (pastes) gets wider ones, so the table stays a
+   * fraction of the log's own size.
    */
   buckets: number[] = []
+  bucketShift = BUCKET_SHIFT
 
   /** Index in {@link runs} of the run holding `seq` (which must exist). */
   runIndexAt(seq: number): number {
@@ -188,9 +191,17 @@ export class Agent<C> {
     let lo = 0
     let hi = starts.length - 1
     if (seq < 2 ** 31 && hi > BUCKET_MIN_RUNS) {
-      const k = seq >>> BUCKET_SHIFT
+      let k = seq >>> this.bucketShift
       const b = this.buckets
-      if (k >= b.length) this.#fillBuckets(k)
+      if (k >= b.length) {
+        // More buckets than half the runs: widen them (a rebuild, rare as the log doubles).
+        if (k > (hi >> 1) + 64) {
+          this.bucketShift = Math.max(BUCKET_SHIFT, Math.ceil(Math.log2((starts[hi]! * 4) / (hi + 1))))
+          b.length = 0
+          k = seq >>> this.bucketShift
+        }
+        this.#fillBuckets(k)
+      }
       if (k < b.length) {
         lo = b[k]!
         if (k + 1 < b.length) hi = b[k + 1]!
@@ -213,7 +224,7 @@ export class Agent<C> {
     const lastStart = starts[n - 1]!
     let r = b.length === 0 ? 0 : b[b.length - 1]!
     for (let j = b.length; j <= k; j++) {
-      const first = j << BUCKET_SHIFT
+      const first = j * 2 ** this.bucketShift
       if (first > lastStart) return
       while (r + 1 < n && starts[r + 1]! <= first) r++
       b.push(r)
@@ -900,6 +911,7 @@ export class SeqEngine<C> {
       a.starts.length = 0
       a.dels.length = 0
       a.buckets.length = 0
+      a.bucketShift = BUCKET_SHIFT
       a.cache = null
       a.moved = null
     }
@@ -1591,7 +1603,7 @@ export class SeqEngine<C> {
   }
 }
 
-// Seqs per bucket of Agent.buckets (2^6), and the log length from which lookups use buckets.
+// Least seqs per bucket of Agent.buckets (2^6), and the log length from which lookups use them.
 const BUCKET_SHIFT = 6
 const BUCKET_MIN_RUNS = 32
 
