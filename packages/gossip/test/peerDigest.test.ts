@@ -86,6 +86,18 @@ function assertCovers(seen: ReadonlyMap<string, ReadonlyVersionVector>, b: Node,
   assert.deepEqual(missing, [], `${what}: a's digest for b lacks or lags on ${missing.length} of ${OBJECTS} objects`)
 }
 
+/** The value under 'k' of map `ids[i]` on node `n`. */
+function valueAt(n: Node, i: number): unknown {
+  return (n.get(ids[i]!) as LWWMap | undefined)?.get('k')
+}
+
+/** Restarts a on `store` once more: the stored digest for b covers b, and a bundle for b resends nothing. */
+async function assertKeptAfterRestart(net: TestNet, store: Store, b: Node): Promise<void> {
+  const a3 = net.node({ store, ...quiet })
+  assertCovers(await a3.digestSeen('b'), b, 'after another restart')
+  assert.deepEqual(await resent(a3), [], 'a bundle for b after another restart resends nothing')
+}
+
 describe('peer digests across a restart', () => {
   it('a round that swaps vectors for only some objects adds to the stored digest instead of replacing it', async () => {
     const net = new TestNet()
@@ -97,7 +109,7 @@ describe('peer digests across a restart', () => {
       const rec = new RecordingTransport(net.transport())
       const a2 = net.node({ store, ...quiet, transports: [rec] })
       await a2.connect(net.address('b'))
-      await waitFor(() => (a2.get(ids[5]!) as LWWMap | undefined)?.get('k') === 'changed', 'a gets the change')
+      await waitFor(() => valueAt(a2, 5) === 'changed', 'a gets the change')
       // The case under test: b's vectors crossed for only a few of the objects.
       const crossed = new Set<string>()
       for (const f of rec.frames) {
@@ -111,9 +123,7 @@ describe('peer digests across a restart', () => {
       assertCovers(await a2.digestSeen('b'), b, 'after the partial round')
       assert.deepEqual(await resent(a2), [], 'a bundle for b resends nothing b holds')
       await a2.close()
-      const a3 = net.node({ store, ...quiet })
-      assertCovers(await a3.digestSeen('b'), b, 'after another restart')
-      assert.deepEqual(await resent(a3), [], 'a bundle for b after another restart resends nothing')
+      await assertKeptAfterRestart(net, store, b)
     } finally {
       await net.close()
     }
@@ -131,7 +141,7 @@ describe('peer digests across a restart', () => {
       // The read of b's stored digest starts first and is still pending during the round.
       const early = a2.digestSeen('b')
       await a2.connect(net.address('b'))
-      await waitFor(() => (a2.get(ids[5]!) as LWWMap | undefined)?.get('k') === 'changed' && (a2.get(ids[40]!) as LWWMap | undefined)?.get('k') === 'changed too', 'a gets both changes')
+      await waitFor(() => valueAt(a2, 5) === 'changed' && valueAt(a2, 40) === 'changed too', 'a gets both changes')
       // Closing saves the digests: that save must wait for the pending read, not write a partial one.
       const closing = a2.close()
       // Give a save that does not wait for the read the time to write (it must wait, so nothing is written).
@@ -140,9 +150,7 @@ describe('peer digests across a restart', () => {
       store.release()
       assertCovers(await early, b, 'the read that raced the round')
       await closing
-      const a3 = net.node({ store, ...quiet })
-      assertCovers(await a3.digestSeen('b'), b, 'after another restart')
-      assert.deepEqual(await resent(a3), [], 'a bundle for b resends nothing')
+      await assertKeptAfterRestart(net, store, b)
     } finally {
       await net.close()
     }
@@ -156,13 +164,12 @@ describe('peer digests across a restart', () => {
       maps[5]!.set('k', 'changed')
       const a2 = net.node({ store, ...quiet })
       await a2.connect(net.address('b'))
-      await waitFor(() => (a2.get(ids[5]!) as LWWMap | undefined)?.get('k') === 'changed', 'a gets the change')
+      await waitFor(() => valueAt(a2, 5) === 'changed', 'a gets the change')
       // b's bundle carries its whole digest and replaces what a knew of b.
       await a2.importBundle(await b.exportBundle({ for: 'a' }))
       assertCovers(await a2.digestSeen('b'), b, 'after the bundle')
       await a2.close()
-      const a3 = net.node({ store, ...quiet })
-      assertCovers(await a3.digestSeen('b'), b, 'after another restart')
+      await assertKeptAfterRestart(net, store, b)
     } finally {
       await net.close()
     }
