@@ -810,6 +810,16 @@ export class SeqEngine<C> {
   #deferred: SeqOp<C> | null = null
   #checking = false
 
+  // From a checking apply (a document loaded into an empty sequence) to the end of its batch
+  // (see endBatch): per source, a bitmap of
+  // the seqs that arrived as deleted characters (deleted segments of inserts). A loaded state
+  // carries every deleted character that way and also every delete that erased it, so most
+  // deletes of a load name characters already gone: the bitmap answers them without looking
+  // each range's characters up (a bit is set only for a character placed deleted, and a deleted
+  // character stays deleted, so a range whose bits are all set is a range of existing,
+  // deleted characters, and applying it would change nothing).
+  #gone: Array<Uint32Array | undefined> | null = null
+
   // Index of the part of the update being validated that holds seq `s` (v.seq <= s): gallops
   // back from the current part, then searches binarily, so a reference k parts back costs O(log k).
   #partIndex(v: Validation<C>, s: number): number {
@@ -889,6 +899,7 @@ export class SeqEngine<C> {
     const edits = this.edits
     const had = edits === null ? 0 : edits.length
     this.#checking = true
+    if (!this.isList) this.#gone ??= []
     try {
       if (op instanceof ReadSeqOp && !op.built) this.#applyRead(op, source, seq, covered)
       else this.#applyParts(op, source, seq, covered)
@@ -916,6 +927,12 @@ export class SeqEngine<C> {
       a.moved = null
     }
     this.#growing = null
+    this.#gone = null
+  }
+
+  /** The end of a batch of applied updates: drops what only a load uses. */
+  endBatch(): void {
+    this.#gone = null
   }
 
   // Scratch list of the blocks an integrate scan passed.
@@ -1161,6 +1178,7 @@ export class SeqEngine<C> {
       const n = deleted ? sg : this.kind.length(sg)
       const state = move !== null ? HIDDEN : deleted ? DELETED : 0
       const content = deleted ? this.kind.empty() : (sg as C)
+      if (deleted && this.#gone !== null) markGone(this.#gone, self.index, s, n)
       if (i === 0 && merged && immediate && leftBlock !== null && leftBlock.state === state && state !== DELETED) {
         this.#grow(leftBlock)
         leftBlock.content = this.kind.append(leftBlock.content, content)
@@ -1232,6 +1250,7 @@ export class SeqEngine<C> {
   /** Deletes characters (agent, lo .. lo + n - 1). */
   #deleteRange(agent: number, lo: number, n: number): void {
     const hi = lo + n - 1
+    if (this.#gone !== null && allGone(this.#gone[agent], lo, hi + 1)) return
     let s = lo
     let b: Block<C> | null = this.findChar(agent, lo)
     for (;;) {
@@ -1627,6 +1646,41 @@ function fragIndex<C>(idx: Block<C>[], seq: number): number {
     else hi = mid - 1
   }
   return lo
+}
+
+// Seqs past this get no bits in SeqEngine.#gone (a bitmap that large would not pay).
+const GONE_MAX = 2 ** 26
+
+// Sets the bits of seqs [lo, lo + n) of `agent` in `gone` (see SeqEngine.#gone), growing its bitmap.
+function markGone(gone: Array<Uint32Array | undefined>, agent: number, lo: number, n: number): void {
+  const hi = lo + n
+  if (hi > GONE_MAX) return
+  let bits = gone[agent]
+  const need = (hi >>> 5) + 1
+  if (bits === undefined || bits.length < need) {
+    const grown = new Uint32Array(Math.max(need, bits === undefined ? 256 : bits.length * 2))
+    if (bits !== undefined) grown.set(bits)
+    gone[agent] = bits = grown
+  }
+  for (let s = lo; s < hi; ) {
+    const b = s & 31
+    const k = Math.min(32 - b, hi - s)
+    bits[s >>> 5]! |= k === 32 ? -1 : ((1 << k) - 1) << b
+    s += k
+  }
+}
+
+// Whether every seq of [lo, hi) has its bit set in `bits` (see SeqEngine.#gone).
+function allGone(bits: Uint32Array | undefined, lo: number, hi: number): boolean {
+  if (bits === undefined || hi > bits.length * 32) return false
+  for (let s = lo; s < hi; ) {
+    const b = s & 31
+    const k = Math.min(32 - b, hi - s)
+    const mask = k === 32 ? -1 : ((1 << k) - 1) << b
+    if ((bits[s >>> 5]! & mask) !== mask) return false
+    s += k
+  }
+  return true
 }
 
 /**

@@ -102,6 +102,7 @@ export abstract class SequenceBase<C, Json> extends Replicated<SeqOp<C>, Json> {
   }
 
   protected override afterApply(origin: unknown): void {
+    this.engine.endBatch()
     if (this.#pendingEdits.length > 0) this.#emitEdits(origin)
   }
 
