@@ -2,6 +2,7 @@ import { ListTypeId, assertValue, readValue, registerType, writeValue, type Repl
 import { SequenceBase } from './SequenceBase.js'
 import type { ContentKind } from './SeqEngine.js'
 import type { ContentCodec } from './ops.js'
+import type { Leaf } from './BlockTree.js'
 
 const listKind: ContentKind<readonly Value[]> = {
   empty: () => [],
@@ -110,8 +111,12 @@ export class List<T extends Value = Value> extends SequenceBase<readonly Value[]
 
   /** The elements as a new array. */
   toArray(): T[] {
+    // A plain loop over the leaves, as in Text.toString.
     const out: T[] = []
-    for (const c of this.engine.visibleContent()) for (const v of c) out.push(v as T)
+    for (let l: Leaf<readonly Value[]> | null = this.engine.tree.first; l !== null; l = l.next) {
+      const bs = l.blocks
+      for (let i = 0; i < bs.length; i++) if (bs[i]!.state === 0) for (const v of bs[i]!.content) out.push(v as T)
+    }
     return out
   }
 
