@@ -88,8 +88,8 @@ export interface ContentCodec<C> {
 
 const MAX_SOURCES_PER_OP = 1 << 16
 
-// Most integers in an op fit one or two bytes: read those inline, everything else through core's
-// checked reader.
+// Most integers in an op fit one to three bytes: read those inline, everything else through
+// core's checked reader.
 function readUint(decoder: decoding.Decoder): number {
   const pos = decoder.pos
   const arr = decoder.arr
@@ -103,6 +103,14 @@ function readUint(decoder: decoding.Decoder): number {
     if (c < 128 && c > 0) {
       decoder.pos = pos + 2
       return (b & 127) | (c << 7)
+    }
+    // Three bytes: seqs and distances of a few thousand up to 2^21.
+    if (pos + 2 < arr.length) {
+      const d = arr[pos + 2]!
+      if (c >= 128 && d < 128 && d > 0) {
+        decoder.pos = pos + 3
+        return (b & 127) | ((c & 127) << 7) | (d << 14)
+      }
     }
   } else if (pos < arr.length && arr[pos]! < 128) {
     decoder.pos = pos + 1

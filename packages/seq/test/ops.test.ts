@@ -23,16 +23,20 @@ const textCodec: ContentCodec<string> = {
 }
 
 // References to the op's own source are numbers (the form the decoder gives back).
+// Integers around the var-uint byte boundaries (the reader reads one to three bytes inline).
+const boundary = fc.constantFrom(127, 128, 16383, 16384, 2 ** 21 - 1, 2 ** 21, 2 ** 28 - 1, 2 ** 28, 2 ** 35)
 const ref: fc.Arbitrary<Ref> = fc.oneof(
   fc.integer({ min: 1, max: 1000 }),
-  fc.record({ src: fc.constantFrom('alice', 'bob', 'carol'), n: fc.integer({ min: 1, max: 2 ** 40 }) }),
+  boundary,
+  fc.integer({ min: 1, max: 2 ** 24 }),
+  fc.record({ src: fc.constantFrom('alice', 'bob', 'carol'), n: fc.oneof(fc.integer({ min: 1, max: 2 ** 40 }), boundary) }),
 )
 const seg: fc.Arbitrary<string | number> = fc.oneof(fc.string({ minLength: 1, maxLength: 5 }), fc.integer({ min: 1, max: 50 }))
 const part: fc.Arbitrary<Part<string>> = fc.oneof(
   fc.record({ left: fc.option(ref, { nil: null }), right: fc.option(ref, { nil: null }), segs: fc.array(seg, { minLength: 1, maxLength: 4 }) }).map(
     ({ left, right, segs }) => ({ kind: 0 as const, len: segs.reduce<number>((n, s) => n + (typeof s === 'number' ? s : s.length), 0), left, right, segs }),
   ),
-  fc.array(fc.record({ start: ref, len: fc.integer({ min: 1, max: 20 }), dir: fc.constantFrom(1 as const, -1 as const) }), { minLength: 1, maxLength: 3 }).map((ranges) => ({
+  fc.array(fc.record({ start: ref, len: fc.oneof(fc.integer({ min: 1, max: 20 }), boundary), dir: fc.constantFrom(1 as const, -1 as const) }), { minLength: 1, maxLength: 3 }).map((ranges) => ({
     kind: 1 as const,
     len: ranges.reduce((n, r) => n + r.len, 0),
     ranges: ranges.map((r) => (r.dir === -1 && typeof r.start !== 'number' && r.start.n < r.len ? { ...r, dir: 1 as const } : r)),
