@@ -223,8 +223,10 @@ export class Agent<C> {
     const n = starts.length
     const lastStart = starts[n - 1]!
     let r = b.length === 0 ? 0 : b[b.length - 1]!
+    // (2 ** shift once: in the loop it was a call to Math.pow per bucket.)
+    const width = 2 ** this.bucketShift
     for (let j = b.length; j <= k; j++) {
-      const first = j * 2 ** this.bucketShift
+      const first = j * width
       if (first > lastStart) return
       while (r + 1 < n && starts[r + 1]! <= first) r++
       b.push(r)
@@ -1698,8 +1700,10 @@ export function appendDelRange(a: Agent<unknown>, off: number, ag: number, st: n
     const w = d[n - 1]!
     const ls = long ? d[n - 2]! : Math.floor(w / RANGE_LW)
     const lw = long ? w : w - ls * RANGE_LW
-    const ll = Math.floor(lw / 2)
-    const x = extendDir(a.delAgent, ls, ll, lw % 2 === 1 ? -1 : 1, ag, st, ln, dir)
+    // A short lw is below 2^22: integer bit operations instead of a float modulo (a call out of
+    // the optimized code) and a division.
+    const ll = long ? Math.floor(lw / 2) : lw >>> 1
+    const x = extendDir(a.delAgent, ls, ll, (long ? lw % 2 : lw & 1) === 1 ? -1 : 1, ag, st, ln, dir)
     if (x !== 0) {
       const nw = (ll + ln) * 2 + (x === -1 ? 1 : 0)
       if (long) d[n - 1] = nw
