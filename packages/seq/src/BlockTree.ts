@@ -55,7 +55,9 @@ export interface RunRef {
   readonly src: number
 }
 
-export const LEAF_MAX = 64
+// Blocks per leaf. An insert shifts the blocks after it in its leaf, which was ~9% of a load at
+// 64; 32 halves that (loads 2-6% faster) for ~3% more heap in leaves.
+export const LEAF_MAX = 32
 const INNER_MAX = 32
 
 export class Leaf<C> {
