@@ -401,6 +401,112 @@ export class ReadSeqOp<C> implements SeqOp<C> {
   }
 }
 
+// Reads one var-uint at `pos` of `arr` for skimParts, which keeps its position in a local:
+// returns it and leaves the next position in `skimPos`. One-byte integers are read inline.
+let skimPos = 0
+function skimUint(decoder: decoding.Decoder, arr: Uint8Array, pos: number): number {
+  const b = arr[pos]!
+  if (b < 128) {
+    skimPos = pos + 1
+    return b
+  }
+  decoder.pos = pos
+  const w = readUint(decoder)
+  skimPos = decoder.pos
+  return w
+}
+
+function failAt(decoder: decoding.Decoder, pos: number, message: string): never {
+  decoder.pos = pos
+  fail(decoder, message)
+}
+
+// readRef at `pos` of `arr`; leaves the next position in skimPos.
+function skimRef(decoder: decoding.Decoder, arr: Uint8Array, pos: number, table: string[]): Ref {
+  const w = skimUint(decoder, arr, pos)
+  if (w % 2 === 0) {
+    if (w === 0) failAt(decoder, skimPos, 'reference to its own part')
+    return w / 2
+  }
+  const t = (w - 1) / 2
+  if (t >= table.length) failAt(decoder, skimPos, `source index ${t} outside the op's table`)
+  const n = skimUint(decoder, arr, skimPos)
+  if (n < 1) failAt(decoder, skimPos, 'reference to seq 0')
+  return { src: table[t]!, n }
+}
+
+/**
+ * The checking pass over `np` parts at `decoder.pos`: the checks of {@link PartReader.next}
+ * without keeping the parts (an op is applied from its bytes later). Pushes the count of every
+ * content segment to `counts`, leaves the decoder after the parts and returns the seqs the parts
+ * cover, negated when one is a move.
+ */
+function skimParts(decoder: decoding.Decoder, np: number, table: string[], allowMove: boolean, counts: number[]): number {
+  const arr = decoder.arr
+  let pos = decoder.pos
+  let length = 0
+  let hasMove = false
+  for (let i = 0; i < np; i++) {
+    const head = skimUint(decoder, arr, pos)
+    pos = skimPos
+    const kind = head % 4
+    const count = Math.floor(head / 16)
+    if (kind === INSERT) {
+      if (count < 1) failAt(decoder, pos, 'empty insert')
+      if (head & 4) {
+        skimRef(decoder, arr, pos, table)
+        pos = skimPos
+      }
+      if (head & 8) {
+        skimRef(decoder, arr, pos, table)
+        pos = skimPos
+      }
+      decoder.pos = pos
+      const ns = readCount(decoder, 1)
+      pos = decoder.pos
+      let total = 0
+      for (let j = 0; j < ns; j++) {
+        const w = skimUint(decoder, arr, pos)
+        pos = skimPos
+        if (w < 2) failAt(decoder, pos, 'empty content segment')
+        total += half(w)
+        if (w % 2 === 0) counts.push(w / 2)
+      }
+      if (total !== count) failAt(decoder, pos, `insert of ${count} carries ${total} characters`)
+      length += count
+    } else if (kind === DELETE) {
+      if (head % 16 !== DELETE) failAt(decoder, pos, 'unknown delete flags')
+      if (count === 0 || count * 2 > arr.length - pos) failAt(decoder, pos, 'delete without ranges or with more than the payload holds')
+      for (let j = 0; j < count; j++) {
+        const start = skimRef(decoder, arr, pos, table)
+        const w = skimUint(decoder, arr, skimPos)
+        pos = skimPos
+        const n = half(w)
+        if (n < 1) failAt(decoder, pos, 'empty delete range')
+        if (w & 1 && typeof start !== 'number' && start.n - n + 1 < 1) failAt(decoder, pos, 'delete range below seq 1')
+        length += n
+      }
+    } else if (kind === MOVE && allowMove) {
+      if (head > 15) failAt(decoder, pos, 'unknown move flags')
+      if (head & 4) {
+        skimRef(decoder, arr, pos, table)
+        pos = skimPos
+      }
+      if (head & 8) {
+        skimRef(decoder, arr, pos, table)
+        pos = skimPos
+      }
+      skimRef(decoder, arr, pos, table)
+      skimUint(decoder, arr, skimPos)
+      pos = skimPos
+      length += 1
+      hasMove = true
+    } else failAt(decoder, pos, `unknown part kind ${kind}`)
+  }
+  decoder.pos = pos
+  return hasMove ? -length : length
+}
+
 /**
  * Reads what {@link writeSeqOp} wrote, checking structure and bounds (references are checked
  * against the replica's state when the update is applied). The op builds its part objects only
@@ -420,24 +526,12 @@ export function readSeqOp<C>(decoder: decoding.Decoder, content: ContentCodec<C>
   if (np === 0) fail(decoder, 'op without parts')
   // The checking pass reads the parts in place (errors carry offsets into the whole input).
   const at = decoder.pos
-  const r = new PartReader(decoder.arr, table, allowMove)
-  r.decoder.pos = at
   const counts: number[] = []
-  let hasMove = false
-  let length = 0
-  let firstKind = 0
-  for (let i = 0; i < np; i++) {
-    r.next()
-    if (i === 0) firstKind = r.kind
-    length += r.len
-    if (r.kind === INSERT) {
-      for (let j = 0; j < r.nsegs; j++) {
-        const w = r.segs[j]!
-        if (w % 2 === 0) counts.push(w / 2)
-      }
-    } else if (r.kind === MOVE) hasMove = true
-  }
-  decoder.pos = r.decoder.pos
+  const sk = skimParts(decoder, np, table, allowMove, counts)
+  const hasMove = sk < 0
+  const length = hasMove ? -sk : sk
+  // The kind is in the low bits of the first part's head, whatever its length in bytes.
+  const firstKind = decoder.arr[at]! % 4
   // A copy: a pending op must not keep a whole frame or file alive.
   const bytes = decoder.arr.slice(at, decoder.pos)
   let values: C[] = []

@@ -2,6 +2,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import * as fc from 'fast-check'
 import { decodeWith, encodeWith, encoding, decoding, readBoundedString, testSeed } from './helpers.ts'
+import { ErrorCodes, HearsayError } from '@hearsay/core'
 import { prng, withSeed } from '@hearsay/core/testing'
 import { readSeqOp, writeSeqOp, type ContentCodec, type Part, type Ref, type SeqOp } from '../src/ops.ts'
 import { Agent, appendDelRange, pushRange } from '../src/SeqEngine.ts'
@@ -54,6 +55,30 @@ test('ops round-trip through their bytes', () => {
       assert.deepEqual(JSON.parse(JSON.stringify(back.parts)), JSON.parse(JSON.stringify(parts)))
     }),
     { seed: testSeed(), numRuns: 300 },
+  )
+})
+
+test('damaged op bytes are refused with a typed error, or read back whole by both readers', () => {
+  // readSeqOp checks the parts in one pass (skimParts) and the engine reads them again later
+  // (PartReader): whatever the first accepts, the second must read without throwing.
+  fc.assert(
+    fc.property(fc.array(part, { minLength: 1, maxLength: 6 }), fc.array(fc.tuple(fc.nat(), fc.oneof(fc.constantFrom(0, 1, 2, 3, 4, 5, 127, 128, 255), fc.integer({ min: 0, max: 255 }))), { minLength: 1, maxLength: 3 }), (parts, damage) => {
+      const bytes = encodeWith((e) => writeSeqOp(e, { parts }, textCodec))
+      for (const [at, v] of damage) bytes[at % bytes.length] = v
+      let back
+      try {
+        back = decodeWith(bytes, (d: decoding.Decoder) => readSeqOp(d, textCodec, true))
+      } catch (err) {
+        assert.ok(err instanceof HearsayError && err.code === ErrorCodes.DECODE_ERROR, `not a decode error: ${err}`)
+        return
+      }
+      const read = back.parts
+      assert.equal(read.length, back.count)
+      assert.equal(read.reduce((n, p) => n + p.len, 0), back.length)
+      assert.equal(read.some((p) => p.kind === 2), back.hasMove)
+      assert.equal(read[0]!.kind, back.firstKind)
+    }),
+    { seed: testSeed(), numRuns: 2000 },
   )
 })
 
