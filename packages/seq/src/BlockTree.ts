@@ -252,12 +252,20 @@ export class BlockTree<C> {
     return this.insertAt(leaf, at >= 0 && bs[at] === before ? at : bs.indexOf(before), block)
   }
 
-  /** Puts `right` (the tail split off `left`) right after `left`; lengths are unchanged. */
-  placeSplit(left: Block<C>, right: Block<C>): void {
+  /**
+   * Puts `right` (the tail split off `left`) right after `left`; lengths are unchanged. Returns
+   * `right`'s index in its leaf afterwards (the leaf may have been split).
+   */
+  placeSplit(left: Block<C>, right: Block<C>): number {
     const leaf = left.leaf
     right.leaf = leaf
-    insertInto(leaf.blocks, leaf.blocks.indexOf(left) + 1, right)
-    if (leaf.blocks.length > LEAF_MAX) this.#splitLeaf(leaf)
+    const i = leaf.blocks.indexOf(left) + 1
+    insertInto(leaf.blocks, i, right)
+    if (leaf.blocks.length > LEAF_MAX) {
+      const half = this.#splitLeaf(leaf)
+      if (i >= half) return i - half
+    }
+    return i
   }
 
   /** Changes a block's state, keeping the visible sums exact. */

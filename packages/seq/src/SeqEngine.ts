@@ -376,9 +376,12 @@ export class SeqEngine<C> {
     right.next = b.next
     b.next = right
     if (this.#frags.size !== 0) this.#fragLinked(b, right)
-    this.tree.placeSplit(b, right)
+    this.splitAt = this.tree.placeSplit(b, right)
     return right
   }
+
+  /** Index in its leaf of the block the last {@link split} returned, as placed then. */
+  splitAt = 0
 
   /** Sets the state of characters [off, off + n) of `b`, splitting as needed; returns the block covering them. */
   #setState(b: Block<C>, off: number, n: number, state: number): Block<C> {
@@ -1168,7 +1171,7 @@ export class SeqEngine<C> {
     let at = dci
     if (db !== null && doff > 0) {
       before = this.split(db, doff)
-      at = -1
+      at = this.splitAt
     } else before = db
     let s = seq
     let firstBlock: Block<C> | null = null
