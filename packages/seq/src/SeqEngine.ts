@@ -113,6 +113,10 @@ export class Agent<C> {
   lastTime = -0.5
   /** Source of the last range of this source's last delete run (see appendDelRange). */
   delAgent = 0
+  /** That range unpacked: start, length and direction (valid while the run has a range). */
+  delStart = 0
+  delLen = 0
+  delDir = 1
   /** Moved list elements by seq (List only). */
   moved: Map<number, ElemState> | null = null
   /** Last block found by id, to speed up nearby lookups. */
@@ -1695,19 +1699,16 @@ function allGone(bits: Uint32Array | undefined, lo: number, hi: number): boolean
 export function appendDelRange(a: Agent<unknown>, off: number, ag: number, st: number, ln: number, dir: number): void {
   if (ln === 1) dir = 1
   const d = a.dels
-  const n = d.length
   const words = d[off + 1]!
   if (words > 0) {
-    // The run's last range: three words (LONG_RANGE, start, lw) or one.
-    const long = words >= 3 && d[n - 3] === LONG_RANGE
-    const w = d[n - 1]!
-    const ls = long ? d[n - 2]! : Math.floor(w / RANGE_LW)
-    const lw = long ? w : w - ls * RANGE_LW
-    // A short lw is below 2^22: integer bit operations instead of a float modulo (a call out of
-    // the optimized code) and a division.
-    const ll = long ? Math.floor(lw / 2) : lw >>> 1
-    const x = extendDir(a.delAgent, ls, ll, (long ? lw % 2 : lw & 1) === 1 ? -1 : 1, ag, st, ln, dir)
+    // The run's last range, kept unpacked in a.delStart/delLen/delDir.
+    const ll = a.delLen
+    const x = extendDir(a.delAgent, a.delStart, ll, a.delDir, ag, st, ln, dir)
     if (x !== 0) {
+      // Its words: three (LONG_RANGE, start, lw) or one.
+      const n = d.length
+      const long = words >= 3 && d[n - 3] === LONG_RANGE
+      const ls = a.delStart
       const nw = (ll + ln) * 2 + (x === -1 ? 1 : 0)
       if (long) d[n - 1] = nw
       else if (nw < RANGE_LW) d[n - 1] = ls * RANGE_LW + nw
@@ -1717,6 +1718,8 @@ export function appendDelRange(a: Agent<unknown>, off: number, ag: number, st: n
         d.push(nw)
         d[off + 1] = words + 2
       }
+      a.delLen = ll + ln
+      a.delDir = x
       return
     }
   }
@@ -1737,6 +1740,9 @@ export function appendDelRange(a: Agent<unknown>, off: number, ag: number, st: n
   }
   d[off + 1] = w
   a.delAgent = ag
+  a.delStart = st
+  a.delLen = ln
+  a.delDir = dir
 }
 
 /**
