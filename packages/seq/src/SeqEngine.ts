@@ -256,16 +256,18 @@ export interface Edit<C> {
 
 interface Validation<C> {
   self: Agent<C>
-  /** Kind of every part of the update. */
+  /** Kind of every part of the update checked so far (up to `at`; a Uint8Array when `parts` is set). */
   kinds: ArrayLike<number>
-  /** Start seq of every part (null for a one-part update). */
-  starts: number[] | null
+  /**
+   * Start seqs of the parts checked so far, in an Agent used only for its lookup by seq (see
+   * Agent.runIndexAt: references name earlier parts at random, and a binary search of the
+   * starts was a tenth of loading a two-source document); null for a one-part update.
+   */
+  parts: Agent<C> | null
   /** Seqs the update spans. */
   total: number
   seq: number
   covered: number
-  /** Index of the part being validated: references of a part mostly point a few parts back. */
-  at: number
 }
 
 /** Thrown for references a peer's op makes to things that do not exist. */
@@ -671,24 +673,14 @@ export class SeqEngine<C> {
       return
     }
     const parts = op.parts
-    // Kinds and start seqs of this update's parts, for references inside the update (binary search).
-    let kinds: ArrayLike<number>
-    let starts: number[] | null = null
-    if (parts.length > 1) {
-      const ks = new Array<number>(parts.length)
-      starts = new Array(parts.length)
-      for (let i = 0, ps = seq; i < parts.length; i++) {
-        ks[i] = parts[i]!.kind
-        starts[i] = ps
-        ps += parts[i]!.len
-      }
-      kinds = ks
-    } else kinds = ONE_KIND[parts[0]!.kind]!
-    const v: Validation<C> = { self, kinds, starts, total, seq, covered, at: 0 }
+    const v = this.#validation(self, parts.length, parts[0]!.kind, total, seq, covered)
     let ps = seq
     for (let pi = 0; pi < parts.length; pi++) {
       const p = parts[pi]!
-      v.at = pi
+      if (v.parts !== null) {
+        ;(v.kinds as Uint8Array)[pi] = p.kind
+        v.parts.starts.push(ps)
+      }
       const end = ps + p.len - 1
       if (end > covered) {
         if (p.kind === INSERT) {
@@ -710,26 +702,15 @@ export class SeqEngine<C> {
   #validateRead(op: ReadSeqOp<C>, self: Agent<C>, seq: number, covered: number): void {
     for (const c of op.contents) this.#checkValue(c)
     const n = op.count
-    let kinds: ArrayLike<number>
-    let starts: number[] | null = null
-    if (n > 1) {
-      const ks = new Uint8Array(n)
-      starts = new Array(n)
-      const r = new PartReader(op.bytes, op.table, true)
-      for (let i = 0, ps = seq; i < n; i++) {
-        r.next()
-        ks[i] = r.kind
-        starts[i] = ps
-        ps += r.len
-      }
-      kinds = ks
-    } else kinds = ONE_KIND[op.firstKind]!
-    const v: Validation<C> = { self, kinds, starts, total: op.length, seq, covered, at: 0 }
+    const v = this.#validation(self, n, op.firstKind, op.length, seq, covered)
     const r = new PartReader(op.bytes, op.table, true)
     let ps = seq
     for (let pi = 0; pi < n; pi++) {
       r.next()
-      v.at = pi
+      if (v.parts !== null) {
+        ;(v.kinds as Uint8Array)[pi] = r.kind
+        v.parts.starts.push(ps)
+      }
       const end = ps + r.len - 1
       if (end > covered) {
         if (r.kind === INSERT) this.#checkInsert(v, ps, r.left, r.right)
@@ -742,6 +723,14 @@ export class SeqEngine<C> {
       }
       ps = end + 1
     }
+  }
+
+  // The state of validating an update of `n` parts; the parts' kinds and start seqs are filled in
+  // as the parts are checked (a reference only ever names an earlier part), so an update read
+  // from bytes is read once here, not once more to list them.
+  #validation(self: Agent<C>, n: number, firstKind: number, total: number, seq: number, covered: number): Validation<C> {
+    if (n === 1) return { self, kinds: ONE_KIND[firstKind]!, parts: null, total, seq, covered }
+    return { self, kinds: new Uint8Array(n), parts: new Agent<C>(-1, self.name), total, seq, covered }
   }
 
   // Checks the references of an insert part at seq `ps`.
@@ -829,39 +818,10 @@ export class SeqEngine<C> {
   // deleted characters, and applying it would change nothing).
   #gone: Array<Uint32Array | undefined> | null = null
 
-  // Index of the part of the update being validated that holds seq `s` (v.seq <= s): gallops
-  // back from the current part, then searches binarily, so a reference k parts back costs O(log k).
+  // Index of the part of the update being validated that holds seq `s` (v.seq <= s, and a
+  // reference to the current part or a later one is refused by the caller).
   #partIndex(v: Validation<C>, s: number): number {
-    const starts = v.starts
-    if (starts === null) return 0
-    let hi = Math.min(v.at, starts.length - 1)
-    if (starts[hi]! <= s) {
-      // At or after the current part (a delete of a later seq is refused by the caller).
-      let lo = hi
-      hi = starts.length - 1
-      while (lo < hi) {
-        const mid = (lo + hi + 1) >> 1
-        if (starts[mid]! <= s) lo = mid
-        else hi = mid - 1
-      }
-      return lo
-    }
-    let step = 1
-    let lo = hi - step
-    while (lo > 0 && starts[lo]! > s) {
-      hi = lo
-      step *= 2
-      lo = hi - step
-    }
-    if (lo < 0) lo = 0
-    // starts[lo] <= s < starts[hi]
-    hi--
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1
-      if (starts[mid]! <= s) lo = mid
-      else hi = mid - 1
-    }
-    return lo
+    return v.parts === null ? 0 : v.parts.runIndexAt(s)
   }
 
   // Whether (agent, s) is a character: in the replica, or in an earlier part of the update being validated.
@@ -881,8 +841,8 @@ export class SeqEngine<C> {
       if (s < v.seq) return -1
       const i = this.#partIndex(v, s)
       if (v.kinds[i] === DELETE) return -1
-      const starts = v.starts
-      return starts === null || i + 1 === starts.length ? v.seq + v.total - 1 : starts[i + 1]! - 1
+      const starts = v.parts?.starts
+      return starts === undefined || i + 1 >= starts.length ? v.seq + v.total - 1 : starts[i + 1]! - 1
     }
     const run = agent >= 0 ? this.agents[agent]?.runAt(s) : undefined
     if (run === undefined || typeof run === 'number') return -1

@@ -225,7 +225,19 @@ test('malformed peer ops are refused with typed errors and leave the replica unc
   t.applyRanges(rangeOf(t, { parts: [{ kind: 2, len: 1, left: null, right: null, elem: { src: 'a', n: 1 }, time: 1 }] }))
   // A self-reference to a later seq of its own source.
   t.applyRanges(rangeOf(t, { parts: [{ kind: 0, len: 1, left: null, right: null, segs: ['x'] }, { kind: 1, len: 1, ranges: [{ start: { src: '', n: 1 }, len: 2, dir: 1 }] }] }))
-  assert.equal(rejected.length, 6)
+  // A delete whose range runs from the update's own characters over one of its own deletes
+  // (seqs 2..4 of: insert 1-2, delete 3, insert 4), as parts and read from bytes.
+  const overDelete = rangeOf(t, {
+    parts: [
+      { kind: 0, len: 2, left: null, right: null, segs: ['xy'] },
+      { kind: 1, len: 1, ranges: [{ start: 2, len: 1, dir: 1 }] },
+      { kind: 0, len: 1, left: null, right: null, segs: ['z'] },
+      { kind: 1, len: 3, ranges: [{ start: 3, len: 3, dir: 1 }] },
+    ],
+  })
+  t.applyRanges(overDelete)
+  t.applyRanges(t.decodeRanges(t.encodeRanges(overDelete)))
+  assert.equal(rejected.length, 8)
   assert.equal(t.pendingCount, 0)
   for (const e of rejected) assert.equal(e.code, ErrorCodes.INVALID_UPDATE)
   assert.deepEqual(t.encodeState(), before)
