@@ -134,6 +134,8 @@ function loadGroup(title: string, trace: Trace, states: Map<string, Uint8Array>)
     const ms = median(times.get(f.name)!)
     load.rows.push({ impl: f.name, ms, opsPerSec: undefined, bytes: states.get(f.name)!.length, heap, extra: { cpuMs: median(cpus.get(f.name)!).toFixed(1), minMs: Math.min(...times.get(f.name)!).toFixed(1), firstMs: times.get(f.name)![0]!.toFixed(1) } })
   }
+  // LOAD_TRACE=1 prints every round's time: the first rounds run before V8 has optimized the
+  // parsers, and which rounds that takes differs between implementations and processes.
   if (process.env['LOAD_TRACE']) for (const f of impls) console.log(f.name, times.get(f.name)!.map((t) => t.toFixed(1)).join(' '), 'cpu', cpus.get(f.name)!.map((t) => t.toFixed(1)).join(' '))
   load.print()
 }
