@@ -435,6 +435,20 @@ function skimRef(decoder: decoding.Decoder, arr: Uint8Array, pos: number, table:
   return { src: table[t]!, n }
 }
 
+// The left and right references an insert or move head announces, from `pos`; returns the
+// position after them.
+function skimOrigins(decoder: decoding.Decoder, arr: Uint8Array, pos: number, head: number, table: string[]): number {
+  if (head & 4) {
+    skimRef(decoder, arr, pos, table)
+    pos = skimPos
+  }
+  if (head & 8) {
+    skimRef(decoder, arr, pos, table)
+    pos = skimPos
+  }
+  return pos
+}
+
 /**
  * The checking pass over `np` parts at `decoder.pos`: the checks of {@link PartReader.next}
  * without keeping the parts (an op is applied from its bytes later). Pushes the count of every
@@ -453,14 +467,7 @@ function skimParts(decoder: decoding.Decoder, np: number, table: string[], allow
     const count = Math.floor(head / 16)
     if (kind === INSERT) {
       if (count < 1) failAt(decoder, pos, 'empty insert')
-      if (head & 4) {
-        skimRef(decoder, arr, pos, table)
-        pos = skimPos
-      }
-      if (head & 8) {
-        skimRef(decoder, arr, pos, table)
-        pos = skimPos
-      }
+      pos = skimOrigins(decoder, arr, pos, head, table)
       decoder.pos = pos
       const ns = readCount(decoder, 1)
       pos = decoder.pos
@@ -488,14 +495,7 @@ function skimParts(decoder: decoding.Decoder, np: number, table: string[], allow
       }
     } else if (kind === MOVE && allowMove) {
       if (head > 15) failAt(decoder, pos, 'unknown move flags')
-      if (head & 4) {
-        skimRef(decoder, arr, pos, table)
-        pos = skimPos
-      }
-      if (head & 8) {
-        skimRef(decoder, arr, pos, table)
-        pos = skimPos
-      }
+      pos = skimOrigins(decoder, arr, pos, head, table)
       skimRef(decoder, arr, pos, table)
       skimUint(decoder, arr, skimPos)
       pos = skimPos
