@@ -256,7 +256,7 @@ export interface Edit<C> {
 
 interface Validation<C> {
   self: Agent<C>
-  /** Kind of every part of the update checked so far (up to `at`; a Uint8Array when `parts` is set). */
+  /** Kind of every part of the update checked so far (a Uint8Array when `parts` is set). */
   kinds: ArrayLike<number>
   /**
    * Start seqs of the parts checked so far, in an Agent used only for its lookup by seq (see
@@ -809,13 +809,12 @@ export class SeqEngine<C> {
   #checking = false
 
   // From a checking apply (a document loaded into an empty sequence) to the end of its batch
-  // (see endBatch): per source, a bitmap of
-  // the seqs that arrived as deleted characters (deleted segments of inserts). A loaded state
-  // carries every deleted character that way and also every delete that erased it, so most
-  // deletes of a load name characters already gone: the bitmap answers them without looking
-  // each range's characters up (a bit is set only for a character placed deleted, and a deleted
-  // character stays deleted, so a range whose bits are all set is a range of existing,
-  // deleted characters, and applying it would change nothing).
+  // (see endBatch): per source, a bitmap of the seqs that arrived as deleted characters (deleted
+  // segments of inserts). A loaded state carries every deleted character that way and also every
+  // delete that erased it, so most deletes of a load name characters already gone: the bitmap
+  // answers them without looking each range's characters up. A bit is set only for a character
+  // placed deleted, and a deleted character stays deleted, so a range whose bits are all set is a
+  // range of existing, deleted characters, and applying it would change nothing.
   #gone: Array<Uint32Array | undefined> | null = null
 
   // Index of the part of the update being validated that holds seq `s` (v.seq <= s, and a
