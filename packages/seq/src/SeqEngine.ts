@@ -942,9 +942,24 @@ export class SeqEngine<C> {
       } else if (end > covered) {
         if (r.kind === DELETE) {
           const run = this.#deleteRun(self, ps + skip, r.len - skip)
+          const gone = skip === 0 ? this.#gone : null
           for (let j = 0, k = 0; j < r.nranges; j++) {
-            this.#deleteOne(self, run, ps, k, r.starts[j]!, r.lens[j]!, r.dirs[j]!, skip)
-            k += r.lens[j]!
+            const st = r.starts[j]!
+            const n = r.lens[j]!
+            const dir = r.dirs[j]!
+            // A load's common case inline: a range of this source's own characters, all placed
+            // deleted (see #gone); #deleteOne does the same and everything else.
+            if (gone !== null && typeof st === 'number' && st >= 1 && st <= ps + k - 1) {
+              const start = ps + k - st
+              const lo = dir === 1 ? start : start - n + 1
+              if (allGone(gone[self.index], lo, lo + n)) {
+                appendDelRange(self as Agent<unknown>, run, self.index, start, n, dir)
+                k += n
+                continue
+              }
+            }
+            this.#deleteOne(self, run, ps, k, st, n, dir, skip)
+            k += n
           }
         } else this.#applyMove(self, ps, { kind: MOVE, len: 1, left: r.left, right: r.right, elem: r.elem, time: r.time })
       }
