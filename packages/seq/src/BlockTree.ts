@@ -217,11 +217,14 @@ export class BlockTree<C> {
     block.leaf = leaf
     insertInto(leaf.blocks, i, block)
     this.addLen(leaf, block.state === 0 ? block.len : 0, block.len)
-    if (leaf.blocks.length > LEAF_MAX) {
-      const half = this.#splitLeaf(leaf)
-      if (i >= half) return i - half
-    }
-    return i
+    return this.#fit(leaf, i)
+  }
+
+  // Splits `leaf` when an insert made it overflow; returns where index `i` of it now is in its leaf.
+  #fit(leaf: Leaf<C>, i: number): number {
+    if (leaf.blocks.length <= LEAF_MAX) return i
+    const half = this.#splitLeaf(leaf)
+    return i >= half ? i - half : i
   }
 
   /**
@@ -261,11 +264,7 @@ export class BlockTree<C> {
     right.leaf = leaf
     const i = leaf.blocks.indexOf(left) + 1
     insertInto(leaf.blocks, i, right)
-    if (leaf.blocks.length > LEAF_MAX) {
-      const half = this.#splitLeaf(leaf)
-      if (i >= half) return i - half
-    }
-    return i
+    return this.#fit(leaf, i)
   }
 
   /** Changes a block's state, keeping the visible sums exact. */
