@@ -368,6 +368,7 @@ export class SeqEngine<C> {
   /** Document position (tombstones included) of a character; -1 for none (start). */
   #rawPos(agent: number, seq: number): number {
     if (agent < 0) return -1
+    if (this.#building) this.#endBuild()
     const b = this.findChar(agent, seq)
     return this.tree.totBefore(b) + (seq - b.seq)
   }
@@ -382,7 +383,10 @@ export class SeqEngine<C> {
     right.next = b.next
     b.next = right
     if (this.#frags.size !== 0) this.#fragLinked(b, right)
-    this.splitAt = this.tree.placeSplit(b, right)
+    if (this.#building) {
+      right.nextInDoc = b.nextInDoc
+      b.nextInDoc = right
+    } else this.splitAt = this.tree.placeSplit(b, right)
     return right
   }
 
@@ -868,9 +872,12 @@ export class SeqEngine<C> {
     const had = edits === null ? 0 : edits.length
     this.#checking = true
     if (!this.isList) this.#gone ??= []
+    // Change events need document positions as blocks are placed: build the tree as it goes then.
+    this.#building = edits === null
     try {
       if (op instanceof ReadSeqOp && !op.built) this.#applyRead(op, source, seq, covered)
       else this.#applyParts(op, source, seq, covered)
+      if (this.#building) this.#endBuild()
     } catch (err) {
       // The sequence was empty: empty it again, whatever part failed.
       this.#clear()
@@ -881,8 +888,27 @@ export class SeqEngine<C> {
     }
   }
 
+  // Build mode: while a checking apply places an op into an empty sequence (a load) and nobody
+  // wants change events, placed blocks are chained in document order through
+  // Block.nextInDoc from #head instead of inserted into the tree, and the tree is built from the
+  // chain in one go at the end (BlockTree.build): a load then does no leaf shifting, leaf
+  // splitting or sum updates per block. The few steps that need document positions (a
+  // concurrent insert's scan comparing right origins, a delete that changes a character) build
+  // the tree first and go on without the list.
+  #building = false
+  #head: Block<C> | null = null
+
+  #endBuild(): void {
+    this.#building = false
+    const head = this.#head
+    this.#head = null
+    this.tree.build(head)
+  }
+
   // Back to an empty sequence; interned sources stay (an empty log encodes nothing).
   #clear(): void {
+    this.#building = false
+    this.#head = null
     this.tree.clear()
     this.#frags.clear()
     for (const a of this.agents) {
@@ -1034,12 +1060,18 @@ export class SeqEngine<C> {
     let coff = 0
     // Index of cb in its leaf (-1: not known yet, found on the first step of the scan).
     let ci = -1
+    // In build mode: the block before cb (when coff is 0), and then before the destination.
+    let prev: Block<C> | null = null
+    let dprev: Block<C> | null = null
     if (olA >= 0) {
       leftBlock = this.findChar(olA, olS)
       const off = olS - leftBlock.seq
       if (off < leftBlock.len - 1) {
         cb = leftBlock
         coff = off + 1
+      } else if (this.#building) {
+        prev = leftBlock
+        cb = leftBlock.nextInDoc
       } else {
         const bs = leftBlock.leaf.blocks
         const li = bs.indexOf(leftBlock)
@@ -1051,7 +1083,8 @@ export class SeqEngine<C> {
           ci = 0
         }
       }
-    } else {
+    } else if (this.#building) cb = this.#head
+    else {
       cb = tree.firstBlock()
       ci = 0
     }
@@ -1074,6 +1107,7 @@ export class SeqEngine<C> {
         db = cb
         doff = coff
         dci = ci
+        dprev = prev
       }
       if (cb === null) break
       if (cb.agent === orA && cb.seq + coff === orS) {
@@ -1122,6 +1156,12 @@ export class SeqEngine<C> {
         // Short scans (most) search the list; long ones switch to a set.
         if (seen !== null) seen.add(cb)
         else if (olA >= 0 && passed.push(cb) > 32) seen = new Set(passed)
+        if (this.#building) {
+          prev = cb
+          cb = cb.nextInDoc
+          coff = 0
+          continue
+        }
         const bs = cb.leaf.blocks
         if (ci < 0) ci = bs.indexOf(cb)
         if (ci + 1 < bs.length) cb = bs[++ci]!
@@ -1150,7 +1190,9 @@ export class SeqEngine<C> {
     if (db !== null && doff > 0) {
       before = this.split(db, doff)
       at = this.splitAt
+      dprev = db
     } else before = db
+    const building = this.#building
     let s = seq
     let firstBlock: Block<C> | null = null
     // When merged, the left origin is my previous character: the tail of the run's fragments.
@@ -1167,7 +1209,7 @@ export class SeqEngine<C> {
         leftBlock.content = this.kind.append(leftBlock.content, content)
         tail = leftBlock
         leftBlock.len += n
-        tree.addLen(leftBlock.leaf, state === 0 ? n : 0, n)
+        if (!building) tree.addLen(leftBlock.leaf, state === 0 ? n : 0, n)
         if (this.edits !== null && state === 0) this.edits.push({ at: tree.visBefore(leftBlock) + leftBlock.len - n, insert: content })
         after = leftBlock
         at = -1
@@ -1180,7 +1222,16 @@ export class SeqEngine<C> {
           if (this.#frags.size !== 0) this.#fragLinked(tail!, b)
         }
         tail = b
-        at = after !== null ? tree.insertAfter(after, b, at) : tree.insertBefore(before, b, at)
+        if (building) {
+          const p = after ?? dprev
+          if (p === null) {
+            b.nextInDoc = this.#head
+            this.#head = b
+          } else {
+            b.nextInDoc = p.nextInDoc
+            p.nextInDoc = b
+          }
+        } else at = after !== null ? tree.insertAfter(after, b, at) : tree.insertBefore(before, b, at)
         this.#recordInsert(b)
         after = b
         firstBlock ??= b
@@ -1234,6 +1285,7 @@ export class SeqEngine<C> {
   #deleteRange(agent: number, lo: number, n: number): void {
     const hi = lo + n - 1
     if (this.#gone !== null && allGone(this.#gone[agent], lo, hi + 1)) return
+    if (this.#building) this.#endBuild()
     let s = lo
     let b: Block<C> | null = this.findChar(agent, lo)
     for (;;) {

@@ -4,6 +4,7 @@ import * as fc from 'fast-check'
 import { ErrorCodes, ListTypeId, createReplica, type HearsayError } from '@hearsay/core'
 import { checkConvergence, prng, withSeed } from '@hearsay/core/testing'
 import { List, applyListDelta, type Delta } from '@hearsay/seq'
+import { blocksOf, randomSeqOp } from './helpers.ts'
 
 type ListOp = { kind: 'ins'; at: number; n: number } | { kind: 'del'; at: number; n: number } | { kind: 'mov'; from: number; to: number }
 
@@ -148,6 +149,38 @@ test('List change deltas reproduce the array', async () => {
       }
       assert.deepEqual(mirror.get(a), a.toArray())
       assert.deepEqual(mirror.get(b), b.toArray())
+    }
+  })
+})
+
+test('a List load builds the same document as placing each block in the tree (random ops of one source)', async () => {
+  // As for Text: a load without change listeners chains blocks and builds the tree at the end.
+  await withSeed('list load build', (rng) => {
+    let v = 0
+    for (let i = 0; i < 200; i++) {
+      const op = randomSeqOp(rng, (n) => Array.from({ length: n }, () => v++))
+      const len = op.parts.reduce((n, p) => n + p.len, 0)
+      const source = 'evil' as never
+      const ranges = [{ source, from: 0, to: len, updates: [{ source, seq: 1, time: 1, op, ...(len > 1 ? { len } : {}) }] }]
+      const built = new List<number>({ id: 'r' })
+      const bytes = built.encodeRanges(ranges)
+      assert.equal(built.applyRanges(built.decodeRanges(bytes)).applied, 1)
+      const tracked = new List<number>({ id: 't' })
+      let mirror: number[] = []
+      tracked.on('change', (d: Delta<readonly number[]>) => (mirror = applyListDelta(mirror, d)))
+      tracked.applyRanges(tracked.decodeRanges(bytes))
+      for (const l of [built, tracked]) l.checkInvariants()
+      assert.deepEqual(built.toArray(), tracked.toArray(), `op ${i}`)
+      assert.deepEqual(mirror, tracked.toArray(), `op ${i}, deltas`)
+      assert.deepEqual(built.encodeState(), tracked.encodeState(), `op ${i}, state`)
+      assert.deepEqual(blocksOf(built), blocksOf(tracked), `op ${i}, blocks`)
+      for (const l of [built, tracked]) {
+        l.insert(Math.min(2, l.length), -1)
+        if (l.length > 1) l.delete(l.length >> 1, 1)
+        l.move(0, l.length - 1)
+      }
+      assert.deepEqual(built.toArray(), tracked.toArray(), `op ${i}, edited`)
+      built.checkInvariants()
     }
   })
 })

@@ -5,6 +5,7 @@ import * as fc from 'fast-check'
 import { ErrorCodes, HearsayError, createReplica, encoding, TextTypeId, type Range } from '@hearsay/core'
 import { checkConvergence, withSeed, prng } from '@hearsay/core/testing'
 import { Text, applyTextDelta, type Delta, type SeqOp } from '@hearsay/seq'
+import { blocksOf, randomSeqOp } from './helpers.ts'
 
 type TextOp = { kind: 'ins'; at: number; text: string } | { kind: 'del'; at: number; n: number }
 
@@ -204,6 +205,43 @@ test('a loaded op whose deletes name characters it placed visible, or partly del
     again.applyState(loaded.encodeState())
     assert.equal(again.toString(), want[i])
   }
+})
+
+test('a load builds the same document as placing each block in the tree (random ops of one source)', async () => {
+  // A load into an empty Text without change listeners chains the blocks in document order and
+  // builds the tree at the end; with a listener it places each block in the tree as it goes.
+  // Both, from bytes and from parts, must give the same text, state and tree.
+  await withSeed('load build', (rng) => {
+    for (let i = 0; i < 300; i++) {
+      const op = randomSeqOp(rng, (n) => prng.word(rng, n, n))
+      const built = new Text({ id: 'r' })
+      const bytes = built.encodeRanges(rangeOf(built, op))
+      assert.equal(built.applyRanges(built.decodeRanges(bytes)).applied, 1)
+      built.checkInvariants()
+      const tracked = new Text({ id: 't' })
+      let mirror = ''
+      tracked.on('change', (d: Delta<string>) => (mirror = applyTextDelta(mirror, d)))
+      tracked.applyRanges(tracked.decodeRanges(bytes))
+      tracked.checkInvariants()
+      const fromParts = new Text({ id: 'p' })
+      fromParts.applyRanges(rangeOf(fromParts, op))
+      fromParts.checkInvariants()
+      assert.equal(built.toString(), tracked.toString(), `op ${i}`)
+      assert.equal(mirror, tracked.toString(), `op ${i}, deltas`)
+      assert.equal(fromParts.toString(), built.toString(), `op ${i}, parts`)
+      assert.deepEqual(built.encodeState(), tracked.encodeState(), `op ${i}, state`)
+      assert.deepEqual(fromParts.encodeState(), built.encodeState(), `op ${i}, parts state`)
+      // Block for block (deleted neighbours merged as the tree does them).
+      assert.deepEqual(blocksOf(built), blocksOf(tracked), `op ${i}, blocks`)
+      // Editing the built document goes on as in the other one.
+      for (const t of [built, tracked]) {
+        t.insert(Math.min(3, t.length), 'Q')
+        if (t.length > 1) t.delete(t.length >> 1, 1)
+      }
+      assert.equal(built.toString(), tracked.toString(), `op ${i}, edited`)
+      built.checkInvariants()
+    }
+  })
 })
 
 test('malformed peer ops are refused with typed errors and leave the replica unchanged', () => {
