@@ -19,14 +19,14 @@ export abstract class Block<C> {
   /** Content of the characters; dropped (empty) once deleted. */
   content: C
   state: number
+  /**
+   * The leaf holding the block. While a load builds the document as a list (SeqEngine's build
+   * mode, until {@link BlockTree.build}), the next block in document order instead: see
+   * {@link chainNext}.
+   */
   leaf: Leaf<C>
   /** Next fragment of the same run, in seq order. */
   next: Block<C> | null = null
-  /**
-   * The block after this one in document order while a load builds the document as a list (see
-   * SeqEngine's build mode and {@link BlockTree.build}); null at all other times.
-   */
-  nextInDoc: Block<C> | null = null
   /** The log run this block belongs to (a getter on runs, which are their own first block). */
   abstract readonly run: RunRef
 
@@ -52,6 +52,20 @@ export class Frag<C> extends Block<C> {
     super(seq, len, content, state, leaf)
     this.run = run
   }
+}
+
+/**
+ * The block after `b` in document order (null: the last), while a load builds the document as a
+ * list (see {@link BlockTree.build}). The chain lives in the `leaf` field, which has no leaf to
+ * hold then: a field of its own would cost 8 bytes on every block for good.
+ */
+export function chainNext<C>(b: Block<C>): Block<C> | null {
+  return b.leaf as unknown as Block<C> | null
+}
+
+/** Makes `next` follow `b` in the chain {@link chainNext} reads. */
+export function setChainNext<C>(b: Block<C>, next: Block<C> | null): void {
+  ;(b as unknown as { leaf: Block<C> | null }).leaf = next
 }
 
 /** What a block needs to know about its run (defined in SeqEngine). */
@@ -277,8 +291,8 @@ export class BlockTree<C> {
   }
 
   /**
-   * Makes the tree (empty before) hold the blocks chained from `head` by
-   * {@link Block.nextInDoc}, in that order, and clears the chain: leaves filled to
+   * Makes the tree (empty before) hold the blocks chained from `head` (see {@link chainNext}),
+   * in that order, each block's `leaf` then set to its leaf: leaves filled to
    * `LEAF_FILL` and the levels above built bottom-up, linear in the number of blocks.
    */
   build(head: Block<C> | null): void {
@@ -292,11 +306,10 @@ export class BlockTree<C> {
     let tot = 0
     for (let b: Block<C> | null = head; b !== null; ) {
       all.push(b)
+      const n: Block<C> | null = chainNext(b)
       b.leaf = leaf
       tot += b.len
       if (b.state === 0) vis += b.len
-      const n: Block<C> | null = b.nextInDoc
-      b.nextInDoc = null
       b = n
       if (all.length % LEAF_FILL === 0 || b === null) {
         // slice: arrays of exactly the leaf's length (push would leave spare capacity in each).

@@ -2,7 +2,7 @@
 // runs), integration of inserts with the YjsMod/FugueMax rule, deletes, list moves, and the
 // history that packs each source's runs into few updates. See PROTOCOL.md.
 import type { ReadonlyVersionVector, ReplicaId, Update } from '@hearsay/core'
-import { Block, BlockTree, DELETED, Frag, HIDDEN, type Leaf, type RunRef } from './BlockTree.js'
+import { Block, BlockTree, DELETED, Frag, HIDDEN, chainNext, setChainNext, type Leaf, type RunRef } from './BlockTree.js'
 import { DELETE, INSERT, MOVE, PartReader, ReadSeqOp, type DeletePart, type DeleteRange, type InsertPart, type MovePart, type Part, type Ref, type SeqOp } from './ops.js'
 
 /** How the engine handles the content of blocks (strings for Text, arrays for List). */
@@ -383,10 +383,9 @@ export class SeqEngine<C> {
     right.next = b.next
     b.next = right
     if (this.#frags.size !== 0) this.#fragLinked(b, right)
-    if (this.#building) {
-      right.nextInDoc = b.nextInDoc
-      b.nextInDoc = right
-    } else this.splitAt = this.tree.placeSplit(b, right)
+    // In build mode `right` took b's chain link with b.leaf above.
+    if (this.#building) setChainNext(b, right)
+    else this.splitAt = this.tree.placeSplit(b, right)
     return right
   }
 
@@ -890,7 +889,7 @@ export class SeqEngine<C> {
 
   // Build mode: while a checking apply places an op into an empty sequence (a load) and nobody
   // wants change events, placed blocks are chained in document order through
-  // Block.nextInDoc from #head instead of inserted into the tree, and the tree is built from the
+  // chainNext from #head instead of inserted into the tree, and the tree is built from the
   // chain in one go at the end (BlockTree.build): a load then does no leaf shifting, leaf
   // splitting or sum updates per block. The few steps that need document positions (a
   // concurrent insert's scan comparing right origins, a delete that changes a character) build
@@ -1071,7 +1070,7 @@ export class SeqEngine<C> {
         coff = off + 1
       } else if (this.#building) {
         prev = leftBlock
-        cb = leftBlock.nextInDoc
+        cb = chainNext(leftBlock)
       } else {
         const bs = leftBlock.leaf.blocks
         const li = bs.indexOf(leftBlock)
@@ -1158,7 +1157,7 @@ export class SeqEngine<C> {
         else if (olA >= 0 && passed.push(cb) > 32) seen = new Set(passed)
         if (this.#building) {
           prev = cb
-          cb = cb.nextInDoc
+          cb = chainNext(cb)
           coff = 0
           continue
         }
@@ -1225,11 +1224,11 @@ export class SeqEngine<C> {
         if (building) {
           const p = after ?? dprev
           if (p === null) {
-            b.nextInDoc = this.#head
+            setChainNext(b, this.#head)
             this.#head = b
           } else {
-            b.nextInDoc = p.nextInDoc
-            p.nextInDoc = b
+            setChainNext(b, chainNext(p))
+            setChainNext(p, b)
           }
         } else at = after !== null ? tree.insertAfter(after, b, at) : tree.insertBefore(before, b, at)
         this.#recordInsert(b)
