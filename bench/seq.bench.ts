@@ -80,63 +80,47 @@ async function replayGroup(title: string, trace: Trace): Promise<Map<string, Uin
   return states
 }
 
-const exposedGc = (globalThis as { gc?: (options?: { type: 'minor' | 'major' }) => void }).gc
-function minorGc(): void {
-  exposedGc?.({ type: 'minor' })
-}
-
 // Loads every implementation's encoded document in interleaved rounds (hearsay, yjs, ..., then
-// again), so all see the same machine load; the median of LOAD_ROUNDS (default 15) is reported,
-// and the heap held by a loaded document is measured on a separate load.
+// again) in a fresh process (bench/seq-load-child.ts says why), so all see the same machine load
+// and none pays for what ran before it; the median of LOAD_ROUNDS (default 15) is reported, and
+// the heap held by a loaded document is measured on a separate load.
 function loadGroup(title: string, trace: Trace, states: Map<string, Uint8Array>): void {
   const rounds = Number(process.env['LOAD_ROUNDS']) || 15
-  const load = group(`${title} load: parse the encoded document, ${rounds} rounds interleaved across implementations, a minor GC before each (bytes = encoded state, heap = loaded document)`)
+  const load = group(`${title} load: parse the encoded document, ${rounds} rounds interleaved across implementations in a fresh process, a minor GC before each (bytes = encoded state, heap = loaded document)`)
   const impls = peers().filter((f) => states.has(f.name))
   // The first load of each runs before V8 has optimized its parser: what a process that loads one document sees.
-  const times = new Map<string, number[]>(impls.map((f) => [f.name, []]))
-  const cpus = new Map<string, number[]>(impls.map((f) => [f.name, []]))
-  const failed = new Set<string>()
-  // Earlier groups leave the old generation full of garbage; collected during these loads, it
-  // would bill its marking to whichever implementation happens to trigger it. Collect it first.
-  exposedGc?.()
-  for (let r = 0; r < rounds; r++) {
-    // Each round starts with the next implementation: a collection that one load leaves due
-    // (the wasm engines' memory growth schedules major GCs) then lands on each in turn, not
-    // always on the one that follows it.
-    for (let k = 0; k < impls.length; k++) {
-      const f = impls[(r + k) % impls.length]!
-      if (failed.has(f.name)) continue
-      // A minor GC (scavenge) first, so every load starts with an empty young generation and
-      // pays for the collections its own allocation causes. Without it, interleaved loads
-      // phase-lock with the scavenges: the same implementation pays a ~3-4 ms scavenge on every
-      // round and another never does, which flips from one run to the next. (A full GC instead
-      // makes every parser, Yjs too, several times slower on this machine.)
-      minorGc()
-      const c0 = process.cpuUsage()
-      const t0 = performance.now()
-      try {
-        const doc = f.load(states.get(f.name)!)
-        if (doc.value() !== trace.endContent) throw new Error(`${f.name} loaded a different text`)
-      } catch (err) {
-        console.log(`  ${f.name}: failed: ${(err as Error).message}`)
-        failed.add(f.name)
-        continue
-      }
-      times.get(f.name)!.push(performance.now() - t0)
-      const d = process.cpuUsage(c0)
-      cpus.get(f.name)!.push((d.user + d.system) / 1000)
-    }
+  let result: { times: Record<string, number[]>; cpus: Record<string, number[]>; failed: Record<string, string> }
+  const dir = mkdtempSync(join(tmpdir(), 'hearsay-load-'))
+  try {
+    const text = join(dir, 'text.txt')
+    writeFileSync(text, trace.endContent)
+    const args = impls.map((f) => {
+      const file = join(dir, `${f.name}.bin`)
+      writeFileSync(file, states.get(f.name)!)
+      return `${f.name}=${file}`
+    })
+    const out = execFileSync(process.execPath, [...process.execArgv, fileURLToPath(new URL('./seq-load-child.ts', import.meta.url)), String(rounds), text, ...args], { encoding: 'utf8', maxBuffer: 64 << 20 })
+    result = JSON.parse(out.trim().split('\n').pop()!) as typeof result
+  } catch (err) {
+    console.log(`  loads not measured: ${(err as Error).message.split('\n')[0]}`)
+    return
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
   }
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!
   for (const f of impls) {
-    if (failed.has(f.name)) continue
+    const failed = result.failed[f.name]
+    if (failed !== undefined) {
+      console.log(`  ${f.name}: failed: ${failed}`)
+      continue
+    }
+    const times = result.times[f.name]!
     const heap = heldByLoad(f, states.get(f.name)!)
-    const ms = median(times.get(f.name)!)
-    load.rows.push({ impl: f.name, ms, opsPerSec: undefined, bytes: states.get(f.name)!.length, heap, extra: { cpuMs: median(cpus.get(f.name)!).toFixed(1), minMs: Math.min(...times.get(f.name)!).toFixed(1), firstMs: times.get(f.name)![0]!.toFixed(1) } })
+    load.rows.push({ impl: f.name, ms: median(times), opsPerSec: undefined, bytes: states.get(f.name)!.length, heap, extra: { cpuMs: median(result.cpus[f.name]!).toFixed(1), minMs: Math.min(...times).toFixed(1), firstMs: times[0]!.toFixed(1) } })
   }
   // LOAD_TRACE=1 prints every round's time: the first rounds run before V8 has optimized the
   // parsers, and which rounds that takes differs between implementations and processes.
-  if (process.env['LOAD_TRACE']) for (const f of impls) console.log(f.name, times.get(f.name)!.map((t) => t.toFixed(1)).join(' '), 'cpu', cpus.get(f.name)!.map((t) => t.toFixed(1)).join(' '))
+  if (process.env['LOAD_TRACE']) for (const f of impls) if (result.times[f.name] !== undefined) console.log(f.name, result.times[f.name]!.map((t) => t.toFixed(1)).join(' '), 'cpu', result.cpus[f.name]!.map((t) => t.toFixed(1)).join(' '))
   load.print()
 }
 
