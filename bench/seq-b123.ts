@@ -18,7 +18,7 @@ type ListEdit = { at: number; ins?: number[]; del?: number }
 
 const exposedGc = (globalThis as { gc?: (options?: { type: 'minor' | 'major' }) => void }).gc
 
-// Median of 5 loads of the encoded state, each after a minor GC (see loadGroup in seq.bench.ts:
+// Median of 5 loads of the encoded state, each after a minor GC (see bench/seq-load-child.ts:
 // without it, whichever load meets the next scavenge pays for everyone's garbage). `spent` is
 // the whole time this took, which the sample reports as untimed.
 function parseMs<I>(f: Factory<I>, bytes: Uint8Array): { parseMs: string; spent: number } {
