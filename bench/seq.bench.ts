@@ -88,25 +88,11 @@ function loadGroup(title: string, trace: Trace, states: Map<string, Uint8Array>)
   const rounds = Number(process.env['LOAD_ROUNDS']) || 15
   const load = group(`${title} load: parse the encoded document, ${rounds} rounds interleaved across implementations in a fresh process, a minor GC before each (bytes = encoded state, heap = loaded document)`)
   const impls = peers().filter((f) => states.has(f.name))
-  // The first load of each runs before V8 has optimized its parser: what a process that loads one document sees.
-  let result: { times: Record<string, number[]>; cpus: Record<string, number[]>; failed: Record<string, string> }
-  const dir = mkdtempSync(join(tmpdir(), 'hearsay-load-'))
-  try {
-    const text = join(dir, 'text.txt')
-    writeFileSync(text, trace.endContent)
-    const args = impls.map((f) => {
-      const file = join(dir, `${f.name}.bin`)
-      writeFileSync(file, states.get(f.name)!)
-      return `${f.name}=${file}`
-    })
-    const out = execFileSync(process.execPath, [...process.execArgv, fileURLToPath(new URL('./seq-load-child.ts', import.meta.url)), String(rounds), text, ...args], { encoding: 'utf8', maxBuffer: 64 << 20 })
-    result = JSON.parse(out.trim().split('\n').pop()!) as typeof result
-  } catch (err) {
-    console.log(`  loads not measured: ${(err as Error).message.split('\n')[0]}`)
-    return
-  } finally {
-    rmSync(dir, { recursive: true, force: true })
-  }
+  type Result = { times: Record<string, number[]>; cpus: Record<string, number[]>; failed: Record<string, string> }
+  const files: Record<string, Uint8Array | string> = { 'text.txt': trace.endContent }
+  for (const f of impls) files[`${f.name}.bin`] = states.get(f.name)!
+  const result = inChild<Result>('./seq-load-child.ts', files, (path) => [String(rounds), path('text.txt'), ...impls.map((f) => `${f.name}=${path(`${f.name}.bin`)}`)], 'loads not measured')
+  if (result === undefined) return
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!
   for (const f of impls) {
     const failed = result.failed[f.name]
@@ -116,6 +102,7 @@ function loadGroup(title: string, trace: Trace, states: Map<string, Uint8Array>)
     }
     const times = result.times[f.name]!
     const heap = heldByLoad(f, states.get(f.name)!)
+    // firstMs: the first load runs before V8 has optimized the parser, as in a process that loads one document.
     load.rows.push({ impl: f.name, ms: median(times), opsPerSec: undefined, bytes: states.get(f.name)!.length, heap, extra: { cpuMs: median(result.cpus[f.name]!).toFixed(1), minMs: Math.min(...times).toFixed(1), firstMs: times[0]!.toFixed(1) } })
   }
   // LOAD_TRACE=1 prints every round's time: the first rounds run before V8 has optimized the
@@ -130,14 +117,22 @@ function loadGroup(title: string, trace: Trace, states: Map<string, Uint8Array>)
 // compiled on the way), and a library that keeps its last document alive made it undercount.
 // For the wasm engines it counts the JavaScript side and the growth of their wasm memory.
 function heldByLoad(f: Factory<TextImpl>, state: Uint8Array): number | undefined {
-  const dir = mkdtempSync(join(tmpdir(), 'hearsay-heap-'))
+  return inChild<{ bytes: number }>('./seq-heap-child.ts', { 'state.bin': state }, (path) => [f.name, path('state.bin')], `${f.name}: heap not measured`)?.bytes
+}
+
+// Runs a bench script (path relative to this file) in a fresh Node process with this one's
+// flags: `files` are written to a temporary directory first (`path` names them there for
+// `args`), and the last line the child prints is parsed as JSON. On failure it says why,
+// prefixed by `what`, and returns undefined.
+function inChild<T>(script: string, files: Record<string, Uint8Array | string>, args: (path: (name: string) => string) => string[], what: string): T | undefined {
+  const dir = mkdtempSync(join(tmpdir(), 'hearsay-bench-'))
   try {
-    const file = join(dir, 'state.bin')
-    writeFileSync(file, state)
-    const out = execFileSync(process.execPath, [...process.execArgv, fileURLToPath(new URL('./seq-heap-child.ts', import.meta.url)), f.name, file], { encoding: 'utf8' })
-    return (JSON.parse(out.trim().split('\n').pop()!) as { bytes: number }).bytes
+    const path = (name: string) => join(dir, name)
+    for (const [name, data] of Object.entries(files)) writeFileSync(path(name), data)
+    const out = execFileSync(process.execPath, [...process.execArgv, fileURLToPath(new URL(script, import.meta.url)), ...args(path)], { encoding: 'utf8', maxBuffer: 64 << 20 })
+    return JSON.parse(out.trim().split('\n').pop()!) as T
   } catch (err) {
-    console.log(`  ${f.name}: heap not measured: ${(err as Error).message.split('\n')[0]}`)
+    console.log(`  ${what}: ${(err as Error).message.split('\n')[0]}`)
     return undefined
   } finally {
     rmSync(dir, { recursive: true, force: true })
