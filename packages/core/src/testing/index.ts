@@ -12,8 +12,8 @@
  * ```
  * @packageDocumentation
  */
-export { ConvergenceFailure, checkConvergence, runScenario } from './checkConvergence.js'
-export type { ConvergenceOptions } from './checkConvergence.js'
+export { ConvergenceCheckError, ConvergenceFailure, checkConvergence, refusesInvalidUpdate, runScenario } from './checkConvergence.js'
+export type { ConvergenceOptions, Scenario, ScenarioStats, Step } from './checkConvergence.js'
 export { createPrng, prng, testSeed, withSeed } from './prng.js'
 export { TRANSPORT_SUITE_LIMITS, transportSuite } from './transportSuite.js'
 export type { TransportSuiteLimits, TransportSuiteOptions, TransportSuiteSetup } from './transportSuite.js'
