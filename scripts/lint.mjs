@@ -4,6 +4,7 @@
 // specifiers of our own TypeScript are regular enough to read with a regular expression.
 import { readdirSync, readFileSync, statSync, existsSync } from 'node:fs'
 import { join, dirname, resolve, relative } from 'node:path'
+import { spawnSync } from 'node:child_process'
 
 const root = resolve(new URL('..', import.meta.url).pathname)
 const pkgs = readdirSync(join(root, 'packages'))
@@ -61,8 +62,11 @@ const strong = (v) => {
   }
 }
 for (const f of files) if (!idx.has(f)) strong(f)
+// Type-level tests (test/types): `@ts-expect-error` lines prove misspelled events do not compile.
+const tsc = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'test/types')], { encoding: 'utf8' })
+if (tsc.status !== 0) problems.push(`type-level tests (tsc -p test/types) failed:\n${tsc.stdout}${tsc.stderr}`)
 if (problems.length) {
   console.error(problems.join('\n'))
   process.exit(1)
 }
-console.log(`lint: ${files.length} source files, no import cycles, no cross-package relative imports`)
+console.log(`lint: ${files.length} source files, no import cycles, no cross-package relative imports, type-level tests pass`)

@@ -1,7 +1,6 @@
-import { EventEmitter } from 'node:events'
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
-import { isHearsayError, ErrorCodes, type Replicated } from '@hearsay/core'
+import { Emitter, isHearsayError, ErrorCodes, type Replicated } from '@hearsay/core'
 import { Node, MEMBERSHIP_OBJECT_ID, type NodeOptions } from '@hearsay/gossip'
 import { LWWMap } from '@hearsay/model'
 import { LevelStore } from '@hearsay/adapters/level'
@@ -103,12 +102,20 @@ export function bundleError(err: unknown, file: string): never {
   throw err
 }
 
+/** What a {@link Daemon} emits. */
+export interface DaemonEvents {
+  /** An object was created here or arrived from a peer or a bundle. */
+  appeared: (objectId: string, replica: Replicated<any, any, any>) => void
+  /** The daemon is stopping. */
+  stopping: () => void
+}
+
 /**
  * The daemon behind `hearsay peer`: a node on a data directory plus the control socket that
  * client commands talk to. Emits `appeared` (objectId, replica) when an object is created here
  * or arrives from a peer or a bundle.
  */
-export class Daemon extends EventEmitter {
+export class Daemon extends Emitter<DaemonEvents> {
   readonly node: Node
   readonly dataDir: string
   readonly control: ControlServer

@@ -1,8 +1,7 @@
-import { EventEmitter } from 'node:events'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { HearsayError, ErrorCodes, type Connection, type Listener, type Transport, type TransportCapabilities } from '@hearsay/core'
+import { Emitter, HearsayError, ErrorCodes, type Connection, type Listener, type Transport, type TransportCapabilities } from '@hearsay/core'
 import { Node } from '@hearsay/gossip'
 import { LWWMap } from '@hearsay/model'
 import { LevelStore } from '@hearsay/adapters/level'
@@ -104,13 +103,19 @@ function labIndex(url: string): number {
   return Number(m[1])
 }
 
+/** What a {@link Lab} emits. */
+export interface LabEvents {
+  /** The lab's state, as it goes. */
+  snapshot: (snapshot: LabSnapshot) => void
+}
+
 /**
  * N gossip nodes in this process, each with its own LevelDB directory and a real TCP listener
  * on loopback, every link between them passing through a {@link FaultProxy} (loss, latency,
  * partition). Each node writes to one shared LWW map; the lab watches the version vectors
  * converge. Emits `snapshot` (LabSnapshot) as it goes.
  */
-export class Lab extends EventEmitter {
+export class Lab extends Emitter<LabEvents> {
   readonly options: LabOptions
   readonly #random: Random
   readonly #ports = new Map<number, number>()

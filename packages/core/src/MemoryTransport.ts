@@ -1,7 +1,7 @@
-import { EventEmitter } from 'node:events'
+import { Emitter } from './Emitter.js'
 import { HearsayError, ErrorCodes } from './errors.js'
 import { DEFAULT_MAX_FRAME } from './framing.js'
-import type { Connection, Listener, Transport, TransportCapabilities } from './transport.js'
+import type { Connection, ConnectionEvents, Listener, Transport, TransportCapabilities } from './transport.js'
 
 /** Default bound on the bytes one connection holds queued for its peer (8 MiB). */
 export const DEFAULT_MAX_SEND_BUFFER = 8 * 1024 * 1024
@@ -63,7 +63,7 @@ let dialCounter = 0
  * buffer. {@link pause} makes this end stop reading, so the other end's buffer fills up (what a
  * peer that stops reading does to a socket).
  */
-export class MemoryConnection extends EventEmitter implements Connection {
+export class MemoryConnection extends Emitter<ConnectionEvents> implements Connection {
   readonly remoteAddress: string
   #peer!: MemoryConnection
   #open = true

@@ -1,5 +1,6 @@
 import { Duplex } from 'node:stream'
-import type { EventEmitter } from 'node:events'
+import type { Events } from './Emitter.js'
+import type { ReplicatedEvents } from './Replicated.js'
 import * as encoding from 'lib0/encoding'
 import * as decoding from 'lib0/decoding'
 import { HearsayError, ErrorCodes } from './errors.js'
@@ -38,8 +39,11 @@ export interface ApplyResult {
   refused: number
 }
 
+/** The events a stream listens to on its replica. */
+export type StreamTargetEvents<Op> = Pick<ReplicatedEvents<Op>, 'ranges' | 'dispose'>
+
 /** What a stream needs from a replica; `Replicated` provides it. */
-export interface StreamTarget<Op> extends EventEmitter {
+export interface StreamTarget<Op> extends Events<StreamTargetEvents<Op>> {
   readonly id: ReplicaId
   readonly typeId: number
   readonly clock: ReadonlyVersionVector

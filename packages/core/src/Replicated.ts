@@ -1,6 +1,6 @@
-import { EventEmitter } from 'node:events'
 import * as encoding from 'lib0/encoding'
 import * as decoding from 'lib0/decoding'
+import { Emitter } from './Emitter.js'
 import { HearsayError, ErrorCodes } from './errors.js'
 import { randomReplicaId, toReplicaId, type ReplicaId } from './ids.js'
 import { HybridClock, DEFAULT_MAX_DRIFT_MS } from './HybridClock.js'
@@ -20,6 +20,21 @@ export interface ReplicatedOptions {
   maxDrift?: number
   /** Most updates the causal buffer holds before it drops ranges (they are re-fetched later); default 1 000 000. */
   maxPending?: number
+}
+
+/**
+ * The events every replicated type emits; a type's own map extends this one (`change`...).
+ * Listen with `replica.on(name, listener)`; the listener's arguments are typed from the map.
+ */
+export interface ReplicatedEvents<Op = unknown> {
+  /** One applied update, local or remote, with the origin the batch was applied with. */
+  update: (update: Update<Op>, origin: unknown) => void
+  /** Once per applied batch: exactly the pieces of history it added (what a store persists and a node forwards). */
+  ranges: (ranges: Range<Op>[], origin: unknown) => void
+  /** Refused input (clock drift, invalid op, full causal buffer), with the update when there was one. */
+  rejected: (error: HearsayError, update?: Update<Op>) => void
+  /** The replica was disposed. */
+  dispose: () => void
 }
 
 /** Origin reported for updates written on this replica. */
@@ -85,12 +100,13 @@ const EMPTY = new VersionVector()
  * fails validation or is timed too far ahead is refused whole, never half-applied, and offered
  * again by the next digest exchange.
  *
- * Events: `update` (update, origin) for every applied update; `ranges` (ranges, origin) once per
- * applied batch with exactly the pieces of history that batch added (what a store persists and a
- * node forwards); `rejected` (HearsayError, update?) for refused input; `dispose`; and the
- * type's own `change` events.
+ * Events: {@link ReplicatedEvents} (`update`, `ranges`, `rejected`, `dispose`), and the type's
+ * own (`change`...) in the map `E` it passes, which extends `ReplicatedEvents<Op>`.
  */
-export abstract class Replicated<Op, Json = unknown> extends EventEmitter implements StreamTarget<Op> {
+export abstract class Replicated<Op, Json = unknown, E extends ReplicatedEvents<Op> = ReplicatedEvents<Op>>
+  extends Emitter<E>
+  implements StreamTarget<Op>
+{
   /** Stable numeric tag of the type; every subclass sets its own. */
   static readonly typeId: number = 0
   /** Human-readable type name. */
@@ -109,6 +125,12 @@ export abstract class Replicated<Op, Json = unknown> extends EventEmitter implem
   #disposed = false
   #codec: OpCodec<Op> | undefined
   readonly #stats: ReplicatedStats = { applied: 0, duplicates: 0, driftRefused: 0, invalid: 0, overflowed: 0 }
+
+  // The base's own events, emitted through the base map: `E` extends it, but TypeScript cannot
+  // resolve a generic map's argument types at these call sites.
+  get #base(): Emitter<ReplicatedEvents<Op>> {
+    return this as unknown as Emitter<ReplicatedEvents<Op>>
+  }
 
   constructor(options: ReplicatedOptions = {}) {
     super()
@@ -202,8 +224,8 @@ export abstract class Replicated<Op, Json = unknown> extends EventEmitter implem
     this.#clock.set(this.id, end)
     this.#stats.applied++
     // emit() allocates its rest arguments even when nobody listens; local writes are the hot path.
-    if (this.listenerCount('update') > 0) this.emit('update', u, LOCAL_ORIGIN)
-    if (this.listenerCount('ranges') > 0) this.emit('ranges', [{ source: this.id, from: covered, to: end, updates: [u] }], LOCAL_ORIGIN)
+    if (this.listenerCount('update') > 0) this.#base.emit('update', u, LOCAL_ORIGIN)
+    if (this.listenerCount('ranges') > 0) this.#base.emit('ranges', [{ source: this.id, from: covered, to: end, updates: [u] }], LOCAL_ORIGIN)
     if (this.#pending.has(this.id)) {
       const batch = new Batch<Op>()
       batch.driftLimit = this.hlc.limit()
@@ -234,7 +256,7 @@ export abstract class Replicated<Op, Json = unknown> extends EventEmitter implem
     if (batch.pieces.size > 0) this.afterApply(origin)
     if (batch.pieces.size > 0 && this.listenerCount('ranges') > 0) {
       // Closed pieces first: they precede the open piece of their source.
-      this.emit('ranges', [...batch.closed, ...batch.pieces.values()], origin)
+      this.#base.emit('ranges', [...batch.closed, ...batch.pieces.values()], origin)
     }
     return batch.result
   }
@@ -260,7 +282,7 @@ export abstract class Replicated<Op, Json = unknown> extends EventEmitter implem
   }
 
   #reject(code: typeof ErrorCodes.CLOCK_DRIFT | typeof ErrorCodes.INVALID_UPDATE | typeof ErrorCodes.BUFFER_OVERFLOW, message: string, u?: Update<Op>, cause?: unknown): void {
-    if (this.listenerCount('rejected') > 0) this.emit('rejected', new HearsayError(code, message, { cause }), u)
+    if (this.listenerCount('rejected') > 0) this.#base.emit('rejected', new HearsayError(code, message, { cause }), u)
   }
 
   #applyFrom(r: Range<Op>, start: number, origin: unknown, batch: Batch<Op>): void {
@@ -322,7 +344,7 @@ export abstract class Replicated<Op, Json = unknown> extends EventEmitter implem
       piece.updates.push(u)
       batch.result.applied++
       this.#stats.applied++
-      if (this.listenerCount('update') > 0) this.emit('update', u, origin)
+      if (this.listenerCount('update') > 0) this.#base.emit('update', u, origin)
       c = end
     }
     this.#advance(s, r.to, batch)
@@ -478,7 +500,7 @@ export abstract class Replicated<Op, Json = unknown> extends EventEmitter implem
   dispose(): void {
     if (this.#disposed) return
     this.#disposed = true
-    this.emit('dispose')
+    this.#base.emit('dispose')
     this.#pending.clear()
     this.#pendingCount = 0
   }

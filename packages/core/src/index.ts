@@ -22,6 +22,8 @@
  * Test your own types with `checkConvergence` from `@hearsay/core/testing`.
  * @packageDocumentation
  */
+export { Emitter } from './Emitter.js'
+export type { EventArgs, Events, ListenerOf } from './Emitter.js'
 export { ErrorCodes, HearsayError, isHearsayError } from './errors.js'
 export type { ErrorCode, HearsayErrorOptions } from './errors.js'
 export { MAX_REPLICA_ID_LENGTH, isReplicaId, randomReplicaId, toReplicaId } from './ids.js'
@@ -55,9 +57,9 @@ export { DEFAULT_MAX_FRAME, FrameDecoder, encodeFrame } from './framing.js'
 export { MessageKind, STATE_FORMAT_VERSION, STREAM_PROTOCOL_VERSION, readHello, writeHello } from './protocol.js'
 export type { Hello } from './protocol.js'
 export { ReplicaStream, splitRanges } from './ReplicaStream.js'
-export type { ApplyResult, StreamOptions, StreamTarget } from './ReplicaStream.js'
+export type { ApplyResult, StreamOptions, StreamTarget, StreamTargetEvents } from './ReplicaStream.js'
 export { LOCAL_ORIGIN, Replicated } from './Replicated.js'
-export type { ReplicatedClass, ReplicatedOptions, ReplicatedStats } from './Replicated.js'
+export type { ReplicatedClass, ReplicatedEvents, ReplicatedOptions, ReplicatedStats } from './Replicated.js'
 export { createReplica, getType, registerType, registeredTypes } from './registry.js'
 export {
   DocTypeId,
@@ -75,6 +77,6 @@ export {
 } from './typeIds.js'
 export { MemoryStore, restoreReplica } from './store.js'
 export type { Store, StoreCapabilities, StoreEntry, StoredObject } from './store.js'
-export type { Connection, Listener, Transport, TransportCapabilities } from './transport.js'
+export type { Connection, ConnectionEvents, Listener, Transport, TransportCapabilities } from './transport.js'
 export { DEFAULT_MAX_SEND_BUFFER, MemoryConnection, MemoryNetwork, MemoryTransport } from './MemoryTransport.js'
 export type { MemoryTransportOptions } from './MemoryTransport.js'

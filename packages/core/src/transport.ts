@@ -1,10 +1,20 @@
-import type { EventEmitter } from 'node:events'
+import type { Events } from './Emitter.js'
+
+/** What a {@link Connection} emits. */
+export interface ConnectionEvents {
+  /** One whole frame from the peer. */
+  frame: (frame: Uint8Array) => void
+  /** The link closed, by either side; `reason` is set when it closed on an error. Fires once. */
+  close: (reason?: Error) => void
+  /** The send buffer, after filling, emptied again: `send` has room. */
+  drain: () => void
+}
 
 /**
  * One open link to a peer, carrying whole frames (the transport does the framing).
- * Events: `frame` (payload: Uint8Array), `close` (error?: Error).
+ * Events: see {@link ConnectionEvents}.
  */
-export interface Connection extends EventEmitter {
+export interface Connection extends Events<ConnectionEvents> {
   /** The other end's address, for logs and status. */
   readonly remoteAddress: string
   /** True until closed by either side. */

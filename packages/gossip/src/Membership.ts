@@ -3,6 +3,7 @@ import {
   HearsayError,
   MembershipTypeId,
   Replicated,
+  type ReplicatedEvents,
   decoding,
   encoding,
   isReplicaId,
@@ -45,6 +46,12 @@ function newer(a: Update<unknown>, b: Update<unknown>): boolean {
   return a.seq > b.seq
 }
 
+/** What the {@link Membership} emits, besides the base events. */
+export interface MembershipEvents extends ReplicatedEvents<MembershipOp> {
+  /** A node's entry changed. */
+  change: (member: Member) => void
+}
+
 /**
  * The replicated member list of a gossip network: node id → addresses and heartbeat, last
  * writer wins per node (each node writes only its own entry in practice). Every node hosts it
@@ -53,7 +60,7 @@ function newer(a: Update<unknown>, b: Update<unknown>): boolean {
  *
  * Events: `change` (member) when a node's entry changes, plus the base events.
  */
-export class Membership extends Replicated<MembershipOp, Record<string, { addresses: string[]; heartbeat: number }>> {
+export class Membership extends Replicated<MembershipOp, Record<string, { addresses: string[]; heartbeat: number }>, MembershipEvents> {
   static override readonly typeId = MembershipTypeId
   static override readonly typeName = 'Membership'
   readonly #entries = new Map<string, Update<MembershipOp>>()
@@ -92,7 +99,7 @@ export class Membership extends Replicated<MembershipOp, Record<string, { addres
     const prev = this.#entries.get(u.op.node)
     if (prev !== undefined && !newer(u, prev)) return false
     this.#entries.set(u.op.node, u)
-    this.emit('change', this.get(u.op.node))
+    this.emit('change', this.get(u.op.node)!)
     return true
   }
 

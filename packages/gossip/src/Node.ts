@@ -1,8 +1,8 @@
-import { EventEmitter } from 'node:events'
 import { randomBytes } from 'node:crypto'
 import {
   DEFAULT_MAX_FRAME,
   DEFAULT_MAX_SEND_BUFFER,
+  Emitter,
   ErrorCodes,
   HearsayError,
   LOCAL_ORIGIN,
@@ -190,6 +190,28 @@ function schemeOf(url: string): string {
   return m[1]!.toLowerCase()
 }
 
+/** What a {@link Node} emits. */
+export interface NodeEvents {
+  /** A first session with this peer is ready (handshake done). */
+  'peer-connected': (peerId: string, remoteAddress: string) => void
+  /** The last session with this peer closed; `reason` is set when it closed on an error. */
+  'peer-disconnected': (peerId: string, reason?: Error) => void
+  /** Nothing heard from this peer for longer than the suspicion timeout. */
+  'peer-suspected': (peerId: string) => void
+  /** A suspected peer was heard from again. */
+  'peer-recovered': (peerId: string) => void
+  /** Bad input from a peer, dropped (or the peer was); the peer's id when known. */
+  'peer-error': (error: HearsayError, peerId?: string) => void
+  /** A round with this peer ended; `inSync` when neither side had anything the other lacked. */
+  sync: (peerId: string, inSync: boolean) => void
+  /** A peer or a bundle brought an object this node did not host. */
+  object: (objectId: string, replica: Replicated<any, any, any>) => void
+  /** Appending to the store failed. */
+  'store-error': (error: unknown) => void
+  /** The node closed. */
+  close: () => void
+}
+
 /**
  * A gossip node: hosts many replicated objects by id and keeps them converged with its peers
  * by random anti-entropy rounds and live pushes, over any registered transport, with no
@@ -204,12 +226,9 @@ function schemeOf(url: string): string {
  * - With `now`, `timers` and `random` injected (and a deterministic transport) everything the
  *   node does is deterministic.
  *
- * Events: `peer-connected` (peerId, remoteAddress), `peer-disconnected` (peerId, reason?),
- * `peer-suspected` (peerId), `peer-recovered` (peerId), `peer-error` (HearsayError, peerId?),
- * `sync` (peerId, inSync), `object` (objectId, replica) when a peer or bundle brings a new object,
- * `store-error` (error), `close`.
+ * Events: see {@link NodeEvents}.
  */
-export class Node extends EventEmitter {
+export class Node extends Emitter<NodeEvents> {
   readonly #options: NodeOptions
   readonly #store: Store
   readonly #key: Uint8Array

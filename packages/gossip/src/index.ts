@@ -24,9 +24,9 @@
  * @packageDocumentation
  */
 export { Node } from './Node.js'
-export type { ImportResult, Logger, NodeOptions, NodeStatus, ObjectStatus, PeerStatus, Timers } from './Node.js'
+export type { ImportResult, Logger, NodeEvents, NodeOptions, NodeStatus, ObjectStatus, PeerStatus, Timers } from './Node.js'
 export { MEMBERSHIP_OBJECT_ID, MAX_ADDRESS_LENGTH, MAX_MEMBER_ADDRESSES, Membership } from './Membership.js'
-export type { Member, MembershipOp } from './Membership.js'
+export type { Member, MembershipEvents, MembershipOp } from './Membership.js'
 export { DigestIndex, entryHash, objectKey } from './DigestIndex.js'
 export type { IndexedObject } from './DigestIndex.js'
 export { LEAF_OBJECTS, Session } from './Session.js'

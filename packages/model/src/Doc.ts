@@ -1,6 +1,7 @@
 import {
   DocTypeId,
   Replicated,
+  type ReplicatedEvents,
   assertValue,
   decoding,
   encoding,
@@ -54,6 +55,18 @@ function checkKey(key: string, what: string): void {
   if (key.length > MAX_KEY_BYTES / 3 && Buffer.byteLength(key) > MAX_KEY_BYTES) throw new RangeError(`${what} is longer than ${MAX_KEY_BYTES} bytes`)
 }
 
+/** What a {@link Doc} emits, besides the base events. */
+export interface DocEvents extends ReplicatedEvents<DocOp> {
+  /** A row appeared (or came back). */
+  create: (row: Row) => void
+  /** The same as `create`. */
+  add: (row: Row) => void
+  /** A row changed: `changed` holds the fields whose value changed (`undefined`: the row lost the field). */
+  row_update: (row: Row, changed: Record<string, Value | undefined>) => void
+  /** A row was removed. */
+  remove: (row: Row) => void
+}
+
 /**
  * A replicated document of rows: the model of dominictarr's `crdt` package. Each row has an id
  * and fields; each field is last-writer-wins by `(hybrid time, source)`, and `row.set({...})`
@@ -82,7 +95,7 @@ function checkKey(key: string, what: string): void {
  * done.push(meet)           // meet leaves todo
  * ```
  */
-export class Doc extends Replicated<DocOp, Record<string, RowData>> {
+export class Doc extends Replicated<DocOp, Record<string, RowData>, DocEvents> {
   static override readonly typeId = DocTypeId
   static override readonly typeName = 'Doc'
 
@@ -93,7 +106,6 @@ export class Doc extends Replicated<DocOp, Record<string, RowData>> {
   /** @throws TypeError on bad options. */
   constructor(options: DocOptions = {}) {
     super(options)
-    this.setMaxListeners(0)
     const doc = this
     this.#host = {
       replicaId: this.id,

@@ -1,6 +1,7 @@
 import {
   EventLogTypeId,
   Replicated,
+  type ReplicatedEvents,
   assertValue,
   decoding,
   encoding,
@@ -28,6 +29,12 @@ export interface LoggedEvent<T extends Value = Value> {
   readonly time: number
 }
 
+/** What an {@link EventLog} emits, besides the base events. */
+export interface EventLogEvents<T extends Value = Value> extends ReplicatedEvents<Value> {
+  /** One applied event, local or remote, in the order applied. */
+  event: (event: LoggedEvent<T>) => void
+}
+
 /**
  * A replicated append-only log of events: the reliable event emitter of `scuttlebutt/events`.
  * Every replica ends up with every event, and lists them in the same order.
@@ -48,7 +55,7 @@ export interface LoggedEvent<T extends Value = Value> {
  * log.since(someClock) // events the holder of someClock has not seen, in order
  * ```
  */
-export class EventLog<T extends Value = Value> extends Replicated<Value, Array<LoggedEvent<T>>> {
+export class EventLog<T extends Value = Value> extends Replicated<Value, Array<LoggedEvent<T>>, EventLogEvents<T>> {
   static override readonly typeId = EventLogTypeId
   static override readonly typeName = 'EventLog'
 

@@ -1,6 +1,7 @@
 import {
   GSetTypeId,
   Replicated,
+  type ReplicatedEvents,
   assertValue,
   decoding,
   encoding,
@@ -17,6 +18,12 @@ import { canonicalValue, freezeDecoded, freezeValue, valueKey } from './values.j
 
 /** Options of a {@link GSet}. */
 export type GSetOptions = ReplicatedOptions
+
+/** What a {@link GSet} emits, besides the base events. */
+export interface GSetEvents<T extends Value = Value> extends ReplicatedEvents<Value> {
+  /** An element appeared, local or remote. */
+  add: (value: T) => void
+}
 
 /**
  * A replicated grow-only set: elements are added, never removed (use {@link ORSet} to remove).
@@ -36,7 +43,7 @@ export type GSetOptions = ReplicatedOptions
  * s.has('x') // true
  * ```
  */
-export class GSet<T extends Value = Value> extends Replicated<Value, T[]> {
+export class GSet<T extends Value = Value> extends Replicated<Value, T[], GSetEvents<T>> {
   static override readonly typeId = GSetTypeId
   static override readonly typeName = 'GSet'
 
@@ -94,7 +101,7 @@ export class GSet<T extends Value = Value> extends Replicated<Value, T[]> {
       return false
     }
     this.#items.set(key, u)
-    this.emit('add', u.op)
+    this.emit('add', u.op as T)
     return true
   }
 

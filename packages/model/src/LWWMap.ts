@@ -1,6 +1,7 @@
 import {
   LWWMapTypeId,
   Replicated,
+  type ReplicatedEvents,
   assertValue,
   decoding,
   encoding,
@@ -50,6 +51,14 @@ const isWellFormed = (s: string): boolean => (s as string & { isWellFormed(): bo
 /** Options of an {@link LWWMap}. */
 export type LWWMapOptions = ReplicatedOptions
 
+/** What an {@link LWWMap} emits, besides the base events. */
+export interface LWWMapEvents<V extends Value = Value> extends ReplicatedEvents<LWWMapOp> {
+  /** A key's winner changed, local or remote; `value` is undefined when the key was deleted. */
+  change: (key: string, value: V | undefined) => void
+  /** The same, for one key: listen to `change:<key>`. */
+  [perKey: `change:${string}`]: (value: V | undefined) => void
+}
+
 /**
  * A replicated key → value map where the last writer wins per key: the API of
  * `scuttlebutt/model` (`set`, `get`, `delete`, `has`, `keys`, `entries`, `size`, `toJSON`).
@@ -76,7 +85,7 @@ export type LWWMapOptions = ReplicatedOptions
  * a.delete('apples')
  * ```
  */
-export class LWWMap<V extends Value = Value> extends Replicated<LWWMapOp, Record<string, V>> {
+export class LWWMap<V extends Value = Value> extends Replicated<LWWMapOp, Record<string, V>, LWWMapEvents<V>> {
   static override readonly typeId = LWWMapTypeId
   static override readonly typeName = 'LWWMap'
 
@@ -89,9 +98,10 @@ export class LWWMap<V extends Value = Value> extends Replicated<LWWMapOp, Record
   /** @throws TypeError on bad options (see {@link ReplicatedOptions}). */
   constructor(options: LWWMapOptions = {}) {
     super(options)
-    this.on('newListener', (name: string | symbol) => {
-      if (typeof name === 'string' && name.startsWith('change:')) this.#keyed = true
-    })
+  }
+
+  protected override listenerAdded(name: keyof LWWMapEvents<V>): void {
+    if (typeof name === 'string' && name.startsWith('change:')) this.#keyed = true
   }
 
   /**
@@ -189,13 +199,13 @@ export class LWWMap<V extends Value = Value> extends Replicated<LWWMapOp, Record
     const cur = this.#entries.get(key)
     if (cur !== undefined && !isNewer(u, cur)) return false
     this.#entries.set(key, u)
-    const value = u.op.value
+    const value = u.op.value as V | undefined
     if (cur === undefined || cur.op.value === undefined) {
       if (value !== undefined) this.#size++
     } else if (value === undefined) this.#size--
     // emit() allocates its rest arguments even with no listener: skip it when nobody listens.
     if (this.listenerCount('change') > 0) this.emit('change', key, value)
-    if (this.#keyed) this.emit('change:' + key, value)
+    if (this.#keyed) this.emit(`change:${key}`, value)
     return true
   }
 

@@ -1,6 +1,7 @@
 import {
   LWWRegisterTypeId,
   Replicated,
+  type ReplicatedEvents,
   assertValue,
   decoding,
   encoding,
@@ -17,6 +18,12 @@ import { freezeDecoded, freezeValue } from './values.js'
 
 /** Options of an {@link LWWRegister}. */
 export type LWWRegisterOptions = ReplicatedOptions
+
+/** What a {@link LWWRegister} emits, besides the base events. */
+export interface LWWRegisterEvents<T extends Value = Value> extends ReplicatedEvents<Value> {
+  /** The winning value changed, local or remote. */
+  change: (value: T) => void
+}
 
 /**
  * A replicated single value where the last writer wins.
@@ -36,7 +43,7 @@ export type LWWRegisterOptions = ReplicatedOptions
  * r.get() // 'hello'
  * ```
  */
-export class LWWRegister<T extends Value = Value> extends Replicated<Value, T | null> {
+export class LWWRegister<T extends Value = Value> extends Replicated<Value, T | null, LWWRegisterEvents<T>> {
   static override readonly typeId = LWWRegisterTypeId
   static override readonly typeName = 'LWWRegister'
 
@@ -75,7 +82,7 @@ export class LWWRegister<T extends Value = Value> extends Replicated<Value, T | 
   protected applyOp(u: Update<Value>): boolean {
     if (this.#winner !== undefined && !isNewer(u, this.#winner)) return false
     this.#winner = u
-    this.emit('change', u.op)
+    this.emit('change', u.op as T)
     return true
   }
 

@@ -1,6 +1,7 @@
 import {
   ORSetTypeId,
   Replicated,
+  type ReplicatedEvents,
   assertValue,
   decoding,
   encoding,
@@ -44,6 +45,14 @@ interface Element {
 const ADD = 0
 const REMOVE = 1
 
+/** What an {@link ORSet} emits, besides the base events. */
+export interface ORSetEvents<T extends Value = Value> extends ReplicatedEvents<ORSetOp> {
+  /** An element became present, local or remote. */
+  add: (value: T) => void
+  /** An element stopped being present. */
+  delete: (value: T) => void
+}
+
 /**
  * A replicated observed-remove set where adds win: `add`, `delete`, `has`, `values()`, `size`.
  *
@@ -73,7 +82,7 @@ const REMOVE = 1
  * s.delete('milk') // true
  * ```
  */
-export class ORSet<T extends Value = Value> extends Replicated<ORSetOp, T[]> {
+export class ORSet<T extends Value = Value> extends Replicated<ORSetOp, T[], ORSetEvents<T>> {
   static override readonly typeId = ORSetTypeId
   static override readonly typeName = 'ORSet'
 
@@ -171,7 +180,7 @@ export class ORSet<T extends Value = Value> extends Replicated<ORSetOp, T[]> {
         el = { value: op.value, adds: new Map() }
         this.#elements.set(key, el)
         el.adds.set(u.source, u)
-        this.emit('add', op.value)
+        this.emit('add', op.value as T)
         return true
       }
       const prev = el.adds.get(u.source)
@@ -186,7 +195,7 @@ export class ORSet<T extends Value = Value> extends Replicated<ORSetOp, T[]> {
     }
     if (el.adds.size > 0) return false
     this.#elements.delete(key)
-    this.emit('delete', el.value)
+    this.emit('delete', el.value as T)
     return true
   }
 

@@ -1,6 +1,7 @@
 import {
   PNCounterTypeId,
   Replicated,
+  type ReplicatedEvents,
   decoding,
   encoding,
   readSafeInt,
@@ -13,6 +14,12 @@ import {
 
 /** Options of a {@link PNCounter}. */
 export type PNCounterOptions = ReplicatedOptions
+
+/** What a {@link PNCounter} emits, besides the base events. */
+export interface PNCounterEvents extends ReplicatedEvents<number> {
+  /** The counter's value after an applied update. */
+  change: (value: number) => void
+}
 
 /**
  * A replicated counter that goes up and down: `increment(n)`, `decrement(n)`, `value`.
@@ -36,7 +43,7 @@ export type PNCounterOptions = ReplicatedOptions
  * c.value // 3
  * ```
  */
-export class PNCounter extends Replicated<number, number> {
+export class PNCounter extends Replicated<number, number, PNCounterEvents> {
   static override readonly typeId = PNCounterTypeId
   static override readonly typeName = 'PNCounter'
 

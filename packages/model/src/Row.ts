@@ -1,5 +1,4 @@
-import { EventEmitter } from 'node:events'
-import type { Value } from '@hearsay/core'
+import { Emitter, type Value } from '@hearsay/core'
 
 /** What a {@link Row} needs from its {@link Doc}; the Doc supplies it. */
 export interface RowHost {
@@ -13,6 +12,14 @@ export interface RowHost {
 /** A row's fields as plain data, with its `id`. */
 export type RowData = { readonly id: string } & { readonly [key: string]: Value }
 
+/** What a {@link Row} emits. */
+export interface RowEvents {
+  /** Fields changed: their new values, `undefined` for a field the row lost to a remove. */
+  change: (changed: Record<string, Value | undefined>) => void
+  /** The row was removed, local or remote. */
+  removed: () => void
+}
+
 /**
  * One row of a {@link Doc}: an id and fields, each field last-writer-wins. Obtain rows from
  * `doc.add()`, `doc.get()` or a live query; one Row object per id for the life of the Doc.
@@ -20,7 +27,7 @@ export type RowData = { readonly id: string } & { readonly [key: string]: Value 
  * Events: `change` (changed: the fields whose value changed, `undefined` for a field the row
  * lost to a remove), `removed` when the row is removed, local or remote.
  */
-export class Row extends EventEmitter {
+export class Row extends Emitter<RowEvents> {
   /** The row's id, unique in its Doc. */
   readonly id: string
   readonly #host: RowHost
@@ -28,7 +35,6 @@ export class Row extends EventEmitter {
   /** Rows are made by their Doc; use `doc.add()` or `doc.get()`. */
   constructor(id: string, host: RowHost) {
     super()
-    this.setMaxListeners(0)
     this.id = id
     this.#host = host
   }

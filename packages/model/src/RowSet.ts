@@ -1,10 +1,19 @@
-import { EventEmitter } from 'node:events'
-import type { Value } from '@hearsay/core'
+import { Emitter, type Value } from '@hearsay/core'
 import type { Doc } from './Doc.js'
 import type { Row } from './Row.js'
 
 /** A value a live query matches with `===`. */
 export type QueryValue = string | number | boolean | null
+
+/** What a {@link RowSet} emits; a {@link Seq} adds `move`. */
+export interface RowSetEvents {
+  /** A row entered the set. */
+  add: (row: Row) => void
+  /** A row left the set. */
+  remove: (row: Row) => void
+  /** A member row changed (`changed` as in the Doc's `row_update`). */
+  changes: (row: Row, changed: Record<string, Value | undefined>) => void
+}
 
 /**
  * A live query over a {@link Doc}: the rows whose field `key` equals `value`. Created by
@@ -15,7 +24,7 @@ export type QueryValue = string | number | boolean | null
  * Events: `add` (Row) when a row enters, `remove` (Row) when it leaves, `changes` (Row,
  * changed) for every change of a member row.
  */
-export class RowSet extends EventEmitter {
+export class RowSet<E extends RowSetEvents = RowSetEvents> extends Emitter<E> {
   /** The field the query watches. */
   readonly key: string
   /** The value a member row's field equals. */
@@ -24,10 +33,14 @@ export class RowSet extends EventEmitter {
   readonly doc: Doc
   protected readonly members = new Map<string, Row>()
 
+  // Emits through the base map: TypeScript cannot resolve a generic map's arguments here.
+  get #base(): Emitter<RowSetEvents> {
+    return this as unknown as Emitter<RowSetEvents>
+  }
+
   /** Made by `doc.createSet()`; do not construct directly. */
   constructor(doc: Doc, key: string, value: QueryValue) {
     super()
-    this.setMaxListeners(0)
     this.doc = doc
     this.key = key
     this.value = value
@@ -93,17 +106,17 @@ export class RowSet extends EventEmitter {
     const match = row.live && row.get(this.key) === this.value
     if (match && !member) this.enter(row)
     else if (!match && member) this.leave(row)
-    else if (match) this.emit('changes', row, changed)
+    else if (match) this.#base.emit('changes', row, changed)
   }
 
   protected enter(row: Row): void {
     this.members.set(row.id, row)
-    this.emit('add', row)
+    this.#base.emit('add', row)
   }
 
   protected leave(row: Row): void {
     this.members.delete(row.id)
-    this.emit('remove', row)
+    this.#base.emit('remove', row)
   }
 }
 

@@ -1,7 +1,7 @@
 import type { Value } from '@hearsay/core'
 import type { Doc } from './Doc.js'
 import type { Row, RowHost } from './Row.js'
-import { RowSet, isRow, type QueryValue } from './RowSet.js'
+import { RowSet, isRow, type QueryValue, type RowSetEvents } from './RowSet.js'
 import { sortKeyBetween, sortTag } from './sortKey.js'
 
 /** The field that orders a {@link Seq}'s rows (as in `crdt`). */
@@ -19,6 +19,12 @@ function compareRows(a: Row, b: Row): number {
   const sb = sortOf(b)
   if (sa !== sb) return sa < sb ? -1 : 1
   return a.id < b.id ? -1 : a.id > b.id ? 1 : 0
+}
+
+/** What a {@link Seq} emits. */
+export interface SeqEvents extends RowSetEvents {
+  /** A member's position changed. */
+  move: (row: Row) => void
 }
 
 /**
@@ -39,7 +45,7 @@ function compareRows(a: Row, b: Row): number {
  * todo.after(b, a)                        // a, b
  * ```
  */
-export class Seq extends RowSet {
+export class Seq extends RowSet<SeqEvents> {
   #array: Row[] = []
   readonly #tag: string
 

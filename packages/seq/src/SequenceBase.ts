@@ -3,6 +3,7 @@ import {
   HearsayError,
   LOCAL_ORIGIN,
   Replicated,
+  type ReplicatedEvents,
   type Dot,
   type ReadonlyVersionVector,
   type ReplicatedOptions,
@@ -12,7 +13,7 @@ import {
 } from '@hearsay/core'
 import { Agent, InvalidOp, SeqEngine, type ContentKind, type Edit } from './SeqEngine.js'
 import { opDeps, readSeqOp, writeSeqOp, type ContentCodec, type Part, type SeqOp } from './ops.js'
-import { composeEdits, type SeqEdit } from './delta.js'
+import { composeEdits, type Delta, type SeqEdit } from './delta.js'
 
 /**
  * A stable id of a list element or text character, `"<seq>@<source>"`: it survives remote edits,
@@ -20,11 +21,17 @@ import { composeEdits, type SeqEdit } from './delta.js'
  */
 export type ElementId = string
 
+/** What a {@link List} or {@link Text} emits, besides the base events. */
+export interface SequenceEvents<C> extends ReplicatedEvents<SeqOp<C>> {
+  /** After every local edit and every applied remote batch: the change as a delta over the content before it. */
+  change: (delta: Delta<C>, origin: unknown) => void
+}
+
 /**
  * What List and Text share: the engine, the op codec, local commits and `change` events.
  * Not exported from the package; use {@link List} or {@link Text}.
  */
-export abstract class SequenceBase<C, Json> extends Replicated<SeqOp<C>, Json> {
+export abstract class SequenceBase<C, Json> extends Replicated<SeqOp<C>, Json, SequenceEvents<C>> {
   /** @internal */
   protected readonly engine: SeqEngine<C>
   readonly #me: Agent<C>

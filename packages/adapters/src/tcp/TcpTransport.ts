@@ -1,6 +1,5 @@
-import { EventEmitter } from 'node:events'
 import * as net from 'node:net'
-import { DEFAULT_MAX_FRAME, ErrorCodes, FrameDecoder, HearsayError, encodeFrame, type Connection, type Listener, type Transport, type TransportCapabilities } from '@hearsay/core'
+import { DEFAULT_MAX_FRAME, Emitter, ErrorCodes, FrameDecoder, HearsayError, encodeFrame, type Connection, type ConnectionEvents, type Listener, type Transport, type TransportCapabilities } from '@hearsay/core'
 
 /** Default bound on the bytes queued for one peer (8 MiB), as for core's memory transport. */
 const DEFAULT_MAX_SEND_BUFFER = 8 * 1024 * 1024
@@ -45,7 +44,7 @@ function formatUrl(host: string, port: number): string {
  * stops reading is disconnected with `HEARSAY_BACKPRESSURE` once `maxSendBuffer` bytes wait.
  * Events: `frame` (Uint8Array), `close` (reason?: Error), once.
  */
-export class TcpConnection extends EventEmitter implements Connection {
+export class TcpConnection extends Emitter<ConnectionEvents> implements Connection {
   readonly remoteAddress: string
   readonly #socket: net.Socket
   readonly #decoder: FrameDecoder

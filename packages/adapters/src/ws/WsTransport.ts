@@ -1,7 +1,6 @@
-import { EventEmitter } from 'node:events'
 import type { AddressInfo } from 'node:net'
 import { WebSocket, WebSocketServer, type RawData } from 'ws'
-import { DEFAULT_MAX_FRAME, ErrorCodes, HearsayError, type Connection, type Listener, type Transport, type TransportCapabilities } from '@hearsay/core'
+import { DEFAULT_MAX_FRAME, Emitter, ErrorCodes, HearsayError, type Connection, type ConnectionEvents, type Listener, type Transport, type TransportCapabilities } from '@hearsay/core'
 
 /** Default bound on the bytes queued for one peer (8 MiB), as for core's memory transport. */
 const DEFAULT_MAX_SEND_BUFFER = 8 * 1024 * 1024
@@ -50,7 +49,7 @@ function toView(data: RawData): Uint8Array {
  * a peer that stops answering pings is disconnected with `HEARSAY_TIMEOUT`.
  * Events: `frame` (Uint8Array), `close` (reason?: Error), once.
  */
-export class WsConnection extends EventEmitter implements Connection {
+export class WsConnection extends Emitter<ConnectionEvents> implements Connection {
   readonly remoteAddress: string
   readonly #ws: WebSocket
   readonly #maxSendBuffer: number

@@ -3,6 +3,7 @@ import {
   ErrorCodes,
   HearsayError,
   Replicated,
+  type ReplicatedEvents,
   YDocTypeId,
   readBytes,
   registerType,
@@ -41,6 +42,12 @@ function isCanonicalSpan(seq: number, len: number): boolean {
   return size === len && (seq - 1) % len === 0
 }
 
+/** What a {@link YDocReplica} emits, besides the base events. */
+export interface YDocReplicaEvents extends ReplicatedEvents<Uint8Array> {
+  /** After each applied remote batch, with the batch's origin. */
+  change: (origin: unknown) => void
+}
+
 /**
  * A `Y.Doc` replicated through hearsay: any Yjs type in it (Y.Text, Y.Map, Y.Array, Y.Xml...)
  * syncs through hearsay streams and nodes and persists in a hearsay store.
@@ -69,7 +76,7 @@ function isCanonicalSpan(seq: number, len: number): boolean {
  * a.doc.getText('t').insert(0, 'hello')   // b.doc.getText('t').toString() === 'hello' once frames flow
  * ```
  */
-export class YDocReplica extends Replicated<Uint8Array, Record<string, unknown>> {
+export class YDocReplica extends Replicated<Uint8Array, Record<string, unknown>, YDocReplicaEvents> {
   static override readonly typeId = YDocTypeId
   static override readonly typeName = 'YDoc'
 

@@ -17,4 +17,4 @@
  * @packageDocumentation
  */
 export { MAX_YJS_UPDATE, YDOC_BLOCK, YDocReplica } from './YDocReplica.js'
-export type { YDocReplicaOptions } from './YDocReplica.js'
+export type { YDocReplicaEvents, YDocReplicaOptions } from './YDocReplica.js'

@@ -78,7 +78,7 @@ export async function peerCommand(args: readonly string[], io: Output): Promise<
   node.on('peer-recovered', (peer: string) => log(`peer ${peer} is back`))
   node.on('peer-error', (err: Error & { code?: string }, peer?: string) => log(`peer ${peer ?? '?'} error ${err.code ?? ''}: ${err.message}`))
   node.on('object', (objectId: string, replica: { typeName: string }) => log(`new object ${objectId} (${replica.typeName}) from a peer`))
-  node.on('store-error', (err: Error) => log(`store error: ${err.message}`))
+  node.on('store-error', (err) => log(`store error: ${err instanceof Error ? err.message : String(err)}`))
 
   try {
     for (const url of listen) {

@@ -1,6 +1,5 @@
-import { EventEmitter } from 'node:events'
-import { DEFAULT_MAX_FRAME, ErrorCodes, HearsayError } from '@hearsay/core'
-import type { Connection, Listener, Transport, TransportCapabilities } from '@hearsay/core'
+import { DEFAULT_MAX_FRAME, Emitter, ErrorCodes, HearsayError } from '@hearsay/core'
+import type { Connection, ConnectionEvents, Listener, Transport, TransportCapabilities } from '@hearsay/core'
 import type { Simulation } from './Simulation.js'
 
 /** How a simulated link behaves; every field applies per frame and per direction. */
@@ -353,7 +352,7 @@ export function hostOf(url: string): string {
  * after the link's latency, or not at all, or twice, or out of order, as the link says.
  * Events: `frame` (payload), `close` (error?).
  */
-export class SimConnection extends EventEmitter implements Connection {
+export class SimConnection extends Emitter<ConnectionEvents> implements Connection {
   /** `sim://name` for the dialing end; `sim://<host>:<port>` (an ephemeral port) for the accepted end. */
   readonly remoteAddress: string
   readonly #net: SimNetwork
