@@ -180,9 +180,14 @@ export class YDocReplica extends Replicated<Uint8Array, Record<string, unknown>,
     return n
   }
 
-  /** The document as plain JSON (`Y.Doc#toJSON`): the root types this replica has defined (`doc.getText('t')`...). */
+  /**
+   * The document as plain JSON (`Y.Doc#toJSON`): the root types this replica has defined
+   * (`doc.getText('t')`...), with every object's keys in code-unit order. Yjs lists a map's keys
+   * in the order this replica first saw them, so two converged replicas would otherwise
+   * serialize differently.
+   */
   toJSON(): Record<string, unknown> {
-    return this.doc.toJSON()
+    return sortKeys(this.doc.toJSON()) as Record<string, unknown>
   }
 
   /** Stops replicating: detaches from the document (and destroys it when the replica created it). */
@@ -195,3 +200,11 @@ export class YDocReplica extends Replicated<Uint8Array, Record<string, unknown>,
 }
 
 registerType(YDocReplica)
+
+function sortKeys(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(sortKeys)
+  if (typeof v !== 'object' || v === null || v instanceof Uint8Array) return v
+  const out: Record<string, unknown> = {}
+  for (const k of Object.keys(v).sort()) out[k] = sortKeys((v as Record<string, unknown>)[k])
+  return out
+}
