@@ -75,8 +75,8 @@ export {
   TextTypeId,
   YDocTypeId,
 } from './typeIds.js'
-export { MemoryStore, restoreReplica } from './store.js'
-export type { Store, StoreCapabilities, StoreEntry, StoredObject } from './store.js'
+export { MemoryStore, restoreObject, restoreReplica } from './store.js'
+export type { RestoredSize, Store, StoreCapabilities, StoreEntry, StoredObject } from './store.js'
 export type { Connection, ConnectionEvents, Listener, Transport, TransportCapabilities } from './transport.js'
 export { DEFAULT_MAX_SEND_BUFFER, MemoryConnection, MemoryNetwork, MemoryTransport } from './MemoryTransport.js'
 export type { MemoryTransportOptions } from './MemoryTransport.js'

@@ -114,15 +114,38 @@ export class MemoryStore implements Store {
   }
 }
 
+/** The size of what {@link restoreObject} read: the batches after the snapshot, and the snapshot. */
+export interface RestoredSize {
+  readonly batches: number
+  /** Bytes of those batches. */
+  readonly bytes: number
+  /** Bytes of the snapshot (0 when none). */
+  readonly snapshotBytes: number
+}
+
 /**
- * Loads what a store holds for one object into a replica: the snapshot, then every batch in order.
+ * Loads what a store holds for one object into a replica: the snapshot, then every batch in
+ * order (applied with origin `'store'`).
+ * @returns what was read (for a compaction policy), or undefined when the store does not know the object.
+ * @throws HearsayError `HEARSAY_TYPE_MISMATCH` when the object is stored under another type, or what decoding throws.
+ */
+export async function restoreObject(store: Store, objectId: string, replica: Replicated<any>): Promise<RestoredSize | undefined> {
+  const stored = await store.load(objectId)
+  if (stored === undefined) return undefined
+  if (stored.typeId !== replica.typeId) throw new HearsayError(ErrorCodes.TYPE_MISMATCH, `stored object ${objectId} is type ${stored.typeId}, not ${replica.typeName}`)
+  if (stored.snapshot !== undefined) replica.applyState(stored.snapshot)
+  let bytes = 0
+  for (const b of stored.batches) {
+    bytes += b.length
+    replica.applyRanges(replica.decodeRanges(b), 'store')
+  }
+  return { batches: stored.batches.length, bytes, snapshotBytes: stored.snapshot?.length ?? 0 }
+}
+
+/**
+ * Loads what a store holds for one object into a replica, as {@link restoreObject} does.
  * @returns false when the store does not know the object.
  */
 export async function restoreReplica(store: Store, objectId: string, replica: Replicated<any>): Promise<boolean> {
-  const stored = await store.load(objectId)
-  if (stored === undefined) return false
-  if (stored.typeId !== replica.typeId) throw new HearsayError(ErrorCodes.TYPE_MISMATCH, `stored object ${objectId} is type ${stored.typeId}, not ${replica.typeName}`)
-  if (stored.snapshot !== undefined) replica.applyState(stored.snapshot)
-  for (const b of stored.batches) replica.applyRanges(replica.decodeRanges(b), 'store')
-  return true
+  return (await restoreObject(store, objectId, replica)) !== undefined
 }
