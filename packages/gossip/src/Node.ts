@@ -1,194 +1,35 @@
 import { randomBytes } from 'node:crypto'
 import {
-  DEFAULT_MAX_FRAME,
-  DEFAULT_MAX_SEND_BUFFER,
   Emitter,
   ErrorCodes,
   HearsayError,
-  LOCAL_ORIGIN,
   MemoryStore,
   MemoryTransport,
-  VersionVector,
-  createReplica,
-  decodeWith,
-  decoding,
-  encodeWith,
-  encoding,
-  getType,
-  isHearsayError,
   randomReplicaId,
-  readSafeUint,
   registerType,
   toReplicaId,
   type Connection,
-  type Listener,
   type Range,
   type ReadonlyVersionVector,
   type Replicated,
   type ReplicatedClass,
+  type ReplicatedOptions,
   type Store,
   type Transport,
 } from '@hearsay/core'
 import { toKeyBytes } from './auth.js'
-import { decodeBundle, encodeBundle, readDigest, writeDigest } from './bundle.js'
-import { DigestIndex } from './DigestIndex.js'
-import { MAX_MEMBER_ADDRESSES, MEMBERSHIP_OBJECT_ID, Membership, type Member } from './Membership.js'
-import { NONCE_BYTES, assertObjectId, type VectorEntry } from './messages.js'
-import { Persister, type CompactionPolicy } from './Persister.js'
-import { Session, type HostedObject, type SessionHost } from './Session.js'
-
-/** Timer functions a node uses; inject virtual ones for simulations. */
-export interface Timers {
-  setTimeout(fn: () => void, ms: number): unknown
-  clearTimeout(handle: any): void
-}
-
-/** Where a node writes diagnostics. Every method is optional. */
-export interface Logger {
-  debug?(message: string, data?: Record<string, unknown>): void
-  info?(message: string, data?: Record<string, unknown>): void
-  warn?(message: string, data?: Record<string, unknown>): void
-  error?(message: string, data?: Record<string, unknown>): void
-}
-
-/** Options of a {@link Node}. */
-export interface NodeOptions {
-  /** The node id: the source id of every replica it hosts. Default: the id saved in the store, else a new random one (saved). */
-  id?: string
-  /** Where replicas and node metadata persist. Default: a fresh {@link MemoryStore} (nothing survives the process). */
-  store?: Store
-  /** The secret every node of the network shares; peers prove they hold it before any data moves. */
-  networkKey: string | Uint8Array
-  /** Peers picked for anti-entropy every interval (default 3). */
-  fanout?: number
-  /** Milliseconds between gossip rounds (default 1000). */
-  interval?: number
-  /** Transports besides the built-in `mem://` one (e.g. TCP and WebSocket from `@hearsay/adapters`). */
-  transports?: readonly Transport[]
-  /** Wall clock in ms (default `Date.now`); also drives the replicas' hybrid clocks. */
-  now?: () => number
-  /** Timer functions (default the global ones). */
-  timers?: Timers
-  /** Uniform numbers in [0, 1) for peer selection, jitter, ids and nonces (default `crypto`-grade randomness). */
-  random?: () => number
-  /** Largest frame sent or accepted, in bytes (default 16 MiB). */
-  maxFrame?: number
-  /** Most bytes queued for one peer before it is disconnected with `HEARSAY_BACKPRESSURE` (default 8 MiB). */
-  maxSendBuffer?: number
-  /** Where diagnostics go (default nowhere). */
-  logger?: Logger
-  /** Addresses announced to peers in the membership instead of the listeners' own (behind NAT, a proxy, or a listener on 0.0.0.0). */
-  advertise?: readonly string[]
-  /** Most connections this node dials on its own to peers learned from membership (default 8). */
-  maxConnections?: number
-  /**
-   * Milliseconds between heartbeats written to the membership. Default: interval × max(5,
-   * members / 5), so the whole network writes about 5 heartbeats per round however large it is.
-   */
-  heartbeatInterval?: number
-  /** Milliseconds without a heartbeat (or a frame) after which a peer is suspected (default 4 × the heartbeat interval). */
-  suspectAfter?: number
-  /** First reconnect delay in ms; doubles per failure up to `maxBackoff`, with jitter (default interval). */
-  backoff?: number
-  /** Longest reconnect delay in ms (default 30 × interval). */
-  maxBackoff?: number
-  /** Milliseconds a new connection has to authenticate (default 10 000). */
-  authTimeout?: number
-  /** When to compact an object's log in the store. */
-  compaction?: CompactionPolicy
-  /** Causal buffer bound of each hosted replica (see `ReplicatedOptions.maxPending`). */
-  maxPending?: number
-  /** Drift bound of each hosted replica (see `ReplicatedOptions.maxDrift`). */
-  maxDrift?: number
-}
-
-/** One peer in {@link NodeStatus}. */
-export interface PeerStatus {
-  readonly id: string
-  readonly addresses: readonly string[]
-  readonly connected: boolean
-  readonly suspected: boolean
-  /** Node clock (ms) of the last root digest exchange. */
-  readonly lastSync: number | undefined
-  /** Node clock (ms) of the last heartbeat or frame from the peer. */
-  readonly lastHeard: number | undefined
-  readonly inSync: boolean
-  readonly bytesIn: number
-  readonly bytesOut: number
-  /** Bytes queued for the peer, in the node and the transport. */
-  readonly pendingSend: number
-}
-
-/** One hosted object in {@link NodeStatus}. */
-export interface ObjectStatus {
-  readonly id: string
-  readonly typeId: number
-  readonly typeName: string
-  readonly vector: Record<string, number>
-  /** Updates waiting in the object's causal buffer. */
-  readonly pending: number
-}
-
-/** A snapshot of a node's state, from {@link Node.status}. */
-export interface NodeStatus {
-  readonly id: string
-  readonly addresses: readonly string[]
-  readonly peers: readonly PeerStatus[]
-  readonly objects: readonly ObjectStatus[]
-  readonly bytesIn: number
-  readonly bytesOut: number
-  /** Updates from peers and bundles that took effect here. */
-  readonly updatesApplied: number
-  /** Updates waiting in causal buffers, over every object. */
-  readonly pendingUpdates: number
-  /** Bytes queued for peers, over every connection. */
-  readonly pendingSend: number
-  /** Batches waiting for the store. */
-  readonly pendingStore: number
-  readonly rounds: number
-}
-
-/** What {@link Node.importBundle} did. */
-export interface ImportResult {
-  /** The node that exported the bundle. */
-  readonly from: string
-  readonly objects: number
-  readonly applied: number
-  /** Updates of this bundle now waiting in causal buffers for ones that have not arrived. */
-  readonly waiting: number
-}
-
-interface Hosted extends HostedObject {
-  readonly replica: Replicated<any>
-  readonly encode: (ranges: readonly Range<any>[]) => Uint8Array
-}
-
-interface PeerInfo {
-  lastHeard: number
-  suspected: boolean
-  lastSync: number | undefined
-}
-
-interface DialState {
-  failures: number
-  next: number
-}
-
-type SeenDigest = {
-  time: number
-  objects: Map<string, { typeId: number; vector: VersionVector }>
-  /** The root (count and hash) at which the peer was last found in sync and its vectors recorded. */
-  inSyncAt?: string
-}
+import { exportBundle, importBundle, type BundleHost, type ImportResult } from './bundle.js'
+import { Dialer } from './Dialer.js'
+import { MEMBERSHIP_OBJECT_ID, Membership, type Member } from './Membership.js'
+import { NONCE_BYTES, assertObjectId } from './messages.js'
+import { ObjectHost, type HostedObject } from './ObjectHost.js'
+import { resolveOptions, type Logger, type NodeOptions, type ResolvedOptions, type Timers } from './options.js'
+import { PeerTable } from './PeerTable.js'
+import { SeenDigests } from './SeenDigests.js'
+import { Session, type SessionHost } from './Session.js'
+import { readStatus, type NodeStatus } from './status.js'
 
 const META_NODE_ID = 'node-id'
-const META_PEER_DIGEST = 'peer-digest/'
-
-function schemeOf(url: string): string {
-  const m = /^([a-z][a-z0-9+.-]*):/i.exec(url)
-  if (m === null) throw new TypeError(`an address is a URL such as mem://name, tcp://host:port or ws://host:port; got ${JSON.stringify(url)}`)
-  return m[1]!.toLowerCase()
-}
 
 /** What a {@link Node} emits. */
 export interface NodeEvents {
@@ -230,6 +71,7 @@ export interface NodeEvents {
  */
 export class Node extends Emitter<NodeEvents> {
   readonly #options: NodeOptions
+  readonly #resolved: ResolvedOptions
   readonly #store: Store
   readonly #key: Uint8Array
   readonly #now: () => number
@@ -240,40 +82,20 @@ export class Node extends Emitter<NodeEvents> {
   readonly interval: number
   readonly maxFrame: number
   readonly maxSendBuffer: number
-  readonly #maxConnections: number
-  readonly #heartbeatOption: number | undefined
-  readonly #suspectOption: number | undefined
-  readonly #backoff: number
-  readonly #maxBackoff: number
-  readonly #authTimeout: number
-  readonly #transports = new Map<string, Transport>()
+  readonly #objects: ObjectHost
+  readonly #peers: PeerTable
+  readonly #seen: SeenDigests
+  readonly #dialer: Dialer
+  readonly #sessionHost: SessionHost
+  readonly #bundleHost: BundleHost
   #id: string | undefined
+  #membership: Membership | undefined
   #starting: Promise<void> | undefined
   #closed = false
   #closing: Promise<void> | undefined
-  readonly #objects = new Map<string, Hosted>()
-  readonly #opening = new Map<string, Promise<Replicated<any>>>()
-  readonly #index = new DigestIndex()
-  #persister!: Persister
-  #membership!: Membership
-  readonly #sessions = new Set<Session>()
-  readonly #listeners: Listener[] = []
-  readonly #addresses: string[] = []
-  readonly #pinned = new Map<string, { peerId: string | undefined; waiters: Array<{ resolve: (id: string) => void; reject: (e: Error) => void }> }>()
-  readonly #dialing = new Set<string>()
-  readonly #dials = new Map<string, DialState>()
-  readonly #peers = new Map<string, PeerInfo>()
-  readonly #seen = new Map<string, SeenDigest>()
-  readonly #seenDirty = new Set<string>()
-  /** Per peer, the one read of its stored digest (merged into `#seen`); dropped when it failed so the next caller retries. */
-  readonly #seenLoads = new Map<string, Promise<SeenDigest>>()
-  #seenSaving: Promise<void> = Promise.resolve()
   #timer: unknown
-  #nextBeat = -Infinity
   #rounds = 0
-  #closedBytes = { in: 0, out: 0 }
   #updatesApplied = 0
-  readonly #host: SessionHost
 
   /** @throws TypeError on bad options (missing network key, bad numbers). */
   constructor(options: NodeOptions) {
@@ -281,34 +103,57 @@ export class Node extends Emitter<NodeEvents> {
     if (options === null || typeof options !== 'object') throw new TypeError('options is an object such as { networkKey }')
     this.#options = options
     this.#key = toKeyBytes(options.networkKey)
+    const o = (this.#resolved = resolveOptions(options))
     this.#store = options.store ?? new MemoryStore()
     this.#now = options.now ?? Date.now
     this.#timers = options.timers ?? { setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: (h) => clearTimeout(h) }
     this.#random = options.random
     this.#logger = options.logger ?? {}
-    const num = (v: number | undefined, d: number, name: string, min = 1): number => {
-      const n = v ?? d
-      if (typeof n !== 'number' || !Number.isFinite(n) || n < min) throw new RangeError(`${name} is a number of at least ${min}, got ${v}`)
-      return n
-    }
-    this.fanout = num(options.fanout, 3, 'fanout')
-    this.interval = num(options.interval, 1000, 'interval')
-    this.maxFrame = num(options.maxFrame, DEFAULT_MAX_FRAME, 'maxFrame', 64)
-    this.maxSendBuffer = num(options.maxSendBuffer, DEFAULT_MAX_SEND_BUFFER, 'maxSendBuffer', 64)
-    this.#maxConnections = num(options.maxConnections, 8, 'maxConnections')
-    this.#heartbeatOption = options.heartbeatInterval === undefined ? undefined : num(options.heartbeatInterval, 0, 'heartbeatInterval')
-    this.#suspectOption = options.suspectAfter === undefined ? undefined : num(options.suspectAfter, 0, 'suspectAfter')
-    this.#backoff = num(options.backoff, this.interval, 'backoff')
-    this.#maxBackoff = num(options.maxBackoff, 30 * this.interval, 'maxBackoff')
-    this.#authTimeout = num(options.authTimeout, 10_000, 'authTimeout')
-    if (options.id !== undefined) this.#id = toReplicaId(options.id)
-    if (options.advertise !== undefined) {
-      if (!Array.isArray(options.advertise) || options.advertise.length > MAX_MEMBER_ADDRESSES) throw new TypeError(`advertise is an array of at most ${MAX_MEMBER_ADDRESSES} addresses`)
-      for (const a of options.advertise) schemeOf(a)
-    }
+    this.fanout = o.fanout
+    this.interval = o.interval
+    this.maxFrame = o.maxFrame
+    this.maxSendBuffer = o.maxSendBuffer
+    this.#id = o.id
+    const log = (level: keyof Logger, message: string, data?: Record<string, unknown>): void => this.#log(level, message, data)
+    const now = (): number => this.#now()
+    const random = (): number => this.#rand()
+    this.#objects = new ObjectHost({
+      store: this.#store,
+      compaction: options.compaction,
+      replicaOptions: () => this.#replicaOptions(),
+      log,
+      retry: (fn) => this.#timers.setTimeout(fn, this.interval),
+      storeError: (err) => {
+        this.#log('error', 'store append failed', { error: String(err) })
+        if (this.listenerCount('store-error') > 0) this.emit('store-error', err)
+      },
+      forward: (object, ranges, origin) => this.#forward(object, ranges, origin),
+      adopted: (objectId, replica) => this.emit('object', objectId, replica),
+    })
+    this.#peers = new PeerTable({
+      interval: this.interval,
+      heartbeatInterval: o.heartbeatInterval,
+      suspectAfter: o.suspectAfter,
+      now,
+      random,
+      log,
+      suspected: (id) => this.emit('peer-suspected', id),
+      recovered: (id) => this.emit('peer-recovered', id),
+    })
+    this.#seen = new SeenDigests(this.#store, log)
+    this.#dialer = new Dialer({
+      backoff: o.backoff,
+      maxBackoff: o.maxBackoff,
+      maxConnections: o.maxConnections,
+      now,
+      random,
+      log,
+      session: (conn, dialed, url) => this.#session(conn, dialed, url),
+    })
+    this.#sessionHost = this.#makeSessionHost()
+    this.#bundleHost = this.#makeBundleHost()
     this.use(new MemoryTransport({ maxFrame: this.maxFrame, maxSendBuffer: this.maxSendBuffer }))
     for (const t of options.transports ?? []) this.use(t)
-    this.#host = this.#makeHost()
   }
 
   /** The node id. @throws HearsayError `HEARSAY_NOT_OPEN` before {@link start} resolved when no id was given. */
@@ -319,7 +164,7 @@ export class Node extends Emitter<NodeEvents> {
 
   /** Addresses this node listens on. */
   get addresses(): readonly string[] {
-    return this.#addresses
+    return this.#dialer.addresses
   }
 
   /** False once {@link close} was called. */
@@ -335,15 +180,8 @@ export class Node extends Emitter<NodeEvents> {
 
   /** Registers a transport for its URL scheme, replacing any other for that scheme. Returns this node. */
   use(transport: Transport): this {
-    if (transport === null || typeof transport !== 'object' || typeof transport.scheme !== 'string') throw new TypeError('a transport has a scheme, listen() and connect()')
-    this.#transports.set(transport.scheme.replace(/:$/, '').toLowerCase(), transport)
+    this.#dialer.use(transport)
     return this
-  }
-
-  #transportFor(url: string): Transport {
-    const t = this.#transports.get(schemeOf(url))
-    if (t === undefined) throw new HearsayError(ErrorCodes.NOT_SUPPORTED, `no transport registered for ${schemeOf(url)}:// (use node.use(transport))`)
-    return t
   }
 
   #log(level: keyof Logger, message: string, data?: Record<string, unknown>): void {
@@ -370,6 +208,13 @@ export class Node extends Emitter<NodeEvents> {
     return s
   }
 
+  #replicaOptions(): ReplicatedOptions {
+    const o: ReplicatedOptions = { id: this.#id!, now: this.#now }
+    if (this.#options.maxPending !== undefined) o.maxPending = this.#options.maxPending
+    if (this.#options.maxDrift !== undefined) o.maxDrift = this.#options.maxDrift
+    return o
+  }
+
   // ---- lifecycle ----
 
   /**
@@ -389,56 +234,19 @@ export class Node extends Emitter<NodeEvents> {
     const savedId = saved && new TextDecoder().decode(saved)
     if (this.#id === undefined) this.#id = savedId ? toReplicaId(savedId) : this.#newId()
     if (savedId !== this.#id) await this.#store.putMeta(META_NODE_ID, new TextEncoder().encode(this.#id))
-    this.#persister = new Persister(this.#store, (id) => this.#objects.get(id)?.replica, {
-      policy: this.#options.compaction,
-      onError: (err) => {
-        this.#log('error', 'store append failed', { error: String(err) })
-        if (this.listenerCount('store-error') > 0) this.emit('store-error', err)
-      },
-      retry: (fn) => this.#timers.setTimeout(fn, this.interval),
-    })
-    for (const { objectId, typeId } of await this.#store.list()) {
-      const type = getType(typeId)
-      if (type === undefined) {
-        this.#log('warn', 'stored object of an unregistered type left unloaded', { objectId, typeId })
-        continue
-      }
-      const replica = new type(this.#replicaOptions())
-      await this.#load(objectId, replica)
-      this.#hostReplica(objectId, replica)
-    }
+    await this.#objects.restore()
     let membership = this.#objects.get(MEMBERSHIP_OBJECT_ID)?.replica
     if (!(membership instanceof Membership)) {
       membership = new Membership(this.#replicaOptions())
-      this.#hostReplica(MEMBERSHIP_OBJECT_ID, membership)
+      this.#objects.host(MEMBERSHIP_OBJECT_ID, membership)
     }
-    this.#membership = membership as Membership
-    const now = this.#now()
-    for (const m of this.#membership.members()) if (m.id !== this.#id) this.#peers.set(m.id, { lastHeard: now, suspected: false, lastSync: undefined })
+    const m = (this.#membership = membership as Membership)
+    m.on('change', (member: Member) => {
+      if (member.id !== this.#id) this.#peers.member(member.id)
+    })
+    for (const x of m.members()) if (x.id !== this.#id) this.#peers.member(x.id)
     this.#beat()
     this.#schedule()
-  }
-
-  #replicaOptions(): { id: string; now: () => number; maxPending?: number; maxDrift?: number } {
-    const o: { id: string; now: () => number; maxPending?: number; maxDrift?: number } = { id: this.#id!, now: this.#now }
-    if (this.#options.maxPending !== undefined) o.maxPending = this.#options.maxPending
-    if (this.#options.maxDrift !== undefined) o.maxDrift = this.#options.maxDrift
-    return o
-  }
-
-  // Loads an object like `restoreReplica` does, also counting its batches for the compaction policy.
-  async #load(objectId: string, replica: Replicated<any>): Promise<boolean> {
-    const stored = await this.#store.load(objectId)
-    if (stored === undefined) return false
-    if (stored.typeId !== replica.typeId) throw new HearsayError(ErrorCodes.TYPE_MISMATCH, `stored object ${objectId} is type ${stored.typeId}, not ${replica.typeName}`)
-    if (stored.snapshot !== undefined) replica.applyState(stored.snapshot)
-    let bytes = 0
-    for (const b of stored.batches) {
-      bytes += b.length
-      replica.applyRanges(replica.decodeRanges(b), 'store')
-    }
-    this.#persister.track(objectId, stored.batches.length, bytes, stored.snapshot?.length ?? 0)
-    return true
   }
 
   /**
@@ -451,6 +259,8 @@ export class Node extends Emitter<NodeEvents> {
 
   async #close(): Promise<void> {
     this.#closed = true
+    this.#dialer.halt()
+    this.#objects.halt()
     if (this.#timer !== undefined) this.#timers.clearTimeout(this.#timer)
     this.#timer = undefined
     if (this.#starting === undefined) return
@@ -459,14 +269,10 @@ export class Node extends Emitter<NodeEvents> {
     } catch {
       return
     }
-    for (const s of [...this.#sessions]) s.close()
-    await Promise.all(this.#listeners.splice(0).map((l) => l.close().catch(() => {})))
-    for (const p of this.#pinned.values()) for (const w of p.waiters.splice(0)) w.reject(new HearsayError(ErrorCodes.NOT_OPEN, 'node closed'))
-    await this.#persister.idle()
-    await this.#saveSeen()
-    this.#persister.close()
-    for (const o of this.#objects.values()) o.replica.dispose()
-    this.#objects.clear()
+    await this.#dialer.close()
+    await this.#objects.persister.idle()
+    await this.#seen.save()
+    this.#objects.close()
     await this.#store.close()
     this.emit('close')
   }
@@ -486,30 +292,7 @@ export class Node extends Emitter<NodeEvents> {
     registerType(Type)
     await this.start()
     if (this.#closed) throw new HearsayError(ErrorCodes.NOT_OPEN, 'node is closed')
-    const have = this.#objects.get(objectId)
-    if (have !== undefined) return this.#checkType(objectId, have.replica, Type)
-    let p = this.#opening.get(objectId)
-    if (p === undefined) {
-      p = (async () => {
-        const replica = new Type(this.#replicaOptions())
-        await this.#load(objectId, replica)
-        const again = this.#objects.get(objectId)
-        if (again !== undefined) {
-          replica.dispose()
-          return again.replica
-        }
-        this.#hostReplica(objectId, replica)
-        return replica
-      })()
-      this.#opening.set(objectId, p)
-      p.finally(() => this.#opening.delete(objectId)).catch(() => {})
-    }
-    return this.#checkType(objectId, await p, Type)
-  }
-
-  #checkType<R extends Replicated<any>>(objectId: string, replica: Replicated<any>, Type: ReplicatedClass<R>): R {
-    if (replica.typeId !== Type.typeId) throw new HearsayError(ErrorCodes.TYPE_MISMATCH, `object ${objectId} is a ${replica.typeName}, not a ${Type.typeName}`)
-    return replica as R
+    return this.#objects.open(objectId, Type)
   }
 
   /** The replica of a hosted object, if any (objects created by peers included). */
@@ -519,299 +302,28 @@ export class Node extends Emitter<NodeEvents> {
 
   /** Ids of every hosted object, sorted. */
   objectIds(): string[] {
-    return [...this.#objects.keys()].sort()
+    return this.#objects.ids()
   }
 
-  #hostReplica(objectId: string, replica: Replicated<any>): Hosted {
-    const hosted: Hosted = {
-      objectId,
-      typeId: replica.typeId,
-      replica,
-      encode: (ranges) => replica.encodeRanges(ranges),
-      get clock() {
-        return replica.clock
-      },
-    }
-    this.#objects.set(objectId, hosted)
-    this.#index.add(hosted)
-    replica.on('ranges', (ranges: readonly Range<any>[], origin: unknown) => this.#onRanges(hosted, ranges, origin))
-    replica.on('rejected', (err: HearsayError) => this.#log('debug', 'update refused', { objectId, code: err.code, message: err.message }))
-    if (replica instanceof Membership) replica.on('change', (m: Member) => this.#onMember(m))
-    return hosted
-  }
-
-  #onRanges(o: Hosted, ranges: readonly Range<any>[], origin: unknown): void {
-    this.#index.touch(o.objectId)
-    if (origin === 'store' || this.#closed) return
-    const durable = this.#persister.append(o.objectId, o.typeId, ranges, o.encode)
-    if (origin === LOCAL_ORIGIN) durable.then(() => this.#forward(o, ranges, undefined), () => {})
-    else this.#forward(o, ranges, origin)
-  }
-
-  #forward(o: Hosted, ranges: readonly Range<any>[], origin: unknown): void {
+  #forward(o: HostedObject, ranges: readonly Range<any>[], origin: unknown): void {
     const targets: Session[] = []
-    for (const s of this.#sessions) if (s !== origin && s.state === 'ready') targets.push(s)
+    for (const s of this.#dialer.sessions) if (s !== origin && s.state === 'ready') targets.push(s)
     // Heartbeats spread as rumors: to `fanout` random peers, who pass them on the same way
     // (anti-entropy catches the rare node a rumor misses). Flooding them to every connection
     // would cost every node a frame per connection per heartbeat.
     if (o.objectId === MEMBERSHIP_OBJECT_ID && targets.length > this.fanout) {
-      this.#shuffle(targets)
+      this.#peers.shuffle(targets)
       targets.length = this.fanout
     }
     for (const s of targets) s.push(o, ranges)
   }
 
-  // ---- membership ----
-
-  // Every member beats once per heartbeat interval; scaling it with the network's size keeps
-  // the heartbeats written network-wide per round (and the traffic they cause) constant.
-  get #heartbeatInterval(): number {
-    if (this.#heartbeatOption !== undefined) return this.#heartbeatOption
-    const members = this.#membership === undefined ? 1 : this.#peers.size + 1
-    return this.interval * Math.max(5, Math.ceil(members / 5))
-  }
-
-  get #suspectAfter(): number {
-    return this.#suspectOption ?? 4 * this.#heartbeatInterval
-  }
+  // ---- rounds ----
 
   #beat(): void {
-    // Jitter the next beat (0.5..1.5 × the interval, same mean) so nodes started together do
-    // not beat in phase and flood the network in bursts.
-    this.#nextBeat = this.#now() + this.#heartbeatInterval * (0.5 + this.#rand())
-    this.#membership.beat(this.#options.advertise ?? this.#addresses)
+    this.#peers.beaten()
+    this.#membership!.beat(this.#options.advertise ?? this.#dialer.addresses)
   }
-
-  #onMember(m: Member): void {
-    if (m.id === this.#id) return
-    const now = this.#now()
-    const p = this.#peers.get(m.id)
-    if (p === undefined) {
-      this.#peers.set(m.id, { lastHeard: now, suspected: false, lastSync: undefined })
-      return
-    }
-    this.#heard(m.id, p, now)
-  }
-
-  #heard(peerId: string, p: PeerInfo, at: number): void {
-    if (at > p.lastHeard) p.lastHeard = at
-    if (p.suspected && this.#now() - p.lastHeard <= this.#suspectAfter) {
-      p.suspected = false
-      this.#log('info', 'peer recovered', { peer: peerId })
-      this.emit('peer-recovered', peerId)
-    }
-  }
-
-  #peer(peerId: string): PeerInfo {
-    let p = this.#peers.get(peerId)
-    if (p === undefined) this.#peers.set(peerId, (p = { lastHeard: this.#now(), suspected: false, lastSync: undefined }))
-    return p
-  }
-
-  // ---- connections ----
-
-  /**
-   * Listens on `url` (`mem://name`, `tcp://host:port`, `ws://host:port`) with the transport
-   * registered for its scheme, and announces the address in the membership.
-   * @returns the address peers can use (with the real port when 0 was asked for).
-   * @throws HearsayError `HEARSAY_NOT_SUPPORTED` for a scheme with no transport, or what the transport throws.
-   */
-  async listen(url: string): Promise<string> {
-    const t = this.#transportFor(url)
-    await this.start()
-    const listener = await t.listen(url, (c) => this.#attach(c, false, undefined))
-    if (this.#closed) {
-      await listener.close()
-      throw new HearsayError(ErrorCodes.NOT_OPEN, 'node is closed')
-    }
-    this.#listeners.push(listener)
-    this.#addresses.push(listener.url)
-    this.#beat()
-    return listener.url
-  }
-
-  /**
-   * Connects to a peer and keeps the connection: when it drops, the node reconnects with
-   * exponential backoff and jitter until {@link disconnect} or {@link close}.
-   * @returns the peer's node id once it authenticated.
-   * @throws HearsayError when the first attempt fails (`HEARSAY_TRANSPORT_ERROR`, `HEARSAY_AUTH_FAILED`, ...); the node keeps retrying in the background.
-   */
-  async connect(url: string): Promise<string> {
-    this.#transportFor(url)
-    await this.start()
-    let pin = this.#pinned.get(url)
-    if (pin === undefined) this.#pinned.set(url, (pin = { peerId: undefined, waiters: [] }))
-    const live = [...this.#sessions].find((s) => s.url === url && s.state === 'ready')
-    if (live !== undefined) return live.peerId!
-    const result = new Promise<string>((resolve, reject) => pin!.waiters.push({ resolve, reject }))
-    if (!this.#dialing.has(url)) void this.#dial(url)
-    return result
-  }
-
-  /** Stops keeping a connection made with {@link connect} and closes it. */
-  disconnect(url: string): void {
-    const pin = this.#pinned.get(url)
-    this.#pinned.delete(url)
-    for (const w of pin?.waiters ?? []) w.reject(new HearsayError(ErrorCodes.NOT_OPEN, `disconnected from ${url}`))
-    for (const s of this.#sessions) if (s.url === url) s.close()
-  }
-
-  #settlePin(url: string | undefined, result: { id: string } | { error: Error }): void {
-    if (url === undefined) return
-    const pin = this.#pinned.get(url)
-    if (pin === undefined) return
-    if ('id' in result) pin.peerId = result.id
-    for (const w of pin.waiters.splice(0)) {
-      if ('id' in result) w.resolve(result.id)
-      else w.reject(result.error)
-    }
-  }
-
-  async #dial(url: string): Promise<void> {
-    if (this.#closed || this.#dialing.has(url)) return
-    this.#dialing.add(url)
-    let conn: Connection
-    try {
-      conn = await this.#transportFor(url).connect(url)
-    } catch (err) {
-      this.#dialing.delete(url)
-      this.#failed(url)
-      const e = isHearsayError(err) ? err : new HearsayError(ErrorCodes.TRANSPORT_ERROR, `cannot connect to ${url}: ${(err as Error)?.message ?? err}`, { cause: err })
-      this.#log('debug', 'connect failed', { url, message: e.message })
-      this.#settlePin(url, { error: e })
-      return
-    }
-    this.#dialing.delete(url)
-    if (this.#closed) {
-      conn.close()
-      return
-    }
-    this.#attach(conn, true, url)
-  }
-
-  #failed(url: string): void {
-    let d = this.#dials.get(url)
-    if (d === undefined) this.#dials.set(url, (d = { failures: 0, next: 0 }))
-    d.failures++
-    const delay = Math.min(this.#maxBackoff, this.#backoff * 2 ** Math.min(d.failures - 1, 30))
-    // Full jitter on the upper half keeps peers that failed together from retrying together.
-    d.next = this.#now() + delay * (0.5 + this.#rand() / 2)
-  }
-
-  #canDial(url: string): boolean {
-    if (this.#dialing.has(url)) return false
-    const d = this.#dials.get(url)
-    return d === undefined || this.#now() >= d.next
-  }
-
-  #attach(conn: Connection, dialed: boolean, url: string | undefined): void {
-    if (this.#closed) {
-      conn.close()
-      return
-    }
-    this.#sessions.add(new Session(this.#host, conn, dialed, url, this.#authTimeout))
-  }
-
-  #makeHost(): SessionHost {
-    const node = this
-    return {
-      get nodeId() {
-        return node.#id!
-      },
-      key: this.#key,
-      maxFrame: this.maxFrame,
-      maxSendBuffer: this.maxSendBuffer,
-      index: this.#index,
-      now: () => this.#now(),
-      nonce: () => this.#nonce(),
-      setTimer: (fn, ms) => this.#timers.setTimeout(fn, ms),
-      clearTimer: (h) => this.#timers.clearTimeout(h),
-      object: (id) => this.#objects.get(id),
-      createReplica: (typeId) => createReplica(typeId, this.#replicaOptions()),
-      adopt: (objectId, replica) => {
-        const hosted = this.#hostReplica(objectId, replica)
-        this.emit('object', objectId, replica)
-        return hosted
-      },
-      whenDurable: (id) => this.#persister.whenDurable(id),
-      isDurable: (id) => this.#persister.isDurable(id),
-      ready: (s) => this.#ready(s),
-      closed: (s, reason) => this.#sessionClosed(s, reason),
-      report: (err, s) => this.#report(err, s.peerId),
-      synced: (s, inSync) => {
-        if (s.peerId === undefined) return
-        const p = this.#peer(s.peerId)
-        p.lastSync = s.lastSync
-        this.#heard(s.peerId, p, s.lastHeard)
-        if (inSync) this.#recordInSync(s.peerId)
-        this.emit('sync', s.peerId, inSync)
-      },
-      applied: (n) => {
-        this.#updatesApplied += n
-      },
-      peerVectors: (s, entries) => this.#recordVectors(s.peerId!, entries),
-    }
-  }
-
-  #report(err: HearsayError, peerId: string | undefined): void {
-    this.#log('warn', 'peer error', { peer: peerId, code: err.code, message: err.message })
-    if (this.listenerCount('peer-error') > 0) this.emit('peer-error', err, peerId)
-  }
-
-  #ready(s: Session): void {
-    const peerId = s.peerId!
-    if (peerId === this.#id) {
-      // We dialed ourselves (our own address came back through the membership).
-      if (s.url !== undefined) this.#pinned.delete(s.url)
-      this.#dials.set(s.url ?? '', { failures: 0, next: Infinity })
-      s.close()
-      return
-    }
-    const other = [...this.#sessions].find((x) => x !== s && x.state === 'ready' && x.peerId === peerId)
-    if (other !== undefined) {
-      // Two connections between the same nodes. Dialed from both ends: both sides keep the one
-      // dialed by the smaller id. Dialed twice from one end: that end keeps the newer (the older
-      // may be a half-open link from before a restart) and the other end waits for its close.
-      const dialer = (x: Session) => (x.dialed ? this.#id! : peerId)
-      const drop = dialer(s) !== dialer(other) ? (dialer(s) < dialer(other) ? other : s) : s.dialed ? other : undefined
-      if (drop !== undefined) {
-        if (drop.url !== undefined) this.#settlePin(drop.url, { id: peerId })
-        drop.close()
-        if (drop === s) return
-      }
-    }
-    if (s.url !== undefined) {
-      this.#dials.delete(s.url)
-      this.#settlePin(s.url, { id: peerId })
-    }
-    const p = this.#peer(peerId)
-    this.#heard(peerId, p, this.#now())
-    if (other === undefined) {
-      this.#log('info', 'peer connected', { peer: peerId, address: s.connection.remoteAddress })
-      this.emit('peer-connected', peerId, s.connection.remoteAddress)
-    }
-    // The dialing side opens with a round so a new connection syncs at once.
-    if (s.dialed) s.startRound(true)
-  }
-
-  #sessionClosed(s: Session, reason: Error | undefined): void {
-    this.#sessions.delete(s)
-    this.#closedBytes.in += s.stats.bytesIn
-    this.#closedBytes.out += s.stats.bytesOut
-    if (s.url !== undefined && !this.#closed) {
-      if (s.peerId === undefined || reason !== undefined) this.#failed(s.url)
-      if (reason !== undefined) this.#settlePin(s.url, { error: reason })
-    }
-    if (s.peerId !== undefined && s.peerId !== this.#id) {
-      const stillConnected = [...this.#sessions].some((x) => x.peerId === s.peerId && x.state === 'ready')
-      if (!stillConnected && s.readyAt !== undefined) {
-        this.#log('info', 'peer disconnected', { peer: s.peerId, reason: reason?.message })
-        this.emit('peer-disconnected', s.peerId, reason)
-      }
-    }
-  }
-
-  // ---- rounds ----
 
   #schedule(): void {
     if (this.#closed) return
@@ -829,44 +341,16 @@ export class Node extends Emitter<NodeEvents> {
   #tick(): void {
     if (this.#closed) return
     this.#rounds++
-    const now = this.#now()
-    if (now >= this.#nextBeat) this.#beat()
-    const ready = [...this.#sessions].filter((s) => s.state === 'ready')
-    const byPeer = new Map<string, Session>()
-    for (const s of ready) {
-      byPeer.set(s.peerId!, s)
-      this.#heard(s.peerId!, this.#peer(s.peerId!), s.lastHeard)
-    }
-    for (const [id, p] of this.#peers) {
-      if (!p.suspected && !byPeer.has(id) && now - p.lastHeard > this.#suspectAfter) {
-        p.suspected = true
-        this.#log('info', 'peer suspected', { peer: id })
-        this.emit('peer-suspected', id)
-      }
-    }
+    if (this.#peers.beatDue) this.#beat()
+    const byPeer = this.#dialer.readyByPeer()
+    for (const s of this.#dialer.sessions) if (s.state === 'ready') this.#peers.heard(s.peerId!, s.lastHeard)
+    this.#peers.suspect(byPeer)
     // Connections asked for with connect(): redial when down, respecting the backoff.
-    for (const [url, pin] of this.#pinned) {
-      if ([...this.#sessions].some((s) => s.url === url)) continue
-      if (pin.peerId !== undefined && byPeer.has(pin.peerId)) continue
-      if (this.#canDial(url)) void this.#dial(url)
-    }
+    this.#dialer.redialPins(byPeer)
     // Anti-entropy with `fanout` live peers, those not synced for an interval first. A pick we
     // are not connected to is dialed (while under maxConnections); one we cannot dial is skipped.
-    const full = this.#sessions.size >= this.#maxConnections
-    const stale: string[] = []
-    const fresh: string[] = []
-    const consider = (id: string, p: PeerInfo | undefined): void => {
-      if (p?.suspected || id === this.#id) return
-      if (!byPeer.has(id) && full) return
-      const last = p?.lastSync
-      ;(last === undefined || now - last >= this.interval ? stale : fresh).push(id)
-    }
-    for (const [id, p] of this.#peers) consider(id, p)
-    for (const id of byPeer.keys()) if (!this.#peers.has(id)) consider(id, undefined)
-    this.#shuffle(stale)
-    this.#shuffle(fresh)
     let picked = 0
-    for (const id of [...stale, ...fresh]) {
+    for (const id of this.#peers.candidates(byPeer, this.#dialer.full, this.#id)) {
       if (picked >= this.fanout) break
       const s = byPeer.get(id)
       if (s !== undefined) {
@@ -874,136 +358,127 @@ export class Node extends Emitter<NodeEvents> {
         picked++
         continue
       }
-      const url = this.#dialable(id)
+      const url = this.#dialer.dialable(this.#membership!.get(id)?.addresses ?? [])
       if (url === undefined) continue
-      void this.#dial(url)
+      void this.#dialer.dial(url)
       picked++
     }
-    if (this.#rounds % 10 === 0 && this.#seenDirty.size > 0) void this.#saveSeen()
-  }
-
-  #dialable(peerId: string): string | undefined {
-    const m = this.#membership.get(peerId)
-    if (m === undefined) return undefined
-    for (const a of m.addresses) {
-      let scheme: string
-      try {
-        scheme = schemeOf(a)
-      } catch {
-        continue
-      }
-      if (this.#transports.has(scheme) && this.#canDial(a) && ![...this.#sessions].some((s) => s.url === a)) return a
-    }
-    return undefined
-  }
-
-  #shuffle<T>(a: T[]): void {
-    for (let i = a.length - 1; i > 0; i--) {
-      const j = Math.floor(this.#rand() * (i + 1))
-      ;[a[i], a[j]] = [a[j]!, a[i]!]
-    }
+    if (this.#rounds % 10 === 0 && this.#seen.dirty) void this.#seen.save()
   }
 
   /** Runs an anti-entropy round with every connected peer now, reconciling any difference at once (besides the periodic rounds). */
   syncNow(): void {
-    for (const s of this.#sessions) if (s.state === 'ready') s.startRound(true)
+    for (const s of this.#dialer.sessions) if (s.state === 'ready') s.startRound(true)
+  }
+
+  // ---- connections ----
+
+  /**
+   * Listens on `url` (`mem://name`, `tcp://host:port`, `ws://host:port`) with the transport
+   * registered for its scheme, and announces the address in the membership.
+   * @returns the address peers can use (with the real port when 0 was asked for).
+   * @throws HearsayError `HEARSAY_NOT_SUPPORTED` for a scheme with no transport, or what the transport throws.
+   */
+  async listen(url: string): Promise<string> {
+    this.#dialer.transportFor(url)
+    await this.start()
+    const address = await this.#dialer.listen(url)
+    this.#beat()
+    return address
+  }
+
+  /**
+   * Connects to a peer and keeps the connection: when it drops, the node reconnects with
+   * exponential backoff and jitter until {@link disconnect} or {@link close}.
+   * @returns the peer's node id once it authenticated.
+   * @throws HearsayError when the first attempt fails (`HEARSAY_TRANSPORT_ERROR`, `HEARSAY_AUTH_FAILED`, ...); the node keeps retrying in the background.
+   */
+  async connect(url: string): Promise<string> {
+    this.#dialer.transportFor(url)
+    await this.start()
+    return this.#dialer.connect(url)
+  }
+
+  /** Stops keeping a connection made with {@link connect} and closes it. */
+  disconnect(url: string): void {
+    this.#dialer.disconnect(url)
+  }
+
+  #session(conn: Connection, dialed: boolean, url: string | undefined): Session {
+    return new Session(this.#sessionHost, conn, dialed, url, this.#resolved.authTimeout)
+  }
+
+  #makeSessionHost(): SessionHost {
+    const node = this
+    return {
+      get nodeId() {
+        return node.#id!
+      },
+      key: this.#key,
+      nonce: () => this.#nonce(),
+      maxFrame: this.maxFrame,
+      maxSendBuffer: this.maxSendBuffer,
+      now: () => this.#now(),
+      timers: this.#timers,
+      objects: this.#objects,
+      events: {
+        ready: (s) => this.#ready(s),
+        closed: (s, reason) => this.#sessionClosed(s, reason),
+        report: (err, s) => this.#report(err, s.peerId),
+        synced: (s, inSync) => {
+          if (s.peerId === undefined) return
+          this.#peers.synced(s.peerId, s.lastSync, s.lastHeard)
+          if (inSync) this.#recordInSync(s.peerId)
+          this.emit('sync', s.peerId, inSync)
+        },
+        applied: (n) => {
+          this.#updatesApplied += n
+        },
+        peerVectors: (s, entries) => this.#seen.record(s.peerId!, entries),
+      },
+    }
+  }
+
+  #recordInSync(peerId: string): void {
+    this.#seen.recordInSync(peerId, this.#objects.index.root(), () => {
+      const entries = []
+      for (const o of this.#objects.values()) if (o.clock.size > 0) entries.push({ objectId: o.objectId, typeId: o.typeId, vector: o.clock.clone() })
+      return entries
+    })
+  }
+
+  #report(err: HearsayError, peerId: string | undefined): void {
+    this.#log('warn', 'peer error', { peer: peerId, code: err.code, message: err.message })
+    if (this.listenerCount('peer-error') > 0) this.emit('peer-error', err, peerId)
+  }
+
+  #ready(s: Session): void {
+    const verdict = this.#dialer.ready(s, this.#id!)
+    if (verdict === 'self' || verdict === 'dropped') return
+    const peerId = s.peerId!
+    this.#peers.heard(peerId, this.#now())
+    if (verdict === 'first') {
+      this.#log('info', 'peer connected', { peer: peerId, address: s.connection.remoteAddress })
+      this.emit('peer-connected', peerId, s.connection.remoteAddress)
+    }
+    // The dialing side opens with a round so a new connection syncs at once.
+    if (s.dialed) s.startRound(true)
+  }
+
+  #sessionClosed(s: Session, reason: Error | undefined): void {
+    // closed() is true only for a peer with an id (its last live session).
+    if (this.#dialer.closed(s, reason, this.#id) && s.peerId !== undefined) {
+      this.#log('info', 'peer disconnected', { peer: s.peerId, reason: reason?.message })
+      this.emit('peer-disconnected', s.peerId, reason)
+    }
   }
 
   // ---- digests seen from peers, bundles ----
 
-  #recordVectors(peerId: string, entries: readonly VectorEntry[]): void {
-    const seen = this.#seenFor(peerId)
-    for (const e of entries) seen.objects.set(e.objectId, { typeId: e.typeId, vector: e.vector.clone() })
-    this.#seenDirty.add(peerId)
-  }
-
-  // Equal roots mean the peer holds exactly our vectors, but no vectors travel in such a round:
-  // record ours as its digest, so status lag and the next bundle start from the truth. Only when
-  // our root moved since the last record, so rounds in sync write nothing.
-  #recordInSync(peerId: string): void {
-    const root = this.#index.root()
-    const key = `${root.count}:${Buffer.from(root.hash).toString('hex')}`
-    const seen = this.#seenFor(peerId)
-    if (seen.inSyncAt === key) return
-    seen.inSyncAt = key
-    const entries: VectorEntry[] = []
-    for (const [objectId, o] of this.#objects) if (o.clock.size > 0) entries.push({ objectId, typeId: o.typeId, vector: o.clock.clone() })
-    this.#recordVectors(peerId, entries)
-  }
-
-  #seenFor(peerId: string): SeenDigest {
-    let s = this.#seen.get(peerId)
-    if (s === undefined) this.#seen.set(peerId, (s = { time: 0, objects: new Map() }))
-    return s
-  }
-
-  // After a restart a round may record vectors for only the objects whose buckets differed, and
-  // may do so before (or while) the stored digest is read. So the stored digest is read once per
-  // peer and merged into whatever is in memory by then, and no save writes an entry before that
-  // merge: a partial entry never replaces the stored one.
-  #loadSeen(peerId: string): Promise<SeenDigest> {
-    let p = this.#seenLoads.get(peerId)
-    if (p === undefined) {
-      const load = this.#readSeen(peerId)
-      this.#seenLoads.set(peerId, (p = load))
-      load.catch(() => {
-        if (this.#seenLoads.get(peerId) === load) this.#seenLoads.delete(peerId)
-      })
-    }
-    return p
-  }
-
-  async #readSeen(peerId: string): Promise<SeenDigest> {
-    const bytes = await this.#store.getMeta(META_PEER_DIGEST + peerId)
-    // Taken after the read: a round may have created the entry meanwhile.
-    const s = this.#seenFor(peerId)
-    if (bytes === undefined) return s
-    let time = 0
-    let objects: VectorEntry[] = []
-    try {
-      decodeWith(bytes, (d) => {
-        time = readDigestTime(d)
-        objects = readDigest(d)
-      })
-    } catch (err) {
-      this.#log('warn', 'stored peer digest unreadable; starting from empty', { peer: peerId, error: String(err) })
-      return s
-    }
-    mergeSeen(s, time, objects)
-    return s
-  }
-
-  /** Writes the digests recorded since the last save. Saves run one at a time, in call order, and never throw. */
-  #saveSeen(): Promise<void> {
-    const run = this.#seenSaving.then(() => this.#writeSeen())
-    this.#seenSaving = run
-    return run
-  }
-
-  async #writeSeen(): Promise<void> {
-    const ids = [...this.#seenDirty]
-    this.#seenDirty.clear()
-    for (const id of ids) {
-      try {
-        // Merge the stored entry in first (a no-op once read): the one in memory may be partial.
-        const s = await this.#loadSeen(id)
-        const bytes = encodeWith((e) => {
-          writeDigestTime(e, s.time)
-          writeDigest(e, [...s.objects].map(([objectId, x]) => ({ objectId, typeId: x.typeId, vector: x.vector })))
-        })
-        await this.#store.putMeta(META_PEER_DIGEST + id, bytes)
-      } catch (err) {
-        this.#seenDirty.add(id)
-        this.#log('error', 'saving a peer digest failed', { peer: id, error: String(err) })
-      }
-    }
-  }
-
   /** The last digest seen from a peer (through a session or a bundle): object id → vector. */
   async digestSeen(peerId: string): Promise<Map<string, ReadonlyVersionVector>> {
     await this.start()
-    const s = await this.#loadSeen(peerId)
-    return new Map([...s.objects].map(([id, x]) => [id, x.vector]))
+    return this.#seen.vectors(peerId)
   }
 
   /**
@@ -1013,26 +488,9 @@ export class Node extends Emitter<NodeEvents> {
    */
   async exportBundle(options: { for?: string } = {}): Promise<Uint8Array> {
     await this.start()
-    await this.#persister.flush()
     const peer = options.for
     if (peer !== undefined) toReplicaId(peer)
-    const seen = peer === undefined ? undefined : await this.#loadSeen(peer)
-    // Writes made while we waited must be durable too: the history below is read at once.
-    while (this.#persister.backlog > 0) await this.#persister.flush()
-    const digest: Array<{ objectId: string; typeId: number; vector: ReadonlyVersionVector }> = []
-    const objects: Array<{ objectId: string; typeId: number; ranges: Uint8Array }> = []
-    for (const id of this.objectIds()) {
-      const o = this.#objects.get(id)!
-      if (o.clock.size === 0) continue
-      digest.push({ objectId: id, typeId: o.typeId, vector: o.clock })
-      const theirs = seen?.objects.get(id)
-      if (theirs !== undefined && theirs.typeId !== o.typeId) continue
-      const since = theirs?.vector ?? new VersionVector()
-      const cmp = o.clock.compare(since)
-      if (cmp !== 'after' && cmp !== 'concurrent') continue
-      objects.push({ objectId: id, typeId: o.typeId, ranges: o.replica.encodeRanges(o.replica.historySince(since)) })
-    }
-    return encodeBundle(this.#key, { from: this.id, for: peer, time: this.#now(), digest, objects })
+    return exportBundle(this.#bundleHost, peer)
   }
 
   /**
@@ -1044,131 +502,43 @@ export class Node extends Emitter<NodeEvents> {
    */
   async importBundle(bytes: Uint8Array): Promise<ImportResult> {
     await this.start()
-    const content = decodeBundle(this.#key, bytes)
-    let applied = 0
-    let waiting = 0
-    for (const x of content.objects) {
-      try {
-        const have = this.#objects.get(x.objectId)
-        if (have !== undefined && have.typeId !== x.typeId) throw new HearsayError(ErrorCodes.TYPE_MISMATCH, `object ${x.objectId} is type ${have.typeId} here; the bundle has type ${x.typeId}`)
-        const replica = have?.replica ?? createReplica(x.typeId, this.#replicaOptions())
-        let ranges: Range<any>[]
-        try {
-          ranges = replica.decodeRanges(x.ranges)
-        } catch (err) {
-          if (have === undefined) replica.dispose()
-          throw err
-        }
-        if (have === undefined) {
-          this.#hostReplica(x.objectId, replica)
-          this.emit('object', x.objectId, replica)
-        }
-        const before = replica.pendingCount
-        const r = replica.applyRanges(ranges, 'bundle')
-        applied += r.applied
-        waiting += Math.max(0, replica.pendingCount - before)
-      } catch (err) {
-        this.#report(isHearsayError(err) ? err : new HearsayError(ErrorCodes.DECODE_ERROR, String(err), { cause: err }), content.from)
-      }
+    const result = await importBundle(this.#bundleHost, bytes)
+    this.#updatesApplied += result.applied
+    return result
+  }
+
+  #makeBundleHost(): BundleHost {
+    const node = this
+    return {
+      get nodeId() {
+        return node.#id!
+      },
+      key: this.#key,
+      objects: this.#objects,
+      seen: this.#seen,
+      now: () => this.#now(),
+      report: (err, from) => this.#report(err, from),
     }
-    this.#updatesApplied += applied
-    if (content.from !== this.#id) {
-      const seen = await this.#loadSeen(content.from)
-      // Files arrive in any order: an older bundle must not roll back a newer acknowledgement.
-      if (content.time >= seen.time) {
-        seen.time = content.time
-        seen.objects.clear()
-        for (const d of content.digest) seen.objects.set(d.objectId, { typeId: d.typeId, vector: d.vector.clone() })
-        this.#seenDirty.add(content.from)
-        await this.#saveSeen()
-      }
-    }
-    return { from: content.from, objects: content.objects.length, applied, waiting }
   }
 
   // ---- status ----
 
   /** A snapshot of peers, objects, traffic and backlogs. */
   status(): NodeStatus {
-    const sessions = [...this.#sessions]
-    let bytesIn = this.#closedBytes.in
-    let bytesOut = this.#closedBytes.out
-    let pendingSend = 0
-    for (const s of sessions) {
-      bytesIn += s.stats.bytesIn
-      bytesOut += s.stats.bytesOut
-      pendingSend += s.pendingBytes
-    }
-    const peerIds = new Set<string>([...this.#peers.keys()])
-    for (const s of sessions) if (s.state === 'ready' && s.peerId !== this.#id) peerIds.add(s.peerId!)
-    const peers: PeerStatus[] = [...peerIds].sort().map((id) => {
-      const p = this.#peers.get(id)
-      const own = sessions.filter((s) => s.peerId === id && s.state === 'ready')
-      return {
-        id,
-        addresses: this.#membership?.get(id)?.addresses ?? [],
-        connected: own.length > 0,
-        suspected: p?.suspected ?? false,
-        lastSync: p?.lastSync,
-        lastHeard: p?.lastHeard,
-        inSync: own.some((s) => s.inSync),
-        bytesIn: own.reduce((n, s) => n + s.stats.bytesIn, 0),
-        bytesOut: own.reduce((n, s) => n + s.stats.bytesOut, 0),
-        pendingSend: own.reduce((n, s) => n + s.pendingBytes, 0),
-      }
-    })
-    let pendingUpdates = 0
-    const objects: ObjectStatus[] = this.objectIds().map((id) => {
-      const r = this.#objects.get(id)!.replica
-      pendingUpdates += r.pendingCount
-      return { id, typeId: r.typeId, typeName: r.typeName, vector: r.clock.toJSON(), pending: r.pendingCount }
-    })
-    return {
-      id: this.#id ?? '',
-      addresses: [...this.#addresses],
-      peers,
-      objects,
-      bytesIn,
-      bytesOut,
+    return readStatus({
+      id: this.#id,
+      dialer: this.#dialer,
+      peers: this.#peers,
+      membership: this.#membership,
+      objects: this.#objects,
       updatesApplied: this.#updatesApplied,
-      pendingUpdates,
-      pendingSend,
-      pendingStore: this.#persister?.backlog ?? 0,
       rounds: this.#rounds,
-    }
+    })
   }
 
   /** Resolves when every batch queued for the store so far is durable (and compactions ran). */
   async flush(): Promise<void> {
     await this.start()
-    await this.#persister.idle()
+    await this.#objects.persister.idle()
   }
-}
-
-/**
- * Merges a stored peer digest into the one in memory: per object the larger vector, source by
- * source (a peer's history only grows, so the larger is the later view, whichever order the two
- * were learned in); an object recorded here with another type keeps the in-memory record (the
- * newer). The vectors in memory are replaced, not changed, since `digestSeen` hands them out.
- */
-function mergeSeen(s: SeenDigest, time: number, stored: readonly VectorEntry[]): void {
-  s.time = Math.max(s.time, time)
-  for (const x of stored) {
-    const mine = s.objects.get(x.objectId)
-    if (mine === undefined) s.objects.set(x.objectId, { typeId: x.typeId, vector: x.vector.clone() })
-    else if (mine.typeId === x.typeId) s.objects.set(x.objectId, { typeId: x.typeId, vector: mine.vector.clone().merge(x.vector) })
-  }
-}
-
-// Stored peer digest: a format number, the digest's time, then the digest (see PROTOCOL.md).
-function writeDigestTime(e: encoding.Encoder, time: number): void {
-  encoding.writeVarUint(e, 1)
-  encoding.writeVarUint(e, Math.max(0, Math.floor(time)))
-}
-
-function readDigestTime(d: decoding.Decoder): number {
-  const at = d.pos
-  const v = readSafeUint(d)
-  if (v !== 1) throw new HearsayError(ErrorCodes.PROTOCOL_VERSION, `stored peer digest format ${v}`, { offset: at })
-  return readSafeUint(d)
 }

@@ -11,7 +11,7 @@ import {
 } from '@hearsay/core'
 import { computeProof, verifyProof } from './auth.js'
 import { coalesceRanges } from './coalesceRanges.js'
-import { objectKey, type DigestIndex } from './DigestIndex.js'
+import { objectKey } from './DigestIndex.js'
 import {
   GossipKind,
   MAX_PREFIX_DEPTH,
@@ -29,6 +29,8 @@ import {
   type GossipMessage,
   type VectorEntry,
 } from './messages.js'
+import type { HostedObject, ObjectHost } from './ObjectHost.js'
+import type { Timers } from './options.js'
 
 /** Buckets holding at most this many objects (on either side) are listed object by object instead of split further. */
 export const LEAF_OBJECTS = 16
@@ -39,38 +41,35 @@ const UPDATES_PER_FRAME = 4096
 /** Bad frames tolerated from one peer before the connection is dropped. */
 const MAX_BAD_FRAMES = 16
 
-/** A hosted object as a session sees it. */
-export interface HostedObject {
-  readonly objectId: string
-  readonly typeId: number
-  readonly replica: Replicated<any>
-  readonly clock: ReadonlyVersionVector
+/** Where a session reports to its node. */
+export interface SessionEvents {
+  /** The peer authenticated. */
+  ready(session: Session): void
+  closed(session: Session, reason: Error | undefined): void
+  /** Bad input from the peer, or a frame that could not be sent. */
+  report(err: HearsayError, session: Session): void
+  /** A root digest exchange or a reconciliation step happened; `inSync` when the roots were equal. */
+  synced(session: Session, inSync: boolean): void
+  /** Updates from the peer took effect. */
+  applied(count: number): void
+  /** The peer sent its vectors of these objects. */
+  peerVectors(session: Session, entries: readonly VectorEntry[]): void
 }
 
 /** What a session needs from its node. */
 export interface SessionHost {
+  /** This node's id and the network key, for the handshake. */
   readonly nodeId: string
   readonly key: Uint8Array
+  /** A fresh handshake nonce. */
+  nonce(): Uint8Array
   readonly maxFrame: number
   readonly maxSendBuffer: number
-  readonly index: DigestIndex
   now(): number
-  nonce(): Uint8Array
-  setTimer(fn: () => void, ms: number): unknown
-  clearTimer(handle: unknown): void
-  object(objectId: string): HostedObject | undefined
-  /** A fresh replica of a type a peer sent, not yet hosted; throws `HEARSAY_UNKNOWN_TYPE`. */
-  createReplica(typeId: number): Replicated<any>
-  /** Hosts a replica created for a peer's object. */
-  adopt(objectId: string, replica: Replicated<any>): HostedObject
-  whenDurable(objectId: string): Promise<void>
-  isDurable(objectId: string): boolean
-  ready(session: Session): void
-  closed(session: Session, reason: Error | undefined): void
-  report(err: HearsayError, session: Session): void
-  synced(session: Session, inSync: boolean): void
-  applied(count: number): void
-  peerVectors(session: Session, entries: readonly VectorEntry[]): void
+  readonly timers: Timers
+  /** The hosted objects: the digest index, the replicas, objects peers bring, durability. */
+  readonly objects: ObjectHost
+  readonly events: SessionEvents
 }
 
 type Work = Iterator<Uint8Array>
@@ -128,7 +127,7 @@ export class Session {
     connection.on('frame', this.#onFrame)
     connection.on('close', this.#onClose)
     connection.on('drain', this.#onDrain)
-    this.#authTimer = host.setTimer(() => {
+    this.#authTimer = host.timers.setTimeout(() => {
       this.#authTimer = undefined
       if (this.state === 'hello') this.close(new HearsayError(ErrorCodes.TIMEOUT, `peer ${connection.remoteAddress} did not authenticate in ${authTimeout} ms`))
     }, authTimeout)
@@ -154,15 +153,15 @@ export class Session {
   #closed(reason: Error | undefined): void {
     if (this.state === 'closed') return
     this.state = 'closed'
-    if (this.#authTimer !== undefined) this.#host.clearTimer(this.#authTimer)
-    if (this.#pumpTimer !== undefined) this.#host.clearTimer(this.#pumpTimer)
+    if (this.#authTimer !== undefined) this.#host.timers.clearTimeout(this.#authTimer)
+    if (this.#pumpTimer !== undefined) this.#host.timers.clearTimeout(this.#pumpTimer)
     this.#authTimer = this.#pumpTimer = undefined
     this.#queue = []
     this.#queued = 0
     this.#work = []
     this.connection.off('frame', this.#onFrame)
     this.connection.off('drain', this.#onDrain)
-    this.#host.closed(this, reason)
+    this.#host.events.closed(this, reason)
   }
 
   // ---- sending ----
@@ -178,7 +177,7 @@ export class Session {
   send(frame: Uint8Array): void {
     if (this.state === 'closed') return
     if (frame.length > this.#host.maxFrame) {
-      this.#host.report(new HearsayError(ErrorCodes.FRAME_TOO_LARGE, `outgoing frame of ${frame.length} bytes exceeds the cap of ${this.#host.maxFrame}; not sent`), this)
+      this.#host.events.report(new HearsayError(ErrorCodes.FRAME_TOO_LARGE, `outgoing frame of ${frame.length} bytes exceeds the cap of ${this.#host.maxFrame}; not sent`), this)
       return
     }
     if (this.#queued + this.connection.bufferedBytes + frame.length > this.#host.maxSendBuffer) {
@@ -208,7 +207,7 @@ export class Session {
     }
     if ((this.#queue.length > 0 || this.#work.length > 0) && this.#pumpTimer === undefined && this.connection.isOpen) {
       // Not every transport emits 'drain'; poll as well.
-      this.#pumpTimer = this.#host.setTimer(() => {
+      this.#pumpTimer = this.#host.timers.setTimeout(() => {
         this.#pumpTimer = undefined
         this.#pump()
       }, 5)
@@ -245,7 +244,7 @@ export class Session {
     } catch (err) {
       const e = err instanceof HearsayError ? err : new HearsayError(ErrorCodes.DECODE_ERROR, String((err as Error)?.message ?? err), { cause: err })
       this.stats.badFrames++
-      this.#host.report(e, this)
+      this.#host.events.report(e, this)
       if (this.state === 'hello' || e.code === ErrorCodes.PROTOCOL_VERSION) {
         if ((this.state as string) !== 'closed') this.#refuse(e.code, e.message)
       } else if (this.stats.badFrames > MAX_BAD_FRAMES) {
@@ -257,7 +256,7 @@ export class Session {
   #handle(msg: GossipMessage): void {
     if (msg.kind === GossipKind.Refuse) {
       const err = new HearsayError(msg.code === ErrorCodes.AUTH_FAILED ? ErrorCodes.AUTH_FAILED : ErrorCodes.PROTOCOL_VERSION, `peer refused the session: ${msg.message}`)
-      this.#host.report(err, this)
+      this.#host.events.report(err, this)
       this.close(err)
       return
     }
@@ -271,16 +270,16 @@ export class Session {
       }
       if (msg.kind === GossipKind.Auth && this.#peerNonce !== undefined && !this.#verified) {
         if (!verifyProof(this.#host.key, msg.proof, this.peerId!, this.#host.nodeId, this.#peerNonce, this.#nonce)) {
-          this.#host.report(new HearsayError(ErrorCodes.AUTH_FAILED, `peer ${this.peerId} at ${this.connection.remoteAddress} does not hold the network key`), this)
+          this.#host.events.report(new HearsayError(ErrorCodes.AUTH_FAILED, `peer ${this.peerId} at ${this.connection.remoteAddress} does not hold the network key`), this)
           this.#refuse(ErrorCodes.AUTH_FAILED, 'wrong network key')
           return
         }
         this.#verified = true
         this.state = 'ready'
         this.readyAt = this.#host.now()
-        if (this.#authTimer !== undefined) this.#host.clearTimer(this.#authTimer)
+        if (this.#authTimer !== undefined) this.#host.timers.clearTimeout(this.#authTimer)
         this.#authTimer = undefined
-        this.#host.ready(this)
+        this.#host.events.ready(this)
         return
       }
       throw new HearsayError(ErrorCodes.AUTH_FAILED, `message kind ${msg.kind} before authentication`)
@@ -310,16 +309,16 @@ export class Session {
   startRound(now = false): void {
     if (this.state !== 'ready') return
     this.stats.rounds++
-    const root = this.#host.index.root()
+    const root = this.#host.objects.index.root()
     this.send(buildFrame((e) => writeRootMessage(e, now ? RootFlags.Now : 0, root.count, root.hash)))
   }
 
   #onRoot(flags: number, count: number, hash: Uint8Array): void {
-    const mine = this.#host.index.root()
+    const mine = this.#host.objects.index.root()
     const equal = mine.count === count && Buffer.compare(mine.hash, hash) === 0
     this.lastSync = this.#host.now()
     this.inSync = equal
-    this.#host.synced(this, equal)
+    this.#host.events.synced(this, equal)
     const answer = (flags & (RootFlags.Equal | RootFlags.Deferred)) !== 0
     if (equal) {
       this.#differed = false
@@ -345,7 +344,7 @@ export class Session {
 
   #sendNodes(prefixes: readonly string[]): void {
     if (prefixes.length === 0) return
-    const nodes = prefixes.map((prefix) => ({ prefix, children: this.#host.index.summarize(prefix) }))
+    const nodes = prefixes.map((prefix) => ({ prefix, children: this.#host.objects.index.summarize(prefix) }))
     const frame = buildFrame((e) => writeNodesMessage(e, nodes))
     if (frame.length > this.#host.maxFrame && prefixes.length > 1) {
       // Summaries are independent: split the list.
@@ -362,7 +361,7 @@ export class Session {
     const entries: Array<{ objectId: string; typeId: number; vector: ReadonlyVersionVector }> = []
     const seen = new Set<string>()
     for (const p of prefixes) {
-      for (const o of this.#host.index.under(p)) {
+      for (const o of this.#host.objects.index.under(p)) {
         if (seen.has(o.objectId)) continue
         seen.add(o.objectId)
         entries.push({ objectId: o.objectId, typeId: o.typeId, vector: o.clock })
@@ -391,7 +390,7 @@ export class Session {
   #reconciling(): void {
     this.lastSync = this.#host.now()
     if (this.inSync) this.inSync = false
-    this.#host.synced(this, false)
+    this.#host.events.synced(this, false)
   }
 
   #onNodes(nodes: ReadonlyArray<{ prefix: string; children: readonly BucketSummary[] }>): void {
@@ -400,7 +399,7 @@ export class Session {
     const list: string[] = []
     for (const { prefix, children } of nodes) {
       if (prefix.length >= MAX_PREFIX_DEPTH) continue
-      const mine = this.#host.index.summarize(prefix)
+      const mine = this.#host.objects.index.summarize(prefix)
       for (let c = 0; c < 16; c++) {
         const t = children[c]!
         const m = mine[c]!
@@ -421,16 +420,16 @@ export class Session {
       const key = objectKey(x.objectId)
       if (prefixes.some((p) => key.startsWith(p))) theirs.set(x.objectId, x)
     }
-    this.#host.peerVectors(this, [...theirs.values()])
+    this.#host.events.peerVectors(this, [...theirs.values()])
     for (const x of theirs.values()) this.#learn(x.objectId, x.vector)
     const mineSeen = new Set<string>()
     for (const p of prefixes) {
-      for (const o of this.#host.index.under(p)) {
+      for (const o of this.#host.objects.index.under(p)) {
         if (mineSeen.has(o.objectId)) continue
         mineSeen.add(o.objectId)
         const t = theirs.get(o.objectId)
         if (t !== undefined && t.typeId !== o.typeId) {
-          this.#host.report(new HearsayError(ErrorCodes.TYPE_MISMATCH, `object ${o.objectId} is type ${o.typeId} here and ${t.typeId} on ${this.peerId}`), this)
+          this.#host.events.report(new HearsayError(ErrorCodes.TYPE_MISMATCH, `object ${o.objectId} is type ${o.typeId} here and ${t.typeId} on ${this.peerId}`), this)
           continue
         }
         const since = t?.vector ?? new VersionVector()
@@ -453,11 +452,11 @@ export class Session {
       if (this.state !== 'ready') return
       // A local write made while we waited is not durable yet: wait for it too, since the
       // history is read now and would carry it.
-      if (!this.#host.isDurable(objectId)) {
-        this.#host.whenDurable(objectId).then(go, () => {})
+      if (!this.#host.objects.isDurable(objectId)) {
+        this.#host.objects.whenDurable(objectId).then(go, () => {})
         return
       }
-      const o = this.#host.object(objectId)
+      const o = this.#host.objects.get(objectId)
       if (o === undefined) return
       const ranges = o.replica.historySince(since)
       if (ranges.length === 0) return
@@ -491,7 +490,7 @@ export class Session {
     }
     const count = chunk.reduce((n, r) => n + r.updates.length, 0)
     if (count <= 1) {
-      this.#host.report(new HearsayError(ErrorCodes.FRAME_TOO_LARGE, `one update of ${o.objectId} encodes to ${frame.length} bytes, over the frame cap of ${this.#host.maxFrame}; not sent`), this)
+      this.#host.events.report(new HearsayError(ErrorCodes.FRAME_TOO_LARGE, `one update of ${o.objectId} encodes to ${frame.length} bytes, over the frame cap of ${this.#host.maxFrame}; not sent`), this)
       return
     }
     for (const half of splitRanges(chunk, Math.ceil(count / 2))) yield* this.#encodeChunk(o, half)
@@ -528,12 +527,12 @@ export class Session {
   }
 
   #onRanges(objectId: string, typeId: number, d: decoding.Decoder): void {
-    let o = this.#host.object(objectId)
+    let o = this.#host.objects.get(objectId)
     let fresh: Replicated<any> | undefined
     if (o !== undefined && o.typeId !== typeId) {
       throw new HearsayError(ErrorCodes.TYPE_MISMATCH, `object ${objectId} is type ${o.typeId} here; ${this.peerId} sent type ${typeId}`)
     }
-    const replica = o?.replica ?? (fresh = this.#host.createReplica(typeId))
+    const replica = o?.replica ?? (fresh = this.#host.objects.create(typeId))
     let ranges: Range<any>[]
     try {
       ranges = replica.readRanges(d)
@@ -546,12 +545,12 @@ export class Session {
       fresh?.dispose()
       throw new HearsayError(ErrorCodes.DECODE_ERROR, `${d.arr.length - d.pos} trailing bytes`, { offset: d.pos })
     }
-    if (fresh !== undefined) o = this.#host.adopt(objectId, fresh)
+    if (fresh !== undefined) o = this.#host.objects.adopt(objectId, fresh)
     // The peer holds every range it sends up to its end: record that first so applying does not echo it back.
     const known = this.#knownFor(objectId)
     for (const r of ranges) known.advance(r.source, r.to)
     const result = o!.replica.applyRanges(ranges, this)
-    this.#host.applied(result.applied)
+    this.#host.events.applied(result.applied)
   }
 
   /** What the peer is known to hold of an object (for status and tests). */

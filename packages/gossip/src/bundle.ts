@@ -2,7 +2,9 @@ import { timingSafeEqual } from 'node:crypto'
 import {
   ErrorCodes,
   HearsayError,
+  VersionVector,
   decodeWith,
+  isHearsayError,
   decoding,
   encoding,
   isReplicaId,
@@ -13,11 +15,13 @@ import {
   readVersionVector,
   writeVersionVector,
   MAX_REPLICA_ID_LENGTH,
+  type Range,
   type ReadonlyVersionVector,
-  type VersionVector,
 } from '@hearsay/core'
 import { bundleTag } from './auth.js'
 import { readObjectId } from './messages.js'
+import type { ObjectHost } from './ObjectHost.js'
+import type { SeenDigests } from './SeenDigests.js'
 
 /** The four bytes every bundle starts with: `HSBD`. */
 export const BUNDLE_MAGIC = Uint8Array.of(0x48, 0x53, 0x42, 0x44)
@@ -117,4 +121,88 @@ export function decodeBundle(key: Uint8Array, bytes: Uint8Array): BundleContent 
     for (let i = 0; i < n; i++) objects.push({ objectId: readObjectId(d), typeId: readSafeUint(d), ranges: readBytes(d) })
     return { from, for: to === '' ? undefined : to, time, digest, objects }
   })
+}
+
+/** What {@link Node.importBundle} did. */
+export interface ImportResult {
+  /** The node that exported the bundle. */
+  readonly from: string
+  readonly objects: number
+  readonly applied: number
+  /** Updates of this bundle now waiting in causal buffers for ones that have not arrived. */
+  readonly waiting: number
+}
+
+/** The parts of a node that bundles are made from and applied to. */
+export interface BundleHost {
+  readonly nodeId: string
+  readonly key: Uint8Array
+  readonly objects: ObjectHost
+  readonly seen: SeenDigests
+  now(): number
+  /** Reports an object of a bundle that could not be applied (the rest of the bundle is). */
+  report(err: HearsayError, from: string): void
+}
+
+/**
+ * A bundle holding everything peer `forPeer` may lack since the last digest seen from it, or
+ * everything when no peer is named, plus this node's digest. Waits until the local writes it
+ * carries are durable.
+ */
+export async function exportBundle(host: BundleHost, forPeer: string | undefined): Promise<Uint8Array> {
+  const { objects } = host
+  await objects.persister.flush()
+  const seen = forPeer === undefined ? undefined : await host.seen.load(forPeer)
+  // Writes made while we waited must be durable too: the history below is read at once.
+  while (objects.persister.backlog > 0) await objects.persister.flush()
+  const digest: Array<{ objectId: string; typeId: number; vector: ReadonlyVersionVector }> = []
+  const carried: Array<{ objectId: string; typeId: number; ranges: Uint8Array }> = []
+  for (const id of objects.ids()) {
+    const o = objects.get(id)!
+    if (o.clock.size === 0) continue
+    digest.push({ objectId: id, typeId: o.typeId, vector: o.clock })
+    const theirs = seen?.objects.get(id)
+    if (theirs !== undefined && theirs.typeId !== o.typeId) continue
+    const since = theirs?.vector ?? new VersionVector()
+    const cmp = o.clock.compare(since)
+    if (cmp !== 'after' && cmp !== 'concurrent') continue
+    carried.push({ objectId: id, typeId: o.typeId, ranges: o.replica.encodeRanges(o.replica.historySince(since)) })
+  }
+  return encodeBundle(host.key, { from: host.nodeId, for: forPeer, time: host.now(), digest, objects: carried })
+}
+
+/**
+ * Applies a bundle from {@link exportBundle} (ranges that arrive early wait in the causal
+ * buffer) and records the sender's digest. An object that cannot be applied (another type here,
+ * an unregistered type, bad bytes) is reported and skipped.
+ * @throws HearsayError `HEARSAY_AUTH_FAILED` (another network key or altered bytes), `HEARSAY_DECODE_ERROR`.
+ */
+export async function importBundle(host: BundleHost, bytes: Uint8Array): Promise<ImportResult> {
+  const content = decodeBundle(host.key, bytes)
+  let applied = 0
+  let waiting = 0
+  for (const x of content.objects) {
+    try {
+      const have = host.objects.get(x.objectId)
+      if (have !== undefined && have.typeId !== x.typeId) throw new HearsayError(ErrorCodes.TYPE_MISMATCH, `object ${x.objectId} is type ${have.typeId} here; the bundle has type ${x.typeId}`)
+      const replica = have?.replica ?? host.objects.create(x.typeId)
+      let ranges: Range<any>[]
+      try {
+        ranges = replica.decodeRanges(x.ranges)
+      } catch (err) {
+        if (have === undefined) replica.dispose()
+        throw err
+      }
+      if (have === undefined) host.objects.adopt(x.objectId, replica)
+      const before = replica.pendingCount
+      const r = replica.applyRanges(ranges, 'bundle')
+      applied += r.applied
+      waiting += Math.max(0, replica.pendingCount - before)
+    } catch (err) {
+      host.report(isHearsayError(err) ? err : new HearsayError(ErrorCodes.DECODE_ERROR, String(err), { cause: err }), content.from)
+    }
+  }
+  // The sender holds what it listed: record that, so the next bundle back carries only what it lacks.
+  if (content.from !== host.nodeId) await host.seen.acknowledge(content.from, content.time, content.digest)
+  return { from: content.from, objects: content.objects.length, applied, waiting }
 }

@@ -3,7 +3,8 @@ import type { Replicated, ReplicatedClass, Store, Transport } from '@hearsay/cor
 import { Simulation, type RunOptions, type SimTimers, type TimerScope } from './Simulation.js'
 import { SimNetwork, type LinkOptions } from './SimNetwork.js'
 import { SimDisk } from './SimDisk.js'
-import { Node, type NodeOptions } from '../Node.js'
+import { Node } from '../Node.js'
+import type { NodeOptions } from '../options.js'
 
 /** Random helpers drawing from a simulation's one PRNG. */
 export interface SimRandom {

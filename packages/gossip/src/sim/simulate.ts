@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import type { Replicated, ReplicatedClass } from '@hearsay/core'
 import type { LinkOptions, TrafficStats } from './SimNetwork.js'
-import type { NodeOptions } from '../Node.js'
+import type { NodeOptions } from '../options.js'
 import { SimCluster, checkInt, checkTime, type SimNodeEnv, type SimRandom, type SimulatedNode } from './SimCluster.js'
 
 /** One replicated object every simulated node hosts, and how to write to it at random. */

@@ -1,0 +1,117 @@
+import { DEFAULT_MAX_FRAME, DEFAULT_MAX_SEND_BUFFER, toReplicaId, type Store, type Transport } from '@hearsay/core'
+import { schemeOf } from './Dialer.js'
+import { MAX_MEMBER_ADDRESSES } from './Membership.js'
+import type { CompactionPolicy } from './Persister.js'
+
+/** Timer functions a node uses; inject virtual ones for simulations. */
+export interface Timers {
+  setTimeout(fn: () => void, ms: number): unknown
+  clearTimeout(handle: any): void
+}
+
+/** Where a node writes diagnostics. Every method is optional. */
+export interface Logger {
+  debug?(message: string, data?: Record<string, unknown>): void
+  info?(message: string, data?: Record<string, unknown>): void
+  warn?(message: string, data?: Record<string, unknown>): void
+  error?(message: string, data?: Record<string, unknown>): void
+}
+
+/** Options of a {@link Node}. */
+export interface NodeOptions {
+  /** The node id: the source id of every replica it hosts. Default: the id saved in the store, else a new random one (saved). */
+  id?: string
+  /** Where replicas and node metadata persist. Default: a fresh {@link MemoryStore} (nothing survives the process). */
+  store?: Store
+  /** The secret every node of the network shares; peers prove they hold it before any data moves. */
+  networkKey: string | Uint8Array
+  /** Peers picked for anti-entropy every interval (default 3). */
+  fanout?: number
+  /** Milliseconds between gossip rounds (default 1000). */
+  interval?: number
+  /** Transports besides the built-in `mem://` one (e.g. TCP and WebSocket from `@hearsay/adapters`). */
+  transports?: readonly Transport[]
+  /** Wall clock in ms (default `Date.now`); also drives the replicas' hybrid clocks. */
+  now?: () => number
+  /** Timer functions (default the global ones). */
+  timers?: Timers
+  /** Uniform numbers in [0, 1) for peer selection, jitter, ids and nonces (default `crypto`-grade randomness). */
+  random?: () => number
+  /** Largest frame sent or accepted, in bytes (default 16 MiB). */
+  maxFrame?: number
+  /** Most bytes queued for one peer before it is disconnected with `HEARSAY_BACKPRESSURE` (default 8 MiB). */
+  maxSendBuffer?: number
+  /** Where diagnostics go (default nowhere). */
+  logger?: Logger
+  /** Addresses announced to peers in the membership instead of the listeners' own (behind NAT, a proxy, or a listener on 0.0.0.0). */
+  advertise?: readonly string[]
+  /** Most connections this node dials on its own to peers learned from membership (default 8). */
+  maxConnections?: number
+  /**
+   * Milliseconds between heartbeats written to the membership. Default: interval × max(5,
+   * members / 5), so the whole network writes about 5 heartbeats per round however large it is.
+   */
+  heartbeatInterval?: number
+  /** Milliseconds without a heartbeat (or a frame) after which a peer is suspected (default 4 × the heartbeat interval). */
+  suspectAfter?: number
+  /** First reconnect delay in ms; doubles per failure up to `maxBackoff`, with jitter (default interval). */
+  backoff?: number
+  /** Longest reconnect delay in ms (default 30 × interval). */
+  maxBackoff?: number
+  /** Milliseconds a new connection has to authenticate (default 10 000). */
+  authTimeout?: number
+  /** When to compact an object's log in the store. */
+  compaction?: CompactionPolicy
+  /** Causal buffer bound of each hosted replica (see `ReplicatedOptions.maxPending`). */
+  maxPending?: number
+  /** Drift bound of each hosted replica (see `ReplicatedOptions.maxDrift`). */
+  maxDrift?: number
+}
+
+/** {@link NodeOptions} checked, with every default filled in (the store and transports aside). */
+export interface ResolvedOptions {
+  readonly id: string | undefined
+  readonly fanout: number
+  readonly interval: number
+  readonly maxFrame: number
+  readonly maxSendBuffer: number
+  readonly maxConnections: number
+  readonly heartbeatInterval: number | undefined
+  readonly suspectAfter: number | undefined
+  readonly backoff: number
+  readonly maxBackoff: number
+  readonly authTimeout: number
+}
+
+/**
+ * Checks a node's options and fills in the defaults.
+ * @throws TypeError when `options` is not an object or `id` / `advertise` are malformed; RangeError on a bad number.
+ */
+export function resolveOptions(options: NodeOptions): ResolvedOptions {
+  if (options === null || typeof options !== 'object') throw new TypeError('options is an object such as { networkKey }')
+  const num = (v: number | undefined, d: number, name: string, min = 1): number => {
+    const n = v ?? d
+    if (typeof n !== 'number' || !Number.isFinite(n) || n < min) throw new RangeError(`${name} is a number of at least ${min}, got ${v}`)
+    return n
+  }
+  const fanout = num(options.fanout, 3, 'fanout')
+  const interval = num(options.interval, 1000, 'interval')
+  const resolved = {
+    fanout,
+    interval,
+    maxFrame: num(options.maxFrame, DEFAULT_MAX_FRAME, 'maxFrame', 64),
+    maxSendBuffer: num(options.maxSendBuffer, DEFAULT_MAX_SEND_BUFFER, 'maxSendBuffer', 64),
+    maxConnections: num(options.maxConnections, 8, 'maxConnections'),
+    heartbeatInterval: options.heartbeatInterval === undefined ? undefined : num(options.heartbeatInterval, 0, 'heartbeatInterval'),
+    suspectAfter: options.suspectAfter === undefined ? undefined : num(options.suspectAfter, 0, 'suspectAfter'),
+    backoff: num(options.backoff, interval, 'backoff'),
+    maxBackoff: num(options.maxBackoff, 30 * interval, 'maxBackoff'),
+    authTimeout: num(options.authTimeout, 10_000, 'authTimeout'),
+  }
+  const id = options.id === undefined ? undefined : toReplicaId(options.id)
+  if (options.advertise !== undefined) {
+    if (!Array.isArray(options.advertise) || options.advertise.length > MAX_MEMBER_ADDRESSES) throw new TypeError(`advertise is an array of at most ${MAX_MEMBER_ADDRESSES} addresses`)
+    for (const a of options.advertise) schemeOf(a)
+  }
+  return { ...resolved, id }
+}

@@ -1,0 +1,111 @@
+import type { Dialer } from './Dialer.js'
+import type { Membership } from './Membership.js'
+import type { ObjectHost } from './ObjectHost.js'
+import type { PeerTable } from './PeerTable.js'
+
+/** One peer in {@link NodeStatus}. */
+export interface PeerStatus {
+  readonly id: string
+  readonly addresses: readonly string[]
+  readonly connected: boolean
+  readonly suspected: boolean
+  /** Node clock (ms) of the last root digest exchange. */
+  readonly lastSync: number | undefined
+  /** Node clock (ms) of the last heartbeat or frame from the peer. */
+  readonly lastHeard: number | undefined
+  readonly inSync: boolean
+  readonly bytesIn: number
+  readonly bytesOut: number
+  /** Bytes queued for the peer, in the node and the transport. */
+  readonly pendingSend: number
+}
+
+/** One hosted object in {@link NodeStatus}. */
+export interface ObjectStatus {
+  readonly id: string
+  readonly typeId: number
+  readonly typeName: string
+  readonly vector: Record<string, number>
+  /** Updates waiting in the object's causal buffer. */
+  readonly pending: number
+}
+
+/** A snapshot of a node's state, from {@link Node.status}. */
+export interface NodeStatus {
+  readonly id: string
+  readonly addresses: readonly string[]
+  readonly peers: readonly PeerStatus[]
+  readonly objects: readonly ObjectStatus[]
+  readonly bytesIn: number
+  readonly bytesOut: number
+  /** Updates from peers and bundles that took effect here. */
+  readonly updatesApplied: number
+  /** Updates waiting in causal buffers, over every object. */
+  readonly pendingUpdates: number
+  /** Bytes queued for peers, over every connection. */
+  readonly pendingSend: number
+  /** Batches waiting for the store. */
+  readonly pendingStore: number
+  readonly rounds: number
+}
+
+/** The parts of a node a status is read from. */
+export interface StatusSource {
+  readonly id: string | undefined
+  readonly dialer: Dialer
+  readonly peers: PeerTable
+  readonly membership: Membership | undefined
+  readonly objects: ObjectHost
+  readonly updatesApplied: number
+  readonly rounds: number
+}
+
+/** A snapshot of peers, objects, traffic and backlogs, read from a node's parts. */
+export function readStatus(node: StatusSource): NodeStatus {
+  const sessions = [...node.dialer.sessions]
+  let bytesIn = node.dialer.closedBytes.in
+  let bytesOut = node.dialer.closedBytes.out
+  let pendingSend = 0
+  for (const s of sessions) {
+    bytesIn += s.stats.bytesIn
+    bytesOut += s.stats.bytesOut
+    pendingSend += s.pendingBytes
+  }
+  const peerIds = new Set<string>([...node.peers.peers.keys()])
+  for (const s of sessions) if (s.state === 'ready' && s.peerId !== node.id) peerIds.add(s.peerId!)
+  const peers: PeerStatus[] = [...peerIds].sort().map((id) => {
+    const p = node.peers.peers.get(id)
+    const own = sessions.filter((s) => s.peerId === id && s.state === 'ready')
+    return {
+      id,
+      addresses: node.membership?.get(id)?.addresses ?? [],
+      connected: own.length > 0,
+      suspected: p?.suspected ?? false,
+      lastSync: p?.lastSync,
+      lastHeard: p?.lastHeard,
+      inSync: own.some((s) => s.inSync),
+      bytesIn: own.reduce((n, s) => n + s.stats.bytesIn, 0),
+      bytesOut: own.reduce((n, s) => n + s.stats.bytesOut, 0),
+      pendingSend: own.reduce((n, s) => n + s.pendingBytes, 0),
+    }
+  })
+  let pendingUpdates = 0
+  const objects: ObjectStatus[] = node.objects.ids().map((id) => {
+    const r = node.objects.get(id)!.replica
+    pendingUpdates += r.pendingCount
+    return { id, typeId: r.typeId, typeName: r.typeName, vector: r.clock.toJSON(), pending: r.pendingCount }
+  })
+  return {
+    id: node.id ?? '',
+    addresses: [...node.dialer.addresses],
+    peers,
+    objects,
+    bytesIn,
+    bytesOut,
+    updatesApplied: node.updatesApplied,
+    pendingUpdates,
+    pendingSend,
+    pendingStore: node.objects.persister.backlog,
+    rounds: node.rounds,
+  }
+}
