@@ -69,7 +69,7 @@ test('LevelStore refuses a database of another key layout or with foreign data',
   await assert.rejects(new LevelStore(db).open(), (e: unknown) => isHearsayError(e, ErrorCodes.PROTOCOL_VERSION))
   const db2 = new MemoryLevel<string, string>()
   await db2.put('\x01zzz', 'not ours')
-  await assert.rejects(new LevelStore(db2).open(), (e: unknown) => isHearsayError(e, ErrorCodes.STORE_ERROR))
+  await assert.rejects(new LevelStore(db2).open(), (e: unknown) => isHearsayError(e, ErrorCodes.STORE_CORRUPT) && /no hearsay header/.test(e.message))
   const store = new LevelStore(new MemoryLevel())
   await assert.rejects(store.load('x'), (e: unknown) => isHearsayError(e, ErrorCodes.NOT_OPEN))
 })

@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path'
 import { Emitter, isHearsayError, ErrorCodes, type Replicated } from '@hearsay/core'
 import { Node, MEMBERSHIP_OBJECT_ID, type NodeOptions } from '@hearsay/gossip'
 import { LWWMap } from '@hearsay/model'
-import { LevelStore } from '@hearsay/adapters/level'
+import { LevelStore, classifyLevelError, listFiles } from '@hearsay/adapters/level'
 import { TcpTransport, WsTransport } from '@hearsay/adapters'
 // Loaded for their side effect too: every type registers itself, so the node can load and
 // accept objects of any of them (lists and text from the examples, Yjs documents).
@@ -34,13 +34,19 @@ export interface DataNodeOptions {
  */
 export async function openDataNode(options: DataNodeOptions): Promise<Node> {
   // Owner-only: the control socket inside it gives full read and write access to the node.
-  await mkdir(options.dataDir, { recursive: true, mode: 0o700 })
+  try {
+    await mkdir(options.dataDir, { recursive: true, mode: 0o700 })
+  } catch (err) {
+    throw openError(options.dataDir, classifyLevelError(`cannot create ${options.dataDir}`, err))
+  }
   const nodeOptions: NodeOptions = {
     store: new LevelStore(databasePath(options.dataDir)),
     networkKey: options.networkKey,
     transports: [new TcpTransport(), new WsTransport()],
   }
-  if (options.id !== undefined) nodeOptions.id = options.id
+  // --id names a new node only: a data directory keeps the id it has (a repaired one was given
+  // a new id on purpose, so that it never writes under its old id's lost sequence numbers).
+  if (options.id !== undefined && (await listFiles(databasePath(options.dataDir))).length === 0) nodeOptions.id = options.id
   if (options.fanout !== undefined) nodeOptions.fanout = options.fanout
   if (options.interval !== undefined) nodeOptions.interval = options.interval
   const node = new Node(nodeOptions)
@@ -48,19 +54,29 @@ export async function openDataNode(options: DataNodeOptions): Promise<Node> {
     await node.start()
   } catch (err) {
     await node.close().catch(() => {})
-    const msg = (err as Error)?.message ?? String(err)
-    if (causes(err).some((c) => /LOCK/i.test(`${c.code ?? ''} ${c.message}`))) throw new CliError(`the data directory ${options.dataDir} is in use by another process (a running 'hearsay peer'?): ${msg}`)
-    throw new CliError(`cannot open the data directory ${options.dataDir}: ${msg}`)
+    throw openError(options.dataDir, err)
   }
   return node
 }
 
-function causes(err: unknown): Array<{ code?: string; message: string }> {
-  const out: Array<{ code?: string; message: string }> = []
-  for (let e = err as { code?: string; message?: string; cause?: unknown } | undefined; e && out.length < 8; e = e.cause as typeof e) {
-    out.push({ code: e.code, message: String(e.message ?? e) })
+/** The message for people when a data directory's store cannot be opened, by the store error's code. */
+export function openError(dataDir: string, err: unknown): CliError {
+  const msg = (err as Error)?.message ?? String(err)
+  const code = isHearsayError(err) ? err.code : undefined
+  switch (code) {
+    case ErrorCodes.STORE_LOCKED:
+      return new CliError(`the data directory ${dataDir} is in use by another process (a running 'hearsay peer'?): ${msg}`)
+    case ErrorCodes.STORE_READ_ONLY:
+      return new CliError(`the data directory ${dataDir} is read-only (a read-only file system, or no permission to write); hearsay needs to write there: ${msg}`)
+    case ErrorCodes.STORE_FULL:
+      return new CliError(`the disk under ${dataDir} is full; free some space and start again: ${msg}`)
+    case ErrorCodes.STORE_CORRUPT:
+      return new CliError(`the database in ${dataDir} is damaged, so this node refuses to start: ${msg}\n  run 'hearsay repair --data ${dataDir}' to rebuild what can be read; its peers then send back the rest`)
+    case ErrorCodes.PROTOCOL_VERSION:
+      return new CliError(`the database in ${dataDir} was written by another version of hearsay: ${msg}`)
+    default:
+      return new CliError(`cannot open the data directory ${dataDir}: ${msg}`)
   }
-  return out
 }
 
 /** The JSON of a replica, for `get` and `watch`. */

@@ -18,6 +18,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   status: async () => (await import('./commands/client.js')).statusCommand,
   bundle: async () => (await import('./commands/bundle.js')).bundleCommand,
   lab: async () => (await import('./commands/lab.js')).labCommand,
+  repair: async () => (await import('./commands/repair.js')).repairCommand,
 }
 
 /** Writes to the process's stdout and stderr. */

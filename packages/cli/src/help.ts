@@ -25,6 +25,7 @@ Commands:
   status    show the node's peers, vectors, lag and traffic
   bundle    export or import an offline bundle (a file carried by USB stick or email)
   lab       run N peers on loopback behind a fault proxy and watch them converge
+  repair    rebuild a damaged data directory (the node stopped); its peers send back the rest
 
 Run 'hearsay <command> --help' for the flags of a command.
 
@@ -57,6 +58,21 @@ ${DATA}
   --fanout N        peers to gossip with each round (default 3)
   --interval DUR    time between gossip rounds (default 1s)
   --status-every DUR  time between status lines; 0 turns them off (default 10s)
+  -h, --help        show this help
+
+${EXIT_CODES}`,
+
+  repair: `Usage: hearsay repair [--data DIR]
+
+Rebuilds the LevelDB database of a stopped node whose start was refused because its data is
+damaged (a missing CURRENT file, a write-ahead log whose checksums fail). LevelDB's repair keeps
+every record it can read; hearsay lists the objects and vectors it kept. Anything newer is
+gone from this node: its peers send it back once it runs again. The node gets a new id (its old
+id with a random suffix), so it never writes again under a sequence number of the old id that
+a peer may already hold.
+
+Flags:
+${DATA}
   -h, --help        show this help
 
 ${EXIT_CODES}`,

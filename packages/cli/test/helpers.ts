@@ -73,7 +73,8 @@ export class Running {
 
   /** Sends a signal and resolves with the exit code. */
   async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
-    if (this.child.exitCode !== null) return this.child.exitCode
+    // A child that already exited (by itself or by a signal) emits no second 'close'.
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return this.child.exitCode
     const closed = once(this.child, 'close')
     this.child.kill(signal)
     const [code] = (await closed) as [number | null]

@@ -31,6 +31,16 @@ export const ErrorCodes = {
   BACKPRESSURE: 'HEARSAY_BACKPRESSURE',
   /** A storage backend failed; the write was not acknowledged. */
   STORE_ERROR: 'HEARSAY_STORE_ERROR',
+  /** The store's files are damaged or incomplete (a missing CURRENT file or header, a checksum LevelDB reported); nothing was written over them. */
+  STORE_CORRUPT: 'HEARSAY_STORE_CORRUPT',
+  /** The store is held by another process (its lock file is taken). */
+  STORE_LOCKED: 'HEARSAY_STORE_LOCKED',
+  /** The store's directory or file system does not accept writes. */
+  STORE_READ_ONLY: 'HEARSAY_STORE_READ_ONLY',
+  /** The store's disk is full; the write was not acknowledged. */
+  STORE_FULL: 'HEARSAY_STORE_FULL',
+  /** A local write encodes to more bytes than the replication path carries in one update; it was refused before anything changed. */
+  VALUE_TOO_LARGE: 'HEARSAY_VALUE_TOO_LARGE',
   /** A transport failed to connect, listen or deliver. */
   TRANSPORT_ERROR: 'HEARSAY_TRANSPORT_ERROR',
   /** Something did not answer in time. */

@@ -21,6 +21,7 @@ import {
   objectsStart,
   snapshotKey,
 } from './keys.js'
+import { classifyLevelError } from './levelErrors.js'
 
 /** Any abstract-level database (classic-level, memory-level, browser-level, a sublevel...). */
 export type AnyLevel = AbstractLevel<any, any, any>
@@ -68,10 +69,6 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return true
 }
 
-function storeError(message: string, cause: unknown): HearsayError {
-  if (cause instanceof HearsayError) return cause
-  return new HearsayError(ErrorCodes.STORE_ERROR, `${message}: ${(cause as Error)?.message ?? cause}`, { cause })
-}
 
 /**
  * A hearsay {@link Store} over any abstract-level database: classic-level (LevelDB) when given a
@@ -166,11 +163,8 @@ export class LevelStore implements Store {
     if (this.#state !== 'closed') throw new HearsayError(ErrorCodes.NOT_OPEN, `level store is ${this.#state}`)
     this.#state = 'opening'
     try {
-      if (this.#db === undefined) {
-        const { ClassicLevel } = await import('classic-level')
-        this.#db = new ClassicLevel<Uint8Array, Uint8Array>(this.#location!, VIEW) as unknown as AnyLevel
-      }
-      const db = this.#db
+      if (this.#ownsDb) await this.#openDirectory()
+      const db = this.#db!
       if (db.status !== 'open') await db.open()
       await this.#checkLayout(db)
       this.#objects.clear()
@@ -186,7 +180,32 @@ export class LevelStore implements Store {
     } catch (err) {
       this.#state = 'closed'
       if (this.#ownsDb && this.#db?.status === 'open') await this.#db.close().catch(() => {})
-      throw storeError('cannot open level store', err)
+      throw classifyLevelError(`cannot open the level store${this.#location === undefined ? '' : ` in ${this.#location}`}`, err)
+    }
+  }
+
+  // Opens the classic-level database of the directory, refusing loudly rather than creating over
+  // files that are there or running on data LevelDB dropped.
+  async #openDirectory(): Promise<void> {
+    const dir = this.#location!
+    const files = await import('./levelFiles.js')
+    const how = await files.checkBeforeOpen(dir)
+    const { ClassicLevel } = await import('classic-level')
+    // createIfMissing only for an empty directory: over existing files LevelDB must find its
+    // own database or fail, never start a fresh one (which deletes the old table files).
+    const db = new ClassicLevel<Uint8Array, Uint8Array>(dir, { ...VIEW, createIfMissing: how === 'create' }) as unknown as AnyLevel
+    this.#db = db
+    try {
+      await db.open()
+    } catch (err) {
+      throw classifyLevelError(`cannot open the LevelDB database in ${dir}`, err)
+    }
+    const damage = await files.damageLogged(dir)
+    if (damage.length > 0) {
+      const first = damage[0]!.replace(/^\S+ \S+ /, '')
+      await db.close().catch(() => {})
+      await files.markDamaged(dir, first)
+      throw new HearsayError(ErrorCodes.STORE_CORRUPT, `LevelDB found damage in ${dir} while opening it and dropped what it could not read (${first}${damage.length > 1 ? `, and ${damage.length - 1} more` : ''}); writes acknowledged earlier may be missing, so the store refuses to run on it until it is repaired`)
     }
   }
 
@@ -201,7 +220,7 @@ export class LevelStore implements Store {
     }
     const expected = encodeHeader()
     if (header === undefined) {
-      if (first !== undefined) throw new HearsayError(ErrorCodes.STORE_ERROR, 'database holds data but no hearsay header; refusing to use it')
+      if (first !== undefined) throw new HearsayError(ErrorCodes.STORE_CORRUPT, 'the database holds data but no hearsay header (it is not a hearsay store, or its header was lost); refusing to use it')
       await db.put(headerKey(), expected, this.#writeOptions())
     } else if (!sameBytes(header, expected)) {
       throw new HearsayError(ErrorCodes.PROTOCOL_VERSION, 'unrecognized hearsay store header')
@@ -311,7 +330,7 @@ export class LevelStore implements Store {
       const v = (await this.#db!.get(metaKey(key), VIEW)) as Uint8Array | undefined
       return v === undefined ? undefined : Uint8Array.prototype.slice.call(v)
     } catch (err) {
-      throw storeError('cannot read metadata', err)
+      throw classifyLevelError('cannot read metadata', err)
     }
   }
 
@@ -355,7 +374,7 @@ export class LevelStore implements Store {
         }
       }
     } catch (err) {
-      throw storeError(`cannot load object ${objectId}`, err)
+      throw classifyLevelError(`cannot load object ${objectId}`, err)
     } finally {
       await it.close()
     }
@@ -428,7 +447,7 @@ export class LevelStore implements Store {
       await db.batch(ops, this.#writeOptions())
       this.#groups++
     } catch (err) {
-      const e = storeError('level store write failed', err)
+      const e = classifyLevelError('level store write failed', err)
       for (const job of group) job.reject(e)
       return
     }

@@ -21,3 +21,8 @@
 export { LevelStore } from './LevelStore.js'
 export type { AnyLevel, LevelStoreOptions } from './LevelStore.js'
 export { LAYOUT_VERSION } from './keys.js'
+export { repairLevelStore } from './repairLevelStore.js'
+export type { LevelRepairReport } from './repairLevelStore.js'
+export { DAMAGE_MARKER, listFiles } from './levelFiles.js'
+export { classifyLevelError } from './levelErrors.js'
+export type { DirFile } from './levelFiles.js'

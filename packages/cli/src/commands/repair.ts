@@ -1,0 +1,76 @@
+import { getType, isHearsayError, randomReplicaId, restoreReplica, ErrorCodes } from '@hearsay/core'
+import { LevelStore, repairLevelStore } from '@hearsay/adapters/level'
+import { CliError, ExitCode, dataDirOf, expectPositionals, parseCommand } from '../args.js'
+import { databasePath, openError } from '../Daemon.js'
+import { connectControl } from '../control.js'
+import { formatBytes } from '../format.js'
+import type { Output } from './client.js'
+
+// The metadata key under which a node keeps its id (see the gossip package's PROTOCOL.md).
+const META_NODE_ID = 'node-id'
+
+/**
+ * `hearsay repair`: rebuilds a damaged data directory with LevelDB's repair, reports what it
+ * kept, and gives the node a new id, so that it never writes again under sequence numbers of
+ * its old id that may have been lost here but exist at its peers; the peers send back the rest.
+ */
+export async function repairCommand(args: readonly string[], io: Output): Promise<number> {
+  const { values, positionals } = parseCommand('repair', args, { data: { type: 'string' }, help: { type: 'boolean', short: 'h' } })
+  expectPositionals('repair', positionals, [])
+  const dataDir = dataDirOf(values)
+  const socket = await connectControl(dataDir)
+  if (socket !== undefined) {
+    socket.destroy()
+    throw new CliError(`a hearsay daemon is running for ${dataDir}; stop it before repairing its data directory`)
+  }
+  const dir = databasePath(dataDir)
+  let report
+  try {
+    report = await repairLevelStore(dir)
+  } catch (err) {
+    if (isHearsayError(err, ErrorCodes.STORE_CORRUPT)) throw new CliError(`cannot repair ${dataDir}: ${err.message}`)
+    throw openError(dataDir, err)
+  }
+  const total = (files: readonly { size: number }[]) => formatBytes(files.reduce((n, f) => n + f.size, 0))
+  io.out(`LevelDB repair of ${dir}: ${report.before.length} files (${total(report.before)}) before, ${report.after.length} files (${total(report.after)}) after`)
+
+  const store = new LevelStore(dir)
+  try {
+    await store.open()
+  } catch (err) {
+    throw openError(dataDir, err)
+  }
+  try {
+    const saved = await store.getMeta(META_NODE_ID)
+    const oldId = saved === undefined ? undefined : new TextDecoder().decode(saved)
+    const objects = await store.list()
+    io.out(`kept ${objects.length} object${objects.length === 1 ? '' : 's'}:`)
+    for (const { objectId, typeId } of objects) {
+      const Type = getType(typeId)
+      if (Type === undefined) {
+        io.out(`  ${objectId}: type ${typeId} (not loaded by this build)`)
+        continue
+      }
+      const replica = new Type()
+      try {
+        await restoreReplica(store, objectId, replica)
+        const clock = [...replica.clock.entries()].map(([s, n]) => `${s}:${n}`).join(' ')
+        io.out(`  ${objectId} (${Type.typeName}): ${clock || 'empty'}`)
+      } catch (err) {
+        io.out(`  ${objectId} (${Type.typeName}): unreadable (${(err as Error).message}); its peers hold it`)
+      } finally {
+        replica.dispose()
+      }
+    }
+    const newId = `${oldId === undefined ? 'node' : oldId.slice(0, 100)}-${randomReplicaId()}`
+    await store.putMeta(META_NODE_ID, new TextEncoder().encode(newId))
+    io.out(
+      `anything written after the vectors above is not in this store any more: its peers send it back once it runs again.\n` +
+        `${oldId === undefined ? 'the node id was lost' : `this node wrote as ${oldId}`}; it now writes as ${newId}, so it never reuses a sequence number its peers may hold.\n` +
+        `start it with: hearsay peer --data ${dataDir} --key <network key> (without --id)`,
+    )
+  } finally {
+    await store.close()
+  }
+  return ExitCode.OK
+}

@@ -1,0 +1,161 @@
+// Storage faults against real `hearsay peer` daemons, as a user meets them: a deleted CURRENT
+// file, a damaged write-ahead log, a read-only data directory. After each fault the node either
+// refuses to start with a message that names the cause, or runs with every acknowledged write;
+// never silently with fewer. `hearsay repair` then brings it back, and its peer sends it the rest.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
+import { mkdirSync, openSync, readdirSync, statSync, writeSync, closeSync, fstatSync } from 'node:fs'
+import { join } from 'node:path'
+import { Running, hearsay, tempDir } from '../packages/cli/test/helpers.ts'
+import { requestDaemon } from '../packages/cli/src/control.ts'
+
+const KEY = { HEARSAY_KEY: 'storage-faults' }
+
+function files(dir: string): Record<string, number> {
+  const out: Record<string, number> = {}
+  for (const n of readdirSync(dir).sort()) out[n] = statSync(join(dir, n)).size
+  return out
+}
+
+async function startPeer(dataDir: string, extra: string[] = []): Promise<{ p: Running; url: string }> {
+  const p = new Running(['peer', '--data', dataDir, '--listen', 'tcp://127.0.0.1:0', '--interval', '100ms', ...extra], KEY)
+  const [, url] = await p.waitFor(/listening on (tcp:\/\/127\.0\.0\.1:\d+)/)
+  await p.waitFor(/ready/)
+  return { p, url: url! }
+}
+
+async function putMany(dataDir: string, object: string, n: number, prefix: string): Promise<void> {
+  for (let i = 0; i < n; i++) await requestDaemon(dataDir, { op: 'put', object, key: `${prefix}${i}`, value: i })
+}
+
+async function getObject(dataDir: string, object: string): Promise<Record<string, unknown>> {
+  return ((await requestDaemon(dataDir, { op: 'get', object })) as { value: Record<string, unknown> }).value
+}
+
+async function waitForKeys(dataDir: string, object: string, n: number, timeoutMs = 30_000): Promise<Record<string, unknown>> {
+  const until = Date.now() + timeoutMs
+  let last: Record<string, unknown> = {}
+  while (Date.now() < until) {
+    try {
+      last = await getObject(dataDir, object)
+      if (Object.keys(last).length >= n) return last
+    } catch {
+      // the object has not arrived yet
+    }
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  assert.fail(`${dataDir} holds ${Object.keys(last).length} of ${n} keys of ${object} after ${timeoutMs} ms`)
+}
+
+test("a deleted CURRENT file: the node refuses to start, names the cause and leaves every file as it was; 'hearsay repair' brings the data back", { timeout: 120_000 }, async () => {
+  const { dir, cleanup } = await tempDir('nocurrent')
+  const a = join(dir, 'a')
+  const running: Running[] = []
+  try {
+    const { p } = await startPeer(a, ['--id', 'alice'])
+    running.push(p)
+    await putMany(a, 'prices', 40, 'k')
+    assert.equal(await p.stop('SIGTERM'), 0)
+    const db = join(a, 'db')
+    execFileSync('rm', [join(db, 'CURRENT')])
+    const before = files(db)
+    const r = await hearsay(['peer', '--data', a], { env: KEY })
+    assert.equal(r.code, 1, r.stderr)
+    assert.match(r.stderr, /damaged/)
+    assert.match(r.stderr, /CURRENT file is missing/)
+    assert.match(r.stderr, /hearsay repair --data/)
+    assert.doesNotMatch(r.stderr, /in use by another process/)
+    // Nothing was created or deleted: LevelDB did not start a fresh database over the old one.
+    assert.deepEqual(files(db), before)
+
+    const rep = await hearsay(['repair', '--data', a])
+    assert.equal(rep.code, 0, rep.stderr)
+    assert.match(rep.stdout, /prices \(LWWMap\): alice:40/)
+    assert.match(rep.stdout, /now writes as alice-/)
+    const { p: again } = await startPeer(a, ['--id', 'alice'])
+    running.push(again)
+    assert.equal(Object.keys(await getObject(a, 'prices')).length, 40)
+    assert.match(again.output, /node alice-\S+ ready/)
+  } finally {
+    for (const p of running) await p.stop('SIGKILL')
+    await cleanup()
+  }
+})
+
+test('a damaged write-ahead log tail: the node refuses to start (again on a second try) instead of running without acknowledged writes; after repair its peer sends them back', { timeout: 180_000 }, async () => {
+  const { dir, cleanup } = await tempDir('wal')
+  const a = join(dir, 'a')
+  const b = join(dir, 'b')
+  const running: Running[] = []
+  const N = 300
+  try {
+    const pa = await startPeer(a, ['--id', 'alice'])
+    running.push(pa.p)
+    const pb = await startPeer(b, ['--id', 'bob', '--peer', pa.url])
+    running.push(pb.p)
+    await putMany(a, 'prices', N, 'k')
+    await waitForKeys(b, 'prices', N)
+    assert.equal(await pa.p.stop('SIGKILL'), null)
+    const db = join(a, 'db')
+    const log = readdirSync(db).find((n) => n.endsWith('.log'))!
+    // Flip 8 bytes near the end of the write-ahead log: the last acknowledged writes' records.
+    const fd = openSync(join(db, log), 'r+')
+    const size = fstatSync(fd).size
+    assert.ok(size > 4096, `the log holds the writes (${size} bytes)`)
+    writeSync(fd, Buffer.alloc(8, 0xa5), 0, 8, size - 120)
+    closeSync(fd)
+
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const r = await hearsay(['peer', '--data', a], { env: KEY })
+      assert.equal(r.code, 1, `attempt ${attempt}: ${r.stderr}`)
+      assert.match(r.stderr, /damaged/)
+      assert.match(r.stderr, attempt === 0 ? /checksum mismatch/ : /found damaged by an earlier start/)
+      assert.match(r.stderr, /hearsay repair --data/)
+    }
+
+    const rep = await hearsay(['repair', '--data', a])
+    assert.equal(rep.code, 0, rep.stderr)
+    const kept = Number(/prices \(LWWMap\): alice:(\d+)/.exec(rep.stdout)?.[1])
+    assert.ok(kept < N, `the damage cost writes (${kept} of ${N} kept): the test damages what it means to`)
+    const again = await startPeer(a, ['--peer', pb.url])
+    running.push(again.p)
+    // Every acknowledged write is back (from bob), and the node writes under its new id.
+    const all = await waitForKeys(a, 'prices', N)
+    for (let i = 0; i < N; i++) assert.equal(all[`k${i}`], i)
+    await putMany(a, 'prices', 5, 'after')
+    const onB = await waitForKeys(b, 'prices', N + 5)
+    assert.deepEqual(onB, await getObject(a, 'prices'))
+  } finally {
+    for (const p of running) await p.stop('SIGKILL')
+    await cleanup()
+  }
+})
+
+test('a read-only data directory: the message says read-only, not "in use by another process"', { timeout: 60_000 }, async (t) => {
+  const { dir, cleanup } = await tempDir('ro')
+  const mnt = join(dir, 'mnt')
+  mkdirSync(mnt)
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=16m', 'tmpfs', mnt], { stdio: 'pipe' })
+  } catch (err) {
+    t.skip(`cannot mount a tmpfs here (${String((err as Error).message).split('\n')[0]}); needs root`)
+    await cleanup()
+    return
+  }
+  const a = join(mnt, 'a')
+  try {
+    const { p } = await startPeer(a)
+    await putMany(a, 'prices', 3, 'k')
+    assert.equal(await p.stop('SIGTERM'), 0)
+    execFileSync('mount', ['-o', 'remount,ro', mnt])
+    const r = await hearsay(['peer', '--data', a], { env: KEY })
+    assert.equal(r.code, 1, r.stderr)
+    assert.match(r.stderr, /is read-only/)
+    assert.match(r.stderr, /Read-only file system/)
+    assert.doesNotMatch(r.stderr, /in use by another process/)
+  } finally {
+    execFileSync('umount', [mnt])
+    await cleanup()
+  }
+})
