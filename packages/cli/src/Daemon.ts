@@ -1,9 +1,9 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
+import { appendFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { Emitter, isHearsayError, ErrorCodes, type Replicated } from '@hearsay/core'
 import { Node, MEMBERSHIP_OBJECT_ID, type NodeOptions } from '@hearsay/gossip'
 import { LWWMap } from '@hearsay/model'
-import { LevelStore, classifyLevelError, listFiles } from '@hearsay/adapters/level'
+import { LevelStore, classifyLevelError } from '@hearsay/adapters/level'
 import { TcpTransport, WsTransport } from '@hearsay/adapters'
 // Loaded for their side effect too: every type registers itself, so the node can load and
 // accept objects of any of them (lists and text from the examples, Yjs documents).
@@ -16,6 +16,19 @@ import type { LsEntry, PeerReport, StatusReport } from './format.js'
 /** Where a node keeps its LevelDB database inside its data directory. */
 export function databasePath(dataDir: string): string {
   return join(dataDir, 'db')
+}
+
+const RETIRED_IDS = 'retired-ids'
+
+/** The node ids `hearsay repair` retired in a data directory (one per line in `<dataDir>/retired-ids`). */
+export async function readRetiredIds(dataDir: string): Promise<string[]> {
+  const text = await readFile(join(dataDir, RETIRED_IDS), 'utf8').catch(() => '')
+  return text.split('\n').filter((l) => l !== '')
+}
+
+/** Records that a data directory's node must never write under `id` again. */
+export async function retireId(dataDir: string, id: string): Promise<void> {
+  await appendFile(join(dataDir, RETIRED_IDS), `${id}\n`)
 }
 
 /** Options of {@link openDataNode}. */
@@ -44,9 +57,9 @@ export async function openDataNode(options: DataNodeOptions): Promise<Node> {
     networkKey: options.networkKey,
     transports: [new TcpTransport(), new WsTransport()],
   }
-  // --id names a new node only: a data directory keeps the id it has (a repaired one was given
-  // a new id on purpose, so that it never writes under its old id's lost sequence numbers).
-  if (options.id !== undefined && (await listFiles(databasePath(options.dataDir))).length === 0) nodeOptions.id = options.id
+  // An id that `hearsay repair` retired is never taken again: the directory may have lost
+  // updates written under it that its peers hold, so writing under it would reuse their seqs.
+  if (options.id !== undefined && !(await readRetiredIds(options.dataDir)).includes(options.id)) nodeOptions.id = options.id
   if (options.fanout !== undefined) nodeOptions.fanout = options.fanout
   if (options.interval !== undefined) nodeOptions.interval = options.interval
   const node = new Node(nodeOptions)

@@ -1,7 +1,7 @@
 import { getType, isHearsayError, randomReplicaId, restoreReplica, ErrorCodes } from '@hearsay/core'
 import { LevelStore, repairLevelStore } from '@hearsay/adapters/level'
 import { CliError, ExitCode, dataDirOf, expectPositionals, parseCommand } from '../args.js'
-import { databasePath, openError } from '../Daemon.js'
+import { databasePath, openError, retireId } from '../Daemon.js'
 import { connectControl } from '../control.js'
 import { formatBytes } from '../format.js'
 import type { Output } from './client.js'
@@ -63,11 +63,12 @@ export async function repairCommand(args: readonly string[], io: Output): Promis
       }
     }
     const newId = `${oldId === undefined ? 'node' : oldId.slice(0, 100)}-${randomReplicaId()}`
+    if (oldId !== undefined) await retireId(dataDir, oldId)
     await store.putMeta(META_NODE_ID, new TextEncoder().encode(newId))
     io.out(
       `anything written after the vectors above is not in this store any more: its peers send it back once it runs again.\n` +
         `${oldId === undefined ? 'the node id was lost' : `this node wrote as ${oldId}`}; it now writes as ${newId}, so it never reuses a sequence number its peers may hold.\n` +
-        `start it with: hearsay peer --data ${dataDir} --key <network key> (without --id)`,
+        `start it with: hearsay peer --data ${dataDir} --key <network key> (an --id of a retired id is ignored)`,
     )
   } finally {
     await store.close()
