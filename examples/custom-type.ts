@@ -2,13 +2,11 @@
 // Run: npx tsx --conditions=source examples/custom-type.ts
 import { once } from 'node:events'
 import * as fc from 'fast-check'
-import { Replicated, encoding, decoding, readBoundedString, type Update, type ReadonlyVersionVector } from '@hearsay/core'
+import { Replicated, lastWriterWins, registerType, type Update } from '@hearsay/core'
 import { checkConvergence } from '@hearsay/core/testing'
 
 /** A grow-only set of tags. */
 export class Tags extends Replicated<string, string[]> {
-  static override readonly typeId = 1000 // 1000 and above are yours
-  static override readonly typeName = 'Tags'
   readonly #tags = new Map<string, Update<string>>()
 
   add(tag: string): void {
@@ -16,25 +14,20 @@ export class Tags extends Replicated<string, string[]> {
     if (!this.#tags.has(tag)) this.commit(tag)
   }
   protected applyOp(u: Update<string>): boolean {
+    if (typeof u.op !== 'string') throw new TypeError('a tag is a string') // a peer's op: refused whole
     const prev = this.#tags.get(u.op)
-    // keep one canonical witness per tag so equal states encode equally
-    if (prev && (prev.source < u.source || (prev.source === u.source && prev.seq <= u.seq))) return false
+    if (prev && !lastWriterWins(prev, u)) return false // keep the earliest add: equal states, equal bytes
     this.#tags.set(u.op, u)
     return !prev
   }
-  protected *history(since: ReadonlyVersionVector): Iterable<Update<string>> {
-    for (const u of this.#tags.values()) if (u.seq > since.get(u.source)) yield u
-  }
-  protected writeOp(e: encoding.Encoder, op: string): void {
-    encoding.writeVarString(e, op)
-  }
-  protected readOp(d: decoding.Decoder): string {
-    return readBoundedString(d, 1 << 16)
+  protected history(): Iterable<Update<string>> {
+    return this.#tags.values()
   }
   toJSON(): string[] {
     return [...this.#tags.keys()].sort()
   }
 }
+registerType(Tags, { typeId: 1000, typeName: 'Tags' })
 
 await checkConvergence((o) => new Tags(o), fc.string({ maxLength: 4 }), { apply: (t, s) => t.add(s), numRuns: 50 })
 console.log('Tags passes the law checker')

@@ -5,7 +5,8 @@ import { HearsayError, ErrorCodes } from './errors.js'
 import { randomReplicaId, toReplicaId, type ReplicaId } from './ids.js'
 import { HybridClock, DEFAULT_MAX_DRIFT_MS } from './HybridClock.js'
 import { VersionVector, type Dot, type ReadonlyVersionVector } from './VersionVector.js'
-import { decodeWith, encodeWith, readSafeUint } from './encoding.js'
+import { decodeWith, encodeWith, readSafeUint, readValue, writeValue, type Value } from './encoding.js'
+import { freezeDecoded } from './freeze.js'
 import { readRanges, updateEnd, writeRanges, type OpCodec, type Range, type Update } from './update.js'
 import { STATE_FORMAT_VERSION } from './protocol.js'
 import { ReplicaStream, type ApplyResult, type StreamOptions, type StreamTarget } from './ReplicaStream.js'
@@ -91,14 +92,79 @@ const EMPTY = new VersionVector()
 
 /**
  * The base of every replicated type. It owns the replica id, the version vector, the hybrid
- * clock, dedup, the bounded causal buffer, validation and the stream protocol. A type supplies
- * an op codec and two hooks: {@link applyOp} (apply one update, report whether state changed)
- * and {@link history} (the updates it keeps that are newer than a vector).
+ * clock, dedup, the bounded causal buffer, validation, the op codec and the stream protocol. A
+ * type writes two hooks: {@link applyOp} (apply one update, report whether state changed) and
+ * {@link history} (the updates it keeps), plus `toJSON()` (its value) and public methods that
+ * check their arguments and call {@link commit}. Ops travel as msgpack {@link Value}s unless
+ * the type overrides {@link writeOp}/{@link readOp}; `registerType(Type, { typeId, typeName })`
+ * names it. For "one winning update per key" types extend {@link WinnerPerKey} instead.
  *
  * Guarantees: an update is applied at most once; updates of one source are applied in seq
  * order; an update whose dependencies are missing waits in the causal buffer; an update that
  * fails validation or is timed too far ahead is refused whole, never half-applied, and offered
- * again by the next digest exchange.
+ * again by the next digest exchange; {@link historySince} filters the type's history by the
+ * peer's vector (a type never filters it itself).
+ *
+ * The laws a type must obey (`checkConvergence` from `@hearsay/core/testing` checks each):
+ *
+ * 1. **Commutativity of concurrent updates.** Applying concurrent updates in any order gives
+ *    the same state. Decide conflicts from the updates themselves, never from arrival order:
+ *    ```ts
+ *    // wrong: the first of two equal times to arrive stays
+ *    if (cur && u.time <= cur.time) return false
+ *    // right: ties broken by source, then seq (lastWriterWins)
+ *    if (cur && !lastWriterWins(u, cur)) return false
+ *    ```
+ * 2. **Idempotence.** The base drops updates its clock covers, so a duplicate never reaches
+ *    `applyOp`; but an op that restates a running total must replace, not add:
+ *    ```ts
+ *    this.#sum += u.op - (this.#totals.get(u.source)?.op ?? 0)   // not: this.#sum += u.op
+ *    ```
+ * 3. **Byte-identical encodings of equal states.** `encodeState()` writes `history()` sorted by
+ *    source and seq, so two replicas with equal values must keep the *same updates*: when
+ *    several updates could witness one fact, keep a canonical one, not the first to arrive:
+ *    ```ts
+ *    // two replicas added 'x' concurrently: both keep the earlier add, whatever arrived first
+ *    if (prev && !lastWriterWins(prev, u)) return false
+ *    ```
+ *    `toJSON()` is part of the value: list object keys in a fixed order (sorted), not insertion order.
+ * 4. **When history may leave an update out.** Only when a kept update *dominates* it: a
+ *    replica that applies the kept one without ever seeing the omitted one reaches the same
+ *    state (an older write to the same LWW key). Never an increment, an insert, or a remove
+ *    another replica may not have seen:
+ *    ```ts
+ *    protected history() { return this.#winners.values() }   // LWW map: one per key
+ *    protected history() { return this.#log }                // counter of increments: all
+ *    ```
+ * 5. **Deps.** An op that needs other updates applied first (a remove of the adds it observed,
+ *    an insert after an element) names them, `commit(op, { deps })`, or returns them from
+ *    {@link depsOf}; the base holds the update back until they are applied:
+ *    ```ts
+ *    this.commit({ remove: x, tags }, { deps: tags })   // never applied before the adds it removes
+ *    ```
+ * 6. **Refuse whole.** `applyOp` validates before it changes anything and throws (a
+ *    `HearsayError` `HEARSAY_INVALID_UPDATE`) on a bad op; the base refuses the update whole.
+ *    Public methods throw `TypeError`/`RangeError` for bad arguments before calling `commit`.
+ *
+ * @example
+ * ```ts
+ * class Tags extends Replicated<string, string[]> {
+ *   readonly #tags = new Map<string, Update<string>>()
+ *   add(tag: string): void {
+ *     if (typeof tag !== 'string') throw new TypeError('tag is a string')
+ *     if (!this.#tags.has(tag)) this.commit(tag)
+ *   }
+ *   protected applyOp(u: Update<string>): boolean {
+ *     const prev = this.#tags.get(u.op)
+ *     if (prev && !lastWriterWins(prev, u)) return false // keep the earliest add: law 3
+ *     this.#tags.set(u.op, u)
+ *     return prev === undefined
+ *   }
+ *   protected history() { return this.#tags.values() }
+ *   toJSON() { return [...this.#tags.keys()].sort() }
+ * }
+ * registerType(Tags, { typeId: 1000, typeName: 'Tags' })
+ * ```
  *
  * Events: {@link ReplicatedEvents} (`update`, `ranges`, `rejected`, `dispose`), and the type's
  * own (`change`...) in the map `E` it passes, which extends `ReplicatedEvents<Op>`.
@@ -107,9 +173,9 @@ export abstract class Replicated<Op, Json = unknown, E extends ReplicatedEvents<
   extends Emitter<E>
   implements StreamTarget<Op>
 {
-  /** Stable numeric tag of the type; every subclass sets its own. */
+  /** Stable numeric tag of the type, set by `registerType` (or a static field). */
   static readonly typeId: number = 0
-  /** Human-readable type name. */
+  /** Human-readable type name, set by `registerType` (or a static field). */
   static readonly typeName: string = 'Replicated'
 
   /** This replica's id: the source of the updates it writes. */
@@ -139,19 +205,40 @@ export abstract class Replicated<Op, Json = unknown, E extends ReplicatedEvents<
     this.id = options.id === undefined ? randomReplicaId() : toReplicaId(options.id)
     this.hlc = new HybridClock({ now: options.now, maxDrift: options.maxDrift ?? DEFAULT_MAX_DRIFT_MS })
     this.#maxPending = options.maxPending ?? 1_000_000
-    if (this.typeId === 0) throw new TypeError(`${new.target.name} must declare a static typeId`)
+    if (this.typeId === 0) throw new TypeError(`${new.target.name} has no type id: call registerType(${new.target.name}, { typeId, typeName }) first`)
   }
 
-  /** Applies one update to the type's state. Must validate first and throw without changing anything if the update is invalid. `covered` is the clock entry of the update's source before it: a multi-seq update may overlap it, and only the part past `covered` is new. Returns whether visible state changed. */
+  /**
+   * Applies one update to the type's state; returns whether visible state changed. Validate
+   * first and throw without changing anything if the update is invalid (the base refuses it
+   * whole). `covered` is the clock entry of the update's source before it: a multi-seq update
+   * may overlap it, and only the part past `covered` is new.
+   */
   protected abstract applyOp(update: Update<Op>, covered: number): boolean
-  /** Every update the type keeps whose last seq is past `since[source]`, in any order. */
+  /**
+   * Every update the type keeps, in any order; leave one out only when a kept one dominates it
+   * (see the laws above). The base filters by the peer's vector: `since` is only a hint a type
+   * with a per-source index may use to skip what the peer has.
+   */
   protected abstract history(since: ReadonlyVersionVector): Iterable<Update<Op>>
-  /** Writes one op. */
-  protected abstract writeOp(encoder: encoding.Encoder, op: Op): void
-  /** Reads and validates one op from a peer; throws on anything malformed. */
-  protected abstract readOp(decoder: decoding.Decoder): Op
-  /** The replica's value as plain data: equal on replicas holding equal state. */
+  /** The replica's value as plain data: equal (and equally ordered) on replicas holding equal state. */
   abstract toJSON(): Json
+
+  /**
+   * Writes one op. By default a length-prefixed msgpack {@link Value} (deterministic: the
+   * same op gives the same bytes); override with {@link readOp} for a compact encoding.
+   */
+  protected writeOp(encoder: encoding.Encoder, op: Op): void {
+    writeValue(encoder, op as Value)
+  }
+
+  /**
+   * Reads one op from a peer; throws on anything malformed. By default a msgpack {@link Value}
+   * checked to be plain data and deep-frozen; `applyOp` must still check its shape.
+   */
+  protected readOp(decoder: decoding.Decoder): Op {
+    return freezeDecoded(readValue(decoder)) as Op
+  }
 
   /** The dots an update needs applied before it; by default its `deps`. Types that carry references inside the op override this instead of duplicating them in `deps`. */
   protected depsOf(update: Update<Op>): readonly Dot[] | undefined {
@@ -401,10 +488,19 @@ export abstract class Replicated<Op, Json = unknown, E extends ReplicatedEvents<
    */
   historySince(since: ReadonlyVersionVector = EMPTY): Range<Op>[] {
     const bySource = new Map<ReplicaId, Update<Op>[]>()
+    // The one filter by the vector. A one-entry cache of the last source's bound and list:
+    // histories mostly hold runs of one source's updates.
+    let source: ReplicaId | undefined
+    let bound = 0
+    let list: Update<Op>[] | undefined
     for (const u of this.history(since)) {
-      if (updateEnd(u) <= since.get(u.source)) continue
-      let list = bySource.get(u.source)
-      if (list === undefined) bySource.set(u.source, (list = []))
+      if (u.source !== source) {
+        source = u.source
+        bound = since.get(source)
+        list = bySource.get(source)
+      }
+      if (updateEnd(u) <= bound) continue
+      if (list === undefined) bySource.set(source, (list = []))
       list.push(u)
     }
     const out: Range<Op>[] = []

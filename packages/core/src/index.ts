@@ -6,7 +6,8 @@
  * - {@link Update} and {@link Range}: the update envelope and the ranges `(from, to]` of one
  *   source's history that travel between replicas, so compacted histories keep exact digests.
  * - {@link Replicated}: the base class. A type implements `applyOp` and `history`; the base owns
- *   the clock, dedup, the causal buffer, validation and `createStream()`.
+ *   the clock, dedup, the causal buffer, validation, the op codec and `createStream()`.
+ *   {@link WinnerPerKey} is the base for one-winner-per-key types; {@link registerType} names a type.
  * - Encoding helpers over lib0 (structure) and msgpackr (values), framing with a hard cap, and
  *   {@link HearsayError} with stable codes.
  * - {@link Store} and {@link Transport}: the pluggable interfaces, with {@link MemoryStore}.
@@ -61,6 +62,9 @@ export type { ApplyResult, StreamOptions, StreamTarget, StreamTargetEvents } fro
 export { LOCAL_ORIGIN, Replicated } from './Replicated.js'
 export type { ReplicatedClass, ReplicatedEvents, ReplicatedOptions, ReplicatedStats } from './Replicated.js'
 export { createReplica, getType, registerType, registeredTypes } from './registry.js'
+export type { TypeNames } from './registry.js'
+export { WinnerPerKey, lastWriterWins } from './WinnerPerKey.js'
+export { freezeDecoded, freezeValue } from './freeze.js'
 export {
   DocTypeId,
   EventLogTypeId,

@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { registerType, getType, createReplica, registeredTypes, isHearsayError, ErrorCodes } from '@hearsay/core'
+import { Replicated, registerType, getType, createReplica, registeredTypes, isHearsayError, ErrorCodes, type Update } from '@hearsay/core'
 import { TestGSet, BrokenRegister } from './helpers/types.ts'
 
 test('types register by id, and a replica is created from its type id', () => {
@@ -20,4 +20,32 @@ test('an id taken by another class, or an unknown id, is refused', () => {
   registerType(TestGSet)
   assert.throws(() => registerType(Impostor), TypeError)
   assert.throws(() => createReplica(123456), (e) => isHearsayError(e, ErrorCodes.UNKNOWN_TYPE))
+})
+
+test('registerType(Type, { typeId, typeName }) names a type in one call', () => {
+  class Named extends Replicated<string> {
+    protected applyOp(): boolean {
+      return true
+    }
+    protected history(): Iterable<Update<string>> {
+      return []
+    }
+    toJSON(): null {
+      return null
+    }
+  }
+  assert.throws(() => new Named({ id: 'x' }), /Named has no type id: call registerType\(Named, \{ typeId, typeName \}\) first/)
+  // TestGSet's own static id is inherited until the registration gives Named its own.
+  class Fresh extends BrokenRegister {}
+  assert.throws(() => registerType(Fresh, { typeId: TestGSet.typeId, typeName: 'Fresh' }), /type id \d+ is taken by TestGSet/)
+  assert.equal(Object.hasOwn(Fresh, 'typeId'), false, 'a refused registration names nothing')
+  registerType(Fresh, { typeId: 9701, typeName: 'Fresh' })
+  assert.equal(Fresh.typeId, 9701)
+  assert.equal(Fresh.typeName, 'Fresh')
+  assert.equal(new Fresh({ id: 'f' }).typeName, 'Fresh')
+  assert.equal(getType(9701), Fresh)
+  registerType(Fresh, { typeId: 9701, typeName: 'Fresh' })
+  assert.throws(() => registerType(Fresh, { typeId: 9702, typeName: 'Fresh' }), /cannot be registered again/)
+  assert.throws(() => registerType(class extends TestGSet {}, { typeId: 0, typeName: 'Zero' }), /positive safe integer/)
+  assert.throws(() => registerType(class extends TestGSet {}, { typeId: 9703, typeName: '' }), /non-empty string/)
 })

@@ -12,7 +12,6 @@ import {
   readSafeUint,
   registerType,
   MAX_REPLICA_ID_LENGTH,
-  type ReadonlyVersionVector,
   type ReplicatedOptions,
   type Update,
 } from '@hearsay/core'
@@ -103,18 +102,18 @@ export class Membership extends Replicated<MembershipOp, Record<string, { addres
     return true
   }
 
-  protected *history(since: ReadonlyVersionVector): Iterable<Update<MembershipOp>> {
-    for (const u of this.#entries.values()) if (u.seq > since.get(u.source)) yield u
+  protected history(): Iterable<Update<MembershipOp>> {
+    return this.#entries.values()
   }
 
-  protected writeOp(e: encoding.Encoder, op: MembershipOp): void {
+  protected override writeOp(e: encoding.Encoder, op: MembershipOp): void {
     encoding.writeVarString(e, op.node)
     encoding.writeVarUint(e, op.heartbeat)
     encoding.writeVarUint(e, op.addresses.length)
     for (const a of op.addresses) encoding.writeVarString(e, a)
   }
 
-  protected readOp(d: decoding.Decoder): MembershipOp {
+  protected override readOp(d: decoding.Decoder): MembershipOp {
     const at = d.pos
     const node = readBoundedString(d, MAX_REPLICA_ID_LENGTH * 3)
     if (!isReplicaId(node)) throw new HearsayError(ErrorCodes.DECODE_ERROR, 'bad node id in membership', { offset: at })

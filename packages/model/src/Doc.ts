@@ -9,7 +9,6 @@ import {
   readBoundedString,
   readCount,
   registerType,
-  type ReadonlyVersionVector,
   type ReplicatedOptions,
   type Update,
   type Value,
@@ -96,9 +95,6 @@ export interface DocEvents extends ReplicatedEvents<DocOp> {
  * ```
  */
 export class Doc extends Replicated<DocOp, Record<string, RowData>, DocEvents> {
-  static override readonly typeId = DocTypeId
-  static override readonly typeName = 'Doc'
-
   readonly #rows = new Map<string, RowState>()
   readonly #queries = new Map<string, RowSet>()
   readonly #host: RowHost
@@ -236,7 +232,7 @@ export class Doc extends Replicated<DocOp, Record<string, RowData>, DocEvents> {
 
   /** Number of updates history keeps; for tests and status output. */
   get historySize(): number {
-    return this.#kept(undefined).size
+    return this.#kept().size
   }
 
   #freshId(): string {
@@ -302,25 +298,22 @@ export class Doc extends Replicated<DocOp, Record<string, RowData>, DocEvents> {
     return true
   }
 
-  protected history(since: ReadonlyVersionVector): Iterable<Update<DocOp>> {
-    return this.#kept(since)
+  protected history(): Iterable<Update<DocOp>> {
+    return this.#kept()
   }
 
-  // The updates history keeps (past `since` when given): each row's latest op, latest remove and field winners.
-  #kept(since: ReadonlyVersionVector | undefined): Set<Update<DocOp>> {
+  // The updates history keeps: each row's latest op, latest remove and field winners.
+  #kept(): Set<Update<DocOp>> {
     const kept = new Set<Update<DocOp>>()
-    const take = (u: Update<DocOp> | undefined) => {
-      if (u !== undefined && (since === undefined || u.seq > since.get(u.source))) kept.add(u)
-    }
     for (const st of this.#rows.values()) {
-      take(st.alive)
-      take(st.rm)
-      for (const f of st.fields.values()) take(f.u)
+      if (st.alive !== undefined) kept.add(st.alive)
+      if (st.rm !== undefined) kept.add(st.rm)
+      for (const f of st.fields.values()) kept.add(f.u)
     }
     return kept
   }
 
-  protected writeOp(e: encoding.Encoder, op: DocOp): void {
+  protected override writeOp(e: encoding.Encoder, op: DocOp): void {
     encoding.writeUint8(e, op.kind === 'set' ? SET : RM)
     encoding.writeVarString(e, op.id)
     if (op.kind === 'rm') return
@@ -331,7 +324,7 @@ export class Doc extends Replicated<DocOp, Record<string, RowData>, DocEvents> {
     }
   }
 
-  protected readOp(d: decoding.Decoder): DocOp {
+  protected override readOp(d: decoding.Decoder): DocOp {
     if (d.pos >= d.arr.length) throw decodeError(d, 'unexpected end of data')
     const kind = decoding.readUint8(d)
     if (kind !== SET && kind !== RM) throw decodeError(d, `unknown Doc op kind ${kind}`)
@@ -352,4 +345,4 @@ export class Doc extends Replicated<DocOp, Record<string, RowData>, DocEvents> {
   }
 }
 
-registerType(Doc)
+registerType(Doc, { typeId: DocTypeId, typeName: 'Doc' })

@@ -3,19 +3,15 @@ import {
   Replicated,
   type ReplicatedEvents,
   assertValue,
-  decoding,
-  encoding,
-  packValue,
   registerType,
   type ReadonlyVersionVector,
   type ReplicaId,
   type ReplicatedOptions,
   type Update,
   type Value,
-  readValue,
 } from '@hearsay/core'
 import { isNewer } from './lww.js'
-import { freezeDecoded, freezeValue } from './values.js'
+import { freezeValue } from './values.js'
 
 /** Options of an {@link EventLog}. */
 export type EventLogOptions = ReplicatedOptions
@@ -56,9 +52,6 @@ export interface EventLogEvents<T extends Value = Value> extends ReplicatedEvent
  * ```
  */
 export class EventLog<T extends Value = Value> extends Replicated<Value, Array<LoggedEvent<T>>, EventLogEvents<T>> {
-  static override readonly typeId = EventLogTypeId
-  static override readonly typeName = 'EventLog'
-
   // Every update, sorted by (time, source, seq).
   readonly #log: Update<Value>[] = []
 
@@ -124,16 +117,8 @@ export class EventLog<T extends Value = Value> extends Replicated<Value, Array<L
     return true
   }
 
-  protected *history(since: ReadonlyVersionVector): Iterable<Update<Value>> {
-    for (const u of this.#log) if (u.seq > since.get(u.source)) yield u
-  }
-
-  protected writeOp(e: encoding.Encoder, op: Value): void {
-    encoding.writeVarUint8Array(e, packValue(op))
-  }
-
-  protected readOp(d: decoding.Decoder): Value {
-    return freezeDecoded(readValue(d))
+  protected history(): Iterable<Update<Value>> {
+    return this.#log
   }
 }
 
@@ -141,4 +126,4 @@ function toEvent<T extends Value>(u: Update<Value>): LoggedEvent<T> {
   return { value: u.op as T, source: u.source, seq: u.seq, time: u.time }
 }
 
-registerType(EventLog)
+registerType(EventLog, { typeId: EventLogTypeId, typeName: 'EventLog' })

@@ -1,19 +1,16 @@
 import {
   GSetTypeId,
-  Replicated,
+  WinnerPerKey,
   type ReplicatedEvents,
   assertValue,
   decoding,
-  encoding,
-  packValue,
+  lastWriterWins,
   registerType,
-  type ReadonlyVersionVector,
   type ReplicatedOptions,
   type Update,
   type Value,
   readValue,
 } from '@hearsay/core'
-import { isNewer } from './lww.js'
 import { canonicalValue, freezeDecoded, freezeValue, valueKey } from './values.js'
 
 /** Options of a {@link GSet}. */
@@ -43,12 +40,9 @@ export interface GSetEvents<T extends Value = Value> extends ReplicatedEvents<Va
  * s.has('x') // true
  * ```
  */
-export class GSet<T extends Value = Value> extends Replicated<Value, T[], GSetEvents<T>> {
-  static override readonly typeId = GSetTypeId
-  static override readonly typeName = 'GSet'
-
-  // element key (canonical msgpack bytes) → the add kept as the element's witness.
-  readonly #items = new Map<string, Update<Value>>()
+export class GSet<T extends Value = Value> extends WinnerPerKey<Value, T[], GSetEvents<T>> {
+  // element key (canonical msgpack bytes) → the add kept as the element's witness: the base's winners.
+  readonly #items = this.winners
 
   /** @throws TypeError on bad options. */
   constructor(options: GSetOptions = {}) {
@@ -92,31 +86,25 @@ export class GSet<T extends Value = Value> extends Replicated<Value, T[], GSetEv
     return [...this.#items.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map((e) => e[1].op as T)
   }
 
-  protected applyOp(u: Update<Value>): boolean {
-    const key = valueKey(u.op)
-    const prev = this.#items.get(key)
-    // Keep the earliest add as witness, so every replica keeps the same one.
-    if (prev !== undefined) {
-      if (isNewer(prev, u)) this.#items.set(key, u)
-      return false
-    }
-    this.#items.set(key, u)
+  protected keyOf(u: Update<Value>): string {
+    return valueKey(u.op)
+  }
+
+  // The earliest add of an element is its witness, so every replica keeps the same one.
+  protected override wins(a: Update<Value>, b: Update<Value>): boolean {
+    return lastWriterWins(b, a)
+  }
+
+  protected override won(_key: string, u: Update<Value>, previous: Update<Value> | undefined): boolean {
+    if (previous !== undefined) return false
     this.emit('add', u.op as T)
     return true
   }
 
-  protected *history(since: ReadonlyVersionVector): Iterable<Update<Value>> {
-    for (const u of this.#items.values()) if (u.seq > since.get(u.source)) yield u
-  }
-
-  protected writeOp(e: encoding.Encoder, op: Value): void {
-    encoding.writeVarUint8Array(e, packValue(op))
-  }
-
-  protected readOp(d: decoding.Decoder): Value {
+  protected override readOp(d: decoding.Decoder): Value {
     // A peer may send keys in any order; hold the canonical form like a local add would.
     return freezeDecoded(canonicalValue(readValue(d)))
   }
 }
 
-registerType(GSet)
+registerType(GSet, { typeId: GSetTypeId, typeName: 'GSet' })

@@ -1,6 +1,6 @@
 import {
   LWWMapTypeId,
-  Replicated,
+  WinnerPerKey,
   type ReplicatedEvents,
   assertValue,
   decoding,
@@ -16,12 +16,10 @@ import {
   HearsayError,
   ErrorCodes,
   type Range,
-  type ReadonlyVersionVector,
   type ReplicatedOptions,
   type Update,
   type Value,
 } from '@hearsay/core'
-import { isNewer } from './lww.js'
 import { MAX_KEY_BYTES, freezeDecoded, freezeValue } from './values.js'
 
 /** One write to an {@link LWWMap}: a key and its new value, or `undefined` for a delete (a tombstone). */
@@ -85,12 +83,9 @@ export interface LWWMapEvents<V extends Value = Value> extends ReplicatedEvents<
  * a.delete('apples')
  * ```
  */
-export class LWWMap<V extends Value = Value> extends Replicated<LWWMapOp, Record<string, V>, LWWMapEvents<V>> {
-  static override readonly typeId = LWWMapTypeId
-  static override readonly typeName = 'LWWMap'
-
-  // key → the winning update (a tombstone when its value is undefined).
-  readonly #entries = new Map<string, Update<LWWMapOp>>()
+export class LWWMap<V extends Value = Value> extends WinnerPerKey<LWWMapOp, Record<string, V>, LWWMapEvents<V>> {
+  // key → the winning update (a tombstone when its value is undefined): the base's winners.
+  readonly #entries = this.winners
   #size = 0
   // Set once anyone listens to a `change:<key>` event; until then set() skips building event names.
   #keyed = false
@@ -194,35 +189,19 @@ export class LWWMap<V extends Value = Value> extends Replicated<LWWMapOp, Record
     return out
   }
 
-  protected applyOp(u: Update<LWWMapOp>): boolean {
-    const key = u.op.key
-    const cur = this.#entries.get(key)
-    if (cur !== undefined && !isNewer(u, cur)) return false
-    this.#entries.set(key, u)
-    const value = u.op.value as V | undefined
+  protected keyOf(u: Update<LWWMapOp>): string {
+    return u.op.key
+  }
+
+  protected override won(key: string, u: Update<LWWMapOp>, cur: Update<LWWMapOp> | undefined): boolean {
+    const value = u.op.value
     if (cur === undefined || cur.op.value === undefined) {
       if (value !== undefined) this.#size++
     } else if (value === undefined) this.#size--
     // emit() allocates its rest arguments even with no listener: skip it when nobody listens.
-    if (this.listenerCount('change') > 0) this.emit('change', key, value)
-    if (this.#keyed) this.emit(`change:${key}`, value)
+    if (this.listenerCount('change') > 0) this.emit('change', key, value as V | undefined)
+    if (this.#keyed) this.emit(`change:${key}`, value as V | undefined)
     return true
-  }
-
-  protected history(since: ReadonlyVersionVector): Iterable<Update<LWWMapOp>> {
-    if (since.size === 0) return this.#entries.values()
-    // An array and a one-entry cache of the source's bound: most runs of entries share a source.
-    const out: Update<LWWMapOp>[] = []
-    let source = ''
-    let bound = 0
-    for (const u of this.#entries.values()) {
-      if (u.source !== source) {
-        source = u.source
-        bound = since.get(source)
-      }
-      if (u.seq > bound) out.push(u)
-    }
-    return out
   }
 
   /** Writes ranges of map ops, keys prefix-compressed within this call (see PROTOCOL.md). */
@@ -237,11 +216,11 @@ export class LWWMap<V extends Value = Value> extends Replicated<LWWMapOp, Record
     return readRanges(decoder, { write: (e, op) => writeMapOp(e, op, chain), read: (d) => readMapOp(d, chain) })
   }
 
-  protected writeOp(e: encoding.Encoder, op: LWWMapOp): void {
+  protected override writeOp(e: encoding.Encoder, op: LWWMapOp): void {
     writeMapOp(e, op, undefined)
   }
 
-  protected readOp(d: decoding.Decoder): LWWMapOp {
+  protected override readOp(d: decoding.Decoder): LWWMapOp {
     return readMapOp(d, undefined)
   }
 }
@@ -325,4 +304,4 @@ function readMapOp(d: decoding.Decoder, chain: KeyChain | undefined): LWWMapOp {
   }
 }
 
-registerType(LWWMap)
+registerType(LWWMap, { typeId: LWWMapTypeId, typeName: 'LWWMap' })

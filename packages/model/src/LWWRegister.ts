@@ -1,20 +1,14 @@
 import {
   LWWRegisterTypeId,
-  Replicated,
+  WinnerPerKey,
   type ReplicatedEvents,
   assertValue,
-  decoding,
-  encoding,
-  packValue,
+  freezeValue,
   registerType,
-  type ReadonlyVersionVector,
   type ReplicatedOptions,
   type Update,
   type Value,
-  readValue,
 } from '@hearsay/core'
-import { isNewer } from './lww.js'
-import { freezeDecoded, freezeValue } from './values.js'
 
 /** Options of an {@link LWWRegister}. */
 export type LWWRegisterOptions = ReplicatedOptions
@@ -43,12 +37,7 @@ export interface LWWRegisterEvents<T extends Value = Value> extends ReplicatedEv
  * r.get() // 'hello'
  * ```
  */
-export class LWWRegister<T extends Value = Value> extends Replicated<Value, T | null, LWWRegisterEvents<T>> {
-  static override readonly typeId = LWWRegisterTypeId
-  static override readonly typeName = 'LWWRegister'
-
-  #winner: Update<Value> | undefined
-
+export class LWWRegister<T extends Value = Value> extends WinnerPerKey<Value, T | null, LWWRegisterEvents<T>> {
   /** @throws TypeError on bad options. */
   constructor(options: LWWRegisterOptions = {}) {
     super(options)
@@ -66,38 +55,28 @@ export class LWWRegister<T extends Value = Value> extends Replicated<Value, T | 
 
   /** The current value, or undefined before the first write. */
   get(): T | undefined {
-    return this.#winner?.op as T | undefined
+    return this.winnerOf('')?.op as T | undefined
   }
 
   /** The winning update, for inspection and tests. */
   get winner(): Update<Value> | undefined {
-    return this.#winner
+    return this.winnerOf('')
   }
 
   /** The value, or null before the first write. */
   toJSON(): T | null {
-    return this.#winner === undefined ? null : (this.#winner.op as T)
+    const w = this.winnerOf('')
+    return w === undefined ? null : (w.op as T)
   }
 
-  protected applyOp(u: Update<Value>): boolean {
-    if (this.#winner !== undefined && !isNewer(u, this.#winner)) return false
-    this.#winner = u
+  protected keyOf(): string {
+    return ''
+  }
+
+  protected override won(_key: string, u: Update<Value>): boolean {
     this.emit('change', u.op as T)
     return true
   }
-
-  protected *history(since: ReadonlyVersionVector): Iterable<Update<Value>> {
-    const w = this.#winner
-    if (w !== undefined && w.seq > since.get(w.source)) yield w
-  }
-
-  protected writeOp(e: encoding.Encoder, op: Value): void {
-    encoding.writeVarUint8Array(e, packValue(op))
-  }
-
-  protected readOp(d: decoding.Decoder): Value {
-    return freezeDecoded(readValue(d))
-  }
 }
 
-registerType(LWWRegister)
+registerType(LWWRegister, { typeId: LWWRegisterTypeId, typeName: 'LWWRegister' })

@@ -13,7 +13,6 @@ import {
   readSafeUint,
   registerType,
   type Dot,
-  type ReadonlyVersionVector,
   type ReplicaId,
   type ReplicatedOptions,
   type Update,
@@ -83,9 +82,6 @@ export interface ORSetEvents<T extends Value = Value> extends ReplicatedEvents<O
  * ```
  */
 export class ORSet<T extends Value = Value> extends Replicated<ORSetOp, T[], ORSetEvents<T>> {
-  static override readonly typeId = ORSetTypeId
-  static override readonly typeName = 'ORSet'
-
   readonly #elements = new Map<string, Element>()
   // element key → the removes history keeps for it: those no other remove of it dominates.
   readonly #removes = new Map<string, Update<ORSetOp>[]>()
@@ -215,14 +211,12 @@ export class ORSet<T extends Value = Value> extends Replicated<ORSetOp, T[], ORS
     this.#removes.set(key, kept)
   }
 
-  protected *history(since: ReadonlyVersionVector): Iterable<Update<ORSetOp>> {
-    for (const el of this.#elements.values()) {
-      for (const u of el.adds.values()) if (u.seq > since.get(u.source)) yield u
-    }
-    for (const list of this.#removes.values()) for (const u of list) if (u.seq > since.get(u.source)) yield u
+  protected *history(): Iterable<Update<ORSetOp>> {
+    for (const el of this.#elements.values()) yield* el.adds.values()
+    for (const list of this.#removes.values()) yield* list
   }
 
-  protected writeOp(e: encoding.Encoder, op: ORSetOp): void {
+  protected override writeOp(e: encoding.Encoder, op: ORSetOp): void {
     encoding.writeUint8(e, op.kind === 'add' ? ADD : REMOVE)
     encoding.writeVarUint8Array(e, packValue(op.value))
     if (op.kind === 'remove') {
@@ -234,7 +228,7 @@ export class ORSet<T extends Value = Value> extends Replicated<ORSetOp, T[], ORS
     }
   }
 
-  protected readOp(d: decoding.Decoder): ORSetOp {
+  protected override readOp(d: decoding.Decoder): ORSetOp {
     if (d.pos >= d.arr.length) throw decodeError(d, 'unexpected end of data')
     const kind = decoding.readUint8(d)
     if (kind !== ADD && kind !== REMOVE) throw decodeError(d, `unknown ORSet op kind ${kind}`)
@@ -280,4 +274,4 @@ function dominates(a: Update<ORSetOp>, b: Update<ORSetOp>): boolean {
   return !same || isNewer(a, b)
 }
 
-registerType(ORSet)
+registerType(ORSet, { typeId: ORSetTypeId, typeName: 'ORSet' })

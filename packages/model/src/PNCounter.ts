@@ -1,13 +1,11 @@
 import {
   PNCounterTypeId,
-  Replicated,
+  WinnerPerKey,
   type ReplicatedEvents,
   decoding,
   encoding,
   readSafeInt,
   registerType,
-  type ReadonlyVersionVector,
-  type ReplicaId,
   type ReplicatedOptions,
   type Update,
 } from '@hearsay/core'
@@ -43,11 +41,9 @@ export interface PNCounterEvents extends ReplicatedEvents<number> {
  * c.value // 3
  * ```
  */
-export class PNCounter extends Replicated<number, number, PNCounterEvents> {
-  static override readonly typeId = PNCounterTypeId
-  static override readonly typeName = 'PNCounter'
-
-  readonly #totals = new Map<ReplicaId, Update<number>>()
+export class PNCounter extends WinnerPerKey<number, number, PNCounterEvents> {
+  // source → its latest update, whose op is that source's running total: the base's winners.
+  readonly #totals = this.winners
   // Exact whatever the order updates arrive in, even past the safe range (see `value`).
   #sum = 0n
 
@@ -107,29 +103,30 @@ export class PNCounter extends Replicated<number, number, PNCounterEvents> {
     return Number(this.#sum)
   }
 
-  protected applyOp(u: Update<number>): boolean {
-    const prev = this.#totals.get(u.source)
-    // Updates of one source arrive in seq order; a stale one (from a compacted range) is ignored.
-    if (prev !== undefined && prev.seq >= u.seq) return false
+  protected keyOf(u: Update<number>): string {
+    return u.source
+  }
+
+  // A source's later total replaces its earlier one; a stale one (from a compacted range) loses.
+  protected override wins(a: Update<number>, b: Update<number>): boolean {
+    return a.seq > b.seq
+  }
+
+  protected override won(_key: string, u: Update<number>, prev: Update<number> | undefined): boolean {
     const old = prev?.op ?? 0
-    this.#totals.set(u.source, u)
     if (u.op === old) return false
     this.#sum += BigInt(u.op) - BigInt(old)
     this.emit('change', Number(this.#sum))
     return true
   }
 
-  protected *history(since: ReadonlyVersionVector): Iterable<Update<number>> {
-    for (const u of this.#totals.values()) if (u.seq > since.get(u.source)) yield u
-  }
-
-  protected writeOp(e: encoding.Encoder, op: number): void {
+  protected override writeOp(e: encoding.Encoder, op: number): void {
     encoding.writeVarInt(e, op)
   }
 
-  protected readOp(d: decoding.Decoder): number {
+  protected override readOp(d: decoding.Decoder): number {
     return readSafeInt(d)
   }
 }
 
-registerType(PNCounter)
+registerType(PNCounter, { typeId: PNCounterTypeId, typeName: 'PNCounter' })

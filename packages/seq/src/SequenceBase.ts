@@ -135,11 +135,11 @@ export abstract class SequenceBase<C, Json> extends Replicated<SeqOp<C>, Json, S
     return opDeps(u.op, u.source)
   }
 
-  protected writeOp(encoder: encoding.Encoder, op: SeqOp<C>): void {
+  protected override writeOp(encoder: encoding.Encoder, op: SeqOp<C>): void {
     writeSeqOp(encoder, op, this.#codec)
   }
 
-  protected readOp(decoder: decoding.Decoder): SeqOp<C> {
+  protected override readOp(decoder: decoding.Decoder): SeqOp<C> {
     return readSeqOp(decoder, this.#codec, this.#isList)
   }
 

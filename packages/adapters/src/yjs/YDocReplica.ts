@@ -152,11 +152,11 @@ export class YDocReplica extends Replicated<Uint8Array, Record<string, unknown>,
     }
   }
 
-  protected writeOp(e: encoding.Encoder, op: Uint8Array): void {
+  protected override writeOp(e: encoding.Encoder, op: Uint8Array): void {
     encoding.writeVarUint8Array(e, op)
   }
 
-  protected readOp(d: decoding.Decoder): Uint8Array {
+  protected override readOp(d: decoding.Decoder): Uint8Array {
     const at = d.pos
     const bytes = readBytes(d)
     if (bytes.length > MAX_YJS_UPDATE) throw new HearsayError(ErrorCodes.DECODE_ERROR, `Yjs update of ${bytes.length} bytes exceeds ${MAX_YJS_UPDATE}`, { offset: at })

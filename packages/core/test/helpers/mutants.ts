@@ -5,34 +5,18 @@ import {
   ErrorCodes,
   HearsayError,
   Replicated,
-  readValue,
-  writeValue,
+  lastWriterWins,
   type Dot,
   type ReplicatedOptions,
   type Update,
-  type Value,
-  decoding,
-  encoding,
 } from '@hearsay/core'
 import { checkConvergence } from '@hearsay/core/testing'
-
-/** Ops as msgpack values; every mutant here uses it, so the bugs are in the hooks, not the codec. */
-abstract class ValueOps<Op extends Value, Json> extends Replicated<Op, Json> {
-  protected writeOp(e: encoding.Encoder, op: Op): void {
-    writeValue(e, op)
-  }
-  protected readOp(d: decoding.Decoder): Op {
-    return readValue(d) as Op
-  }
-}
 
 let nextId = 9100
 const id = () => nextId++
 
-const later = (a: Update<unknown>, b: Update<unknown>) => a.time > b.time || (a.time === b.time && (a.source > b.source || (a.source === b.source && a.seq > b.seq)))
-
 /** Counter whose op is the source's running total; applyOp adds it instead of replacing, so an update re-counts what earlier ones counted. */
-class DoubleCountingCounter extends ValueOps<number, number> {
+class DoubleCountingCounter extends Replicated<number, number> {
   static override readonly typeId = id()
   static override readonly typeName = 'DoubleCountingCounter'
   readonly #latest = new Map<string, Update<number>>()
@@ -54,7 +38,7 @@ class DoubleCountingCounter extends ValueOps<number, number> {
 }
 
 /** LWW register that breaks time ties by arrival: the first of two writes with equal time stays. */
-class TieByArrivalRegister extends ValueOps<number, number | null> {
+class TieByArrivalRegister extends Replicated<number, number | null> {
   static override readonly typeId = id()
   static override readonly typeName = 'TieByArrivalRegister'
   #w: Update<number> | undefined
@@ -77,7 +61,7 @@ class TieByArrivalRegister extends ValueOps<number, number | null> {
 type SetOp = { add: string } | { remove: string }
 
 /** Add/remove set whose remove deletes the element whatever adds it has not seen: remove and a concurrent add do not commute. */
-class RemoveDoesNotCommute extends ValueOps<SetOp, string[]> {
+class RemoveDoesNotCommute extends Replicated<SetOp, string[]> {
   static override readonly typeId = id()
   static override readonly typeName = 'RemoveDoesNotCommute'
   readonly #log: Update<SetOp>[] = []
@@ -103,7 +87,7 @@ class RemoveDoesNotCommute extends ValueOps<SetOp, string[]> {
 }
 
 /** Grow-only set keeping the first add it received of each element: equal values, but the history (so the encoding) depends on arrival order. */
-class ArrivalOrderEncoding extends ValueOps<string, string[]> {
+class ArrivalOrderEncoding extends Replicated<string, string[]> {
   static override readonly typeId = id()
   static override readonly typeName = 'ArrivalOrderEncoding'
   readonly #items = new Map<string, Update<string>>()
@@ -124,7 +108,7 @@ class ArrivalOrderEncoding extends ValueOps<string, string[]> {
 }
 
 /** Counter of increments whose history keeps only each source's latest increment, as if increments overwrote each other. */
-class HistoryOmitsNeeded extends ValueOps<number, number> {
+class HistoryOmitsNeeded extends Replicated<number, number> {
   static override readonly typeId = id()
   static override readonly typeName = 'HistoryOmitsNeeded'
   readonly #latest = new Map<string, Update<number>>()
@@ -146,7 +130,7 @@ class HistoryOmitsNeeded extends ValueOps<number, number> {
 }
 
 /** Grow-only set whose add() crashes (a TypeError a bug would throw) on two-letter strings. */
-class CrashesOnSomeInput extends ValueOps<string, string[]> {
+class CrashesOnSomeInput extends Replicated<string, string[]> {
   static override readonly typeId = id()
   static override readonly typeName = 'CrashesOnSomeInput'
   readonly #items = new Map<string, Update<string>>()
@@ -157,7 +141,7 @@ class CrashesOnSomeInput extends ValueOps<string, string[]> {
   }
   protected applyOp(u: Update<string>): boolean {
     const prev = this.#items.get(u.op)
-    if (prev && !later(prev, u)) return false
+    if (prev && !lastWriterWins(prev, u)) return false
     this.#items.set(u.op, u)
     return prev === undefined
   }
@@ -170,7 +154,7 @@ class CrashesOnSomeInput extends ValueOps<string, string[]> {
 }
 
 /** Counter whose applyOp adds before it validates, then throws its typed refusal: the refused op half-applied. */
-class HalfAppliesThenThrows extends ValueOps<number, number> {
+class HalfAppliesThenThrows extends Replicated<number, number> {
   static override readonly typeId = id()
   static override readonly typeName = 'HalfAppliesThenThrows'
   readonly #log: Update<number>[] = []
@@ -195,7 +179,7 @@ class HalfAppliesThenThrows extends ValueOps<number, number> {
 type TagOp = { add: string } | { remove: string; tags: Dot[] }
 
 /** Observed-remove set whose remove names the adds it saw but does not declare them as deps, so it may run before them. */
-class IgnoresDeps extends ValueOps<TagOp, string[]> {
+class IgnoresDeps extends Replicated<TagOp, string[]> {
   static override readonly typeId = id()
   static override readonly typeName = 'IgnoresDeps'
   readonly #log: Update<TagOp>[] = []
@@ -231,7 +215,7 @@ class IgnoresDeps extends ValueOps<TagOp, string[]> {
 }
 
 /** LWW map whose toJSON lists keys in the order this replica first saw them. */
-class ArrivalOrderJson extends ValueOps<[string, number], Record<string, number>> {
+class ArrivalOrderJson extends Replicated<[string, number], Record<string, number>> {
   static override readonly typeId = id()
   static override readonly typeName = 'ArrivalOrderJson'
   readonly #entries = new Map<string, Update<[string, number]>>()
@@ -240,7 +224,7 @@ class ArrivalOrderJson extends ValueOps<[string, number], Record<string, number>
   }
   protected applyOp(u: Update<[string, number]>): boolean {
     const cur = this.#entries.get(u.op[0])
-    if (cur !== undefined && !later(u, cur)) return false
+    if (cur !== undefined && !lastWriterWins(u, cur)) return false
     this.#entries.set(u.op[0], u)
     return true
   }
@@ -257,7 +241,7 @@ class ArrivalOrderJson extends ValueOps<[string, number], Record<string, number>
 type InsertOp = [index: number, char: string]
 
 /** Sequence that inserts a remote character at the index its writer saw: concurrent runs interleave differently on each replica. */
-class InterleavingSequence extends ValueOps<InsertOp, string> {
+class InterleavingSequence extends Replicated<InsertOp, string> {
   static override readonly typeId = id()
   static override readonly typeName = 'InterleavingSequence'
   readonly #log: Update<InsertOp>[] = []

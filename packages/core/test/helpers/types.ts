@@ -1,4 +1,4 @@
-import { Replicated, encoding, decoding, readBoundedString, type ReadonlyVersionVector, type Update, type ReplicatedOptions, type Dot } from '@hearsay/core'
+import { Replicated, encoding, decoding, readBoundedString, type Update, type ReplicatedOptions, type Dot } from '@hearsay/core'
 
 /** A grow-only set of strings: the smallest correct type, used to prove the base. */
 export class TestGSet extends Replicated<string, string[]> {
@@ -35,15 +35,15 @@ export class TestGSet extends Replicated<string, string[]> {
     return !prev
   }
 
-  protected *history(since: ReadonlyVersionVector): Iterable<Update<string>> {
-    for (const u of this.#items.values()) if (u.seq > since.get(u.source)) yield u
+  protected history(): Iterable<Update<string>> {
+    return this.#items.values()
   }
 
-  protected writeOp(e: encoding.Encoder, op: string): void {
+  protected override writeOp(e: encoding.Encoder, op: string): void {
     encoding.writeVarString(e, op)
   }
 
-  protected readOp(d: decoding.Decoder): string {
+  protected override readOp(d: decoding.Decoder): string {
     return readBoundedString(d, 1 << 16)
   }
 
@@ -69,15 +69,15 @@ export class BrokenRegister extends Replicated<number, number | null> {
     return true
   }
 
-  protected *history(since: ReadonlyVersionVector): Iterable<Update<number>> {
-    if (this.#last && this.#last.seq > since.get(this.#last.source)) yield this.#last
+  protected *history(): Iterable<Update<number>> {
+    if (this.#last) yield this.#last
   }
 
-  protected writeOp(e: encoding.Encoder, op: number): void {
+  protected override writeOp(e: encoding.Encoder, op: number): void {
     encoding.writeVarUint(e, op)
   }
 
-  protected readOp(d: decoding.Decoder): number {
+  protected override readOp(d: decoding.Decoder): number {
     return decoding.readVarUint(d)
   }
 
