@@ -9,7 +9,9 @@ import { decodeWith, readSafeUint, type Value } from './encoding.js'
 import { DEFAULT_MAX_FRAME, FrameDecoder, encodeFrame } from './framing.js'
 import { MessageKind, readHello, writeHello, type Hello } from './protocol.js'
 import { readVersionVector, VersionVector, writeVersionVector, type ReadonlyVersionVector } from './VersionVector.js'
-import { updateEnd, type Range } from './update.js'
+import type { Range } from './update.js'
+import { PeerLink } from './PeerLink.js'
+import { UPDATES_PER_FRAME, splitRanges } from './ranges.js'
 
 /** Options of `createStream()`, after scuttlebutt's. */
 export interface StreamOptions {
@@ -54,36 +56,6 @@ export interface StreamTarget<Op> extends Events<StreamTargetEvents<Op>> {
   readRanges(decoder: decoding.Decoder): Range<Op>[]
 }
 
-/** Most updates packed into one ranges frame; bigger histories are split at update boundaries. */
-const UPDATES_PER_FRAME = 4096
-
-/** Splits ranges into chunks of at most `max` updates, cutting ranges between updates. */
-export function splitRanges<Op>(ranges: readonly Range<Op>[], max: number): Range<Op>[][] {
-  const chunks: Range<Op>[][] = []
-  let cur: Range<Op>[] = []
-  let count = 0
-  for (const r of ranges) {
-    let from = r.from
-    let i = 0
-    while (r.updates.length - i > max - count) {
-      const take = max - count
-      const part = r.updates.slice(i, i + take)
-      const to = take > 0 ? updateEnd(part[part.length - 1]!) : from
-      if (take > 0) cur.push({ source: r.source, from, to, updates: part })
-      chunks.push(cur)
-      cur = []
-      count = 0
-      from = to
-      i += take
-    }
-    const rest = i === 0 ? r.updates : r.updates.slice(i)
-    cur.push({ source: r.source, from, to: r.to, updates: rest })
-    count += rest.length
-  }
-  if (cur.length > 0) chunks.push(cur)
-  return chunks
-}
-
 /**
  * A scuttlebutt-style replication stream for one replica: a Node `Duplex` of length-prefixed
  * binary frames. Each sending side opens with a hello (protocol version, type id, replica id,
@@ -101,11 +73,10 @@ export class ReplicaStream<Op = unknown> extends Duplex {
   readonly #tail: boolean
   readonly #maxFrame: number
   readonly #frames: FrameDecoder
-  #peerClock: VersionVector | undefined
+  /** What the peer holds, and the live outbox (one replica: key 0). */
+  readonly #link: PeerLink<Op, 0>
   #live = false
   #ended = false
-  #outbox: Range<Op>[] = []
-  #flushScheduled = false
   #lastOverflow: number
   #onRanges = (ranges: readonly Range<Op>[], origin: unknown) => this.#forward(ranges, origin)
   #onDispose = () => this.#end()
@@ -126,6 +97,9 @@ export class ReplicaStream<Op = unknown> extends Duplex {
     this.#maxFrame = options.maxFrame ?? DEFAULT_MAX_FRAME
     this.#frames = new FrameDecoder(this.#maxFrame)
     this.#lastOverflow = target.overflowCount
+    this.#link = new PeerLink<Op, 0>((_, chunk) => {
+      if (!this.#ended) this.#send(MessageKind.Ranges, (e) => this.#target.writeRanges(e, chunk))
+    })
     target.on('ranges', this.#onRanges)
     target.on('dispose', this.#onDispose)
     if (!this.#sends) {
@@ -208,9 +182,7 @@ export class ReplicaStream<Op = unknown> extends Duplex {
     if (!this.peer) throw new HearsayError(ErrorCodes.DECODE_ERROR, 'data before hello')
     if (msg.kind === MessageKind.Ranges) {
       if (!this.#accepts) return
-      // The peer has what it sends us: record that first so applying does not echo it back.
-      if (this.#peerClock) for (const r of msg.ranges) this.#peerClock.advance(r.source, r.to)
-      this.#target.applyRanges(msg.ranges, this)
+      this.#link.receive(0, this.#target, msg.ranges, this)
     } else if (msg.kind === MessageKind.Sync) {
       if (!this.synced) {
         this.synced = true
@@ -218,9 +190,7 @@ export class ReplicaStream<Op = unknown> extends Duplex {
       }
       this.#requestIfDropped()
     } else if (this.#sends && !this.#ended) {
-      this.#peerClock = msg.clock
-      this.#sendRanges(this.#target.historySince(msg.clock))
-      this.#peerClock.merge(this.#target.clock)
+      this.#sendSince(msg.clock)
     }
   }
 
@@ -232,12 +202,17 @@ export class ReplicaStream<Op = unknown> extends Duplex {
   }
 
   #sendHistory(since: ReadonlyVersionVector): void {
-    this.#peerClock = since.clone()
-    this.#sendRanges(this.#target.historySince(since))
-    this.#peerClock.merge(this.#target.clock)
+    this.#sendSince(since)
     this.#send(MessageKind.Sync, () => {})
     if (this.#tail) this.#live = true
     else this.#end()
+  }
+
+  // Sends everything past the peer's digest `since`; it then holds all this replica holds.
+  #sendSince(since: ReadonlyVersionVector): void {
+    this.#link.reset(0, since)
+    this.#sendRanges(this.#link.history(0, this.#target, since))
+    this.#link.learn(0, this.#target.clock)
   }
 
   #sendRanges(ranges: readonly Range<Op>[]): void {
@@ -249,22 +224,8 @@ export class ReplicaStream<Op = unknown> extends Duplex {
 
   #forward(ranges: readonly Range<Op>[], origin: unknown): void {
     if (!this.#live || origin === this) return
-    const peer = this.#peerClock!
-    for (const r of ranges) {
-      if (r.to <= peer.get(r.source)) continue
-      peer.advance(r.source, r.to)
-      this.#outbox.push(r)
-    }
-    if (this.#outbox.length > 0 && !this.#flushScheduled) {
-      this.#flushScheduled = true
-      // Batch every update written in this tick into one frame.
-      queueMicrotask(() => {
-        this.#flushScheduled = false
-        const out = this.#outbox
-        this.#outbox = []
-        if (!this.#ended) this.#sendRanges(out)
-      })
-    }
+    // Every update written in this tick goes out in one frame (see PeerLink).
+    this.#link.push(0, ranges)
   }
 
   #send(kind: number, write: (e: encoding.Encoder) => void): void {
@@ -285,11 +246,7 @@ export class ReplicaStream<Op = unknown> extends Duplex {
 
   #end(): void {
     if (this.#ended) return
-    if (this.#outbox.length > 0) {
-      const out = this.#outbox
-      this.#outbox = []
-      this.#sendRanges(out)
-    }
+    this.#link.flush()
     this.#ended = true
     this.#live = false
     this.#detach()

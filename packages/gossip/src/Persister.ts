@@ -1,5 +1,4 @@
-import type { Range, Store } from '@hearsay/core'
-import { coalesceRanges } from './coalesceRanges.js'
+import { coalesceRanges, type Range, type Store } from '@hearsay/core'
 
 /** When to replace an object's appended batches by a snapshot. */
 export interface CompactionPolicy {

@@ -2,6 +2,8 @@ import {
   ErrorCodes,
   HearsayError,
   VersionVector,
+  PeerLink,
+  UPDATES_PER_FRAME,
   decoding,
   splitRanges,
   type Connection,
@@ -10,7 +12,6 @@ import {
   type Replicated,
 } from '@hearsay/core'
 import { computeProof, verifyProof } from './auth.js'
-import { coalesceRanges } from './coalesceRanges.js'
 import { objectKey } from './DigestIndex.js'
 import {
   GossipKind,
@@ -34,9 +35,6 @@ import type { Timers } from './options.js'
 
 /** Buckets holding at most this many objects (on either side) are listed object by object instead of split further. */
 export const LEAF_OBJECTS = 16
-
-/** Updates per ranges frame before a frame is split (it is split further if it still exceeds the frame cap). */
-const UPDATES_PER_FRAME = 4096
 
 /** Bad frames tolerated from one peer before the connection is dropped. */
 const MAX_BAD_FRAMES = 16
@@ -103,14 +101,12 @@ export class Session {
   #peerNonce: Uint8Array | undefined
   #verified = false
   #authTimer: unknown
-  /** What the peer is known to hold, per object: from its vectors, ranges it sent and ranges we sent. */
-  readonly #known = new Map<string, VersionVector>()
+  /** What the peer is known to hold, per object (its vectors, ranges it sent, ranges we sent), and the live outbox. */
+  readonly #link = new PeerLink<any>((objectId, chunk) => this.#sendChunk(objectId, chunk))
   #queue: Uint8Array[] = []
   #queued = 0
   #work: Work[] = []
   #pumpTimer: unknown
-  readonly #outbox = new Map<string, { o: HostedObject; ranges: Range<any>[] }>()
-  #flushScheduled = false
   /** The last root exchange on this link found the roots different and deferred reconciling. */
   #differed = false
   #onFrame = (f: Uint8Array) => this.#receive(f)
@@ -421,7 +417,7 @@ export class Session {
       if (prefixes.some((p) => key.startsWith(p))) theirs.set(x.objectId, x)
     }
     this.#host.events.peerVectors(this, [...theirs.values()])
-    for (const x of theirs.values()) this.#learn(x.objectId, x.vector)
+    for (const x of theirs.values()) this.#link.learn(x.objectId, x.vector)
     const mineSeen = new Set<string>()
     for (const p of prefixes) {
       for (const o of this.#host.objects.index.under(p)) {
@@ -440,12 +436,6 @@ export class Session {
     if (!reply) this.#sendVectors(true, prefixes)
   }
 
-  #learn(objectId: string, vector: ReadonlyVersionVector): void {
-    const k = this.#known.get(objectId)
-    if (k === undefined) this.#known.set(objectId, vector.clone())
-    else k.merge(vector)
-  }
-
   /** Sends everything of an object past `since`, once the object's local writes are durable. */
   sendHistory(objectId: string, since: ReadonlyVersionVector): void {
     const go = (): void => {
@@ -458,21 +448,13 @@ export class Session {
       }
       const o = this.#host.objects.get(objectId)
       if (o === undefined) return
-      const ranges = o.replica.historySince(since)
+      const ranges = this.#link.history(objectId, o.replica, since)
       if (ranges.length === 0) return
-      const known = this.#knownFor(objectId)
-      for (const r of ranges) known.advance(r.source, r.to)
       this.#work.push(this.#rangeFrames(o, ranges))
       this.#pump()
     }
     // Durable before it leaves the node: wait for the object's queued appends.
     go()
-  }
-
-  #knownFor(objectId: string): VersionVector {
-    let k = this.#known.get(objectId)
-    if (k === undefined) this.#known.set(objectId, (k = new VersionVector()))
-    return k
   }
 
   *#rangeFrames(o: HostedObject, ranges: readonly Range<any>[]): Generator<Uint8Array> {
@@ -502,28 +484,13 @@ export class Session {
    */
   push(o: HostedObject, ranges: readonly Range<any>[]): void {
     if (this.state !== 'ready') return
-    const known = this.#knownFor(o.objectId)
-    let box = this.#outbox.get(o.objectId)
-    for (const r of ranges) {
-      if (r.to <= known.get(r.source)) continue
-      known.advance(r.source, r.to)
-      if (box === undefined) this.#outbox.set(o.objectId, (box = { o, ranges: [] }))
-      box.ranges.push(r)
-    }
-    if (box !== undefined && !this.#flushScheduled) {
-      this.#flushScheduled = true
-      queueMicrotask(() => this.#flushOutbox())
-    }
+    this.#link.push(o.objectId, ranges)
   }
 
-  #flushOutbox(): void {
-    this.#flushScheduled = false
-    const boxes = [...this.#outbox.values()]
-    this.#outbox.clear()
+  #sendChunk(objectId: string, chunk: readonly Range<any>[]): void {
     if (this.state !== 'ready') return
-    for (const { o, ranges } of boxes) {
-      for (const chunk of splitRanges(coalesceRanges(ranges), UPDATES_PER_FRAME)) for (const f of this.#encodeChunk(o, chunk)) this.send(f)
-    }
+    const o = this.#host.objects.get(objectId)
+    if (o !== undefined) for (const f of this.#encodeChunk(o, chunk)) this.send(f)
   }
 
   #onRanges(objectId: string, typeId: number, d: decoding.Decoder): void {
@@ -546,15 +513,12 @@ export class Session {
       throw new HearsayError(ErrorCodes.DECODE_ERROR, `${d.arr.length - d.pos} trailing bytes`, { offset: d.pos })
     }
     if (fresh !== undefined) o = this.#host.objects.adopt(objectId, fresh)
-    // The peer holds every range it sends up to its end: record that first so applying does not echo it back.
-    const known = this.#knownFor(objectId)
-    for (const r of ranges) known.advance(r.source, r.to)
-    const result = o!.replica.applyRanges(ranges, this)
+    const result = this.#link.receive(objectId, o!.replica, ranges, this)
     this.#host.events.applied(result.applied)
   }
 
   /** What the peer is known to hold of an object (for status and tests). */
   knownVector(objectId: string): ReadonlyVersionVector | undefined {
-    return this.#known.get(objectId)
+    return this.#link.known(objectId)
   }
 }

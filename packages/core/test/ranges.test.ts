@@ -1,7 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { toReplicaId, encodeWith, decodeWith, writeRanges, readRanges, encoding, readSafeUint, type Range, type OpCodec } from '@hearsay/core'
-import { coalesceRanges } from '../src/coalesceRanges.ts'
+import { coalesceRanges, toReplicaId, encodeWith, decodeWith, writeRanges, readRanges, encoding, readSafeUint, type Range, type OpCodec } from '@hearsay/core'
 
 const x = toReplicaId('x')
 const codec: OpCodec<number> = { write: (e, op) => encoding.writeVarUint(e, op), read: (d) => readSafeUint(d) }

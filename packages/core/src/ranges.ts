@@ -1,4 +1,37 @@
-import { updateEnd, type Range, type Update } from '@hearsay/core'
+import { updateEnd, type Range, type Update } from './update.js'
+
+/**
+ * Most updates packed into one ranges frame, by streams and gossip sessions alike; bigger
+ * batches are split at update boundaries ({@link splitRanges}).
+ */
+export const UPDATES_PER_FRAME = 4096
+
+/** Splits ranges into chunks of at most `max` updates, cutting ranges between updates. */
+export function splitRanges<Op>(ranges: readonly Range<Op>[], max: number): Range<Op>[][] {
+  const chunks: Range<Op>[][] = []
+  let cur: Range<Op>[] = []
+  let count = 0
+  for (const r of ranges) {
+    let from = r.from
+    let i = 0
+    while (r.updates.length - i > max - count) {
+      const take = max - count
+      const part = r.updates.slice(i, i + take)
+      const to = take > 0 ? updateEnd(part[part.length - 1]!) : from
+      if (take > 0) cur.push({ source: r.source, from, to, updates: part })
+      chunks.push(cur)
+      cur = []
+      count = 0
+      from = to
+      i += take
+    }
+    const rest = i === 0 ? r.updates : r.updates.slice(i)
+    cur.push({ source: r.source, from, to: r.to, updates: rest })
+    count += rest.length
+  }
+  if (cur.length > 0) chunks.push(cur)
+  return chunks
+}
 
 /**
  * Joins pieces of history into as few ranges as possible: per source, in order, a piece that
