@@ -1,26 +1,9 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { LOCAL_ORIGIN, MemoryStore, type Range, type StoreEntry } from '@hearsay/core'
+import { MemoryStore, type Range } from '@hearsay/core'
 import { LWWMap, ORSet } from '@hearsay/model'
 import { ObjectHost, type HostedObject } from '@hearsay/gossip'
-
-/** A MemoryStore whose appends wait for the test to open the gate. */
-class GatedStore extends MemoryStore {
-  #gate: Promise<void> = Promise.resolve()
-  #open: () => void = () => {}
-  appends = 0
-  closeGate(): void {
-    this.#gate = new Promise((r) => (this.#open = r))
-  }
-  openGate(): void {
-    this.#open()
-  }
-  override async append(entries: readonly StoreEntry[]): Promise<void> {
-    await this.#gate
-    this.appends++
-    return super.append(entries)
-  }
-}
+import { GatedStore } from './helpers/GatedStore.ts'
 
 const tick = () => new Promise((r) => setTimeout(r, 2))
 

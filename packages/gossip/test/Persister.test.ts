@@ -1,26 +1,9 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { MemoryStore, type StoreEntry } from '@hearsay/core'
+import { MemoryStore } from '@hearsay/core'
 import { LWWMap, ORSet } from '@hearsay/model'
 import { TestNet, waitFor } from './helpers/net.ts'
-
-/** A MemoryStore whose appends wait until the test opens the gate. */
-class GatedStore extends MemoryStore {
-  #gate: Promise<void> = Promise.resolve()
-  #open: () => void = () => {}
-  appends = 0
-  close_gate(): void {
-    this.#gate = new Promise((r) => (this.#open = r))
-  }
-  open_gate(): void {
-    this.#open()
-  }
-  override async append(entries: readonly StoreEntry[]): Promise<void> {
-    await this.#gate
-    this.appends++
-    return super.append(entries)
-  }
-}
+import { GatedStore } from './helpers/GatedStore.ts'
 
 describe('persistence', () => {
   it('restores the node id and every object after a restart, and never reuses a seq', async () => {
@@ -69,13 +52,13 @@ describe('persistence', () => {
       await b.connect(net.address('a'))
       const m = await a.open('m', LWWMap)
       await a.flush()
-      store.close_gate()
+      store.closeGate()
       m.set('k', 'v')
       b.syncNow()
       a.syncNow()
       await new Promise((r) => setTimeout(r, 120))
       assert.equal((b.get('m') as LWWMap | undefined)?.get('k'), undefined, 'nothing left before the append resolved')
-      store.open_gate()
+      store.openGate()
       await waitFor(() => (b.get('m') as LWWMap | undefined)?.get('k') === 'v', 'b gets it once durable')
     } finally {
       await net.close()
