@@ -11,7 +11,9 @@ import {
   type decoding,
   type encoding,
 } from '@hearsay/core'
-import { Agent, InvalidOp, SeqEngine, type ContentKind, type Edit } from './SeqEngine.js'
+import { InvalidOp } from './InvalidOp.js'
+import { SeqEngine, type ContentKind, type Edit } from './SeqEngine.js'
+import type { SourceLog } from './SourceLog.js'
 import { opDeps, readSeqOp, writeSeqOp, type ContentCodec, type Part, type SeqOp } from './ops.js'
 import { composeEdits, type Delta, type SeqEdit } from './delta.js'
 
@@ -28,13 +30,23 @@ export interface SequenceEvents<C> extends ReplicatedEvents<SeqOp<C>> {
 }
 
 /**
+ * @internal Test-only: the engine behind a List or Text (see internal.ts). Set once the class
+ * below is defined; the field stays protected for everything else.
+ */
+export let engineOf: <C>(sequence: SequenceBase<C, unknown>) => SeqEngine<C>
+
+/**
  * What List and Text share: the engine, the op codec, local commits and `change` events.
  * Not exported from the package; use {@link List} or {@link Text}.
  */
 export abstract class SequenceBase<C, Json> extends Replicated<SeqOp<C>, Json, SequenceEvents<C>> {
   /** @internal */
   protected readonly engine: SeqEngine<C>
-  readonly #me: Agent<C>
+
+  static {
+    engineOf = <C>(sequence: SequenceBase<C, unknown>) => sequence.engine
+  }
+  readonly #me: SourceLog<C>
   readonly #codec: ContentCodec<C>
   readonly #isList: boolean
   #localOp: SeqOp<C> | null = null
@@ -54,7 +66,7 @@ export abstract class SequenceBase<C, Json> extends Replicated<SeqOp<C>, Json, S
   }
 
   /** Runs a local edit: `build` mutates the engine as seqs from the next one and returns the part to commit. */
-  protected commitLocal(build: (me: Agent<C>, seq: number) => Part<C>): void {
+  protected commitLocal(build: (me: SourceLog<C>, seq: number) => Part<C>): void {
     this.assertOpen()
     const seq = this.clock.get(this.id) + 1
     const track = this.listenerCount('change') > 0

@@ -1,6 +1,7 @@
 // Re-exports for unit tests of the package's internals, and what several tests share.
 import { prng } from '@hearsay/core/testing'
 import type { SeqOp } from '@hearsay/seq'
+import { engineOf, type SequenceBase } from '../src/internal.ts'
 
 export { decodeWith, encodeWith, encoding, decoding, readBoundedString } from '@hearsay/core'
 export { testSeed } from '@hearsay/core/testing'
@@ -44,10 +45,7 @@ export function randomSeqOp<C>(rng: prng.PRNG, content: (n: number) => C): SeqOp
   return { parts }
 }
 
-type BlockView = { agent: number; seq: number; len: number; state: number }
-
 /** A sequence's blocks in document order, each as [source index, first seq, length, state]. */
-export function blocksOf(t: object): number[][] {
-  const tree = (t as { engine: { tree: { blocks(): Iterable<BlockView> } } }).engine.tree
-  return [...tree.blocks()].map((b) => [b.agent, b.seq, b.len, b.state])
+export function blocksOf<C>(t: SequenceBase<C, unknown>): number[][] {
+  return [...engineOf(t).tree.blocks()].map((b) => [b.agent, b.seq, b.len, b.state])
 }

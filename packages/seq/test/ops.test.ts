@@ -5,7 +5,7 @@ import { decodeWith, encodeWith, encoding, decoding, readBoundedString, testSeed
 import { ErrorCodes, HearsayError } from '@hearsay/core'
 import { prng, withSeed } from '@hearsay/core/testing'
 import { readSeqOp, writeSeqOp, type ContentCodec, type Part, type Ref, type SeqOp } from '../src/ops.ts'
-import { Agent, appendDelRange, pushRange } from '../src/SeqEngine.ts'
+import { SourceLog, appendDelRange, pushRange } from '../src/internal.ts'
 
 const textCodec: ContentCodec<string> = {
   write: (e, cs) => encoding.writeVarString(e, cs.join('')),
@@ -125,7 +125,7 @@ test('a log finds the run holding any seq, whatever the lengths of its runs', as
     ]
     for (const [shape, len] of shapes) {
       for (const n of [1, 2, 17, 18, 300]) {
-        const a = new Agent<string>(0, 'a' as never)
+        const a = new SourceLog<string>(0, 'a' as never)
         let seq = 1
         for (let i = 0; i < n; i++) {
           const l = len(i, n)
@@ -145,7 +145,7 @@ test('a log finds the run holding any seq, whatever the lengths of its runs', as
     }
     // A log that grows between lookups, some of them into its last run (as history does): the
     // lookup table behind runIndexAt must never hold an entry a later run would change.
-    const a = new Agent<string>(0, 'a' as never)
+    const a = new SourceLog<string>(0, 'a' as never)
     let seq = 1
     for (let i = 0; i < 400; i++) {
       const l = prng.bool(rng) ? prng.int32(rng, 1, 3) : prng.int32(rng, 1, 300)
@@ -168,9 +168,9 @@ test('a delete run packs its ranges and gives back the ranges it was given, merg
   // round's source (a) writes a delete run after another run's record.
   await withSeed('delete-run-packing', (rng) => {
     for (let round = 0; round < 300; round++) {
-      const a = new Agent<string>(round % 3, 'a' as never)
+      const a = new SourceLog<string>(round % 3, 'a' as never)
       const before = a.addDelRun(1, 1)
-      appendDelRange(a as Agent<unknown>, before, 2, 77, 1, 1)
+      appendDelRange(a, before, 2, 77, 1, 1)
       const run = a.addDelRun(2, 1)
       const want: number[] = []
       let ag = 0
@@ -183,7 +183,7 @@ test('a delete run packs its ranges and gives back the ranges it was given, merg
         if (r < 2) ag = prng.int32(rng, 0, 2)
         if (r < 4) st = prng.int32(rng, 1, 2 ** 32)
         else st = dir === 1 ? st + 1 : Math.max(1, st - 1)
-        appendDelRange(a as Agent<unknown>, run, ag, st, len, dir)
+        appendDelRange(a, run, ag, st, len, dir)
         pushRange(want, ag, st, len, dir)
         st = dir === 1 ? st + len - 1 : Math.max(len, st - len + 1)
       }

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict'
 import type { Range } from '@hearsay/core'
 import { prng, withSeed } from '@hearsay/core/testing'
 import { Text, type SeqOp } from '@hearsay/seq'
+import { INSERT, engineOf, type Leaf } from '../src/internal.ts'
 
 type Id = string // "<source>:<seq>"
 interface Char {
@@ -41,29 +42,23 @@ function integrate(doc: Char[], c: Char): void {
   doc.splice(dest, 0, c)
 }
 
-interface EngineView {
-  agents: Array<{ name: string; runs: Array<{ kind: number; seq: number; rlen: number; olA: number; olS: number; orA: number; orS: number }> }>
-  tree: { first: { blocks: Array<{ seq: number; len: number; run: { agent: number } }>; next: unknown } | null }
-}
-
 // Every character the engine holds with its origins (a run's later characters have the previous
 // one as left origin and the run's right origin), and the engine's order of them.
 function engineChars(t: Text): { chars: Char[]; order: Id[] } {
-  const e = (t as unknown as { engine: EngineView }).engine
+  const e = engineOf(t)
   const id = (a: number, s: number): Id | null => (a < 0 ? null : `${e.agents[a]!.name}:${s}`)
   const chars: Char[] = []
   for (const a of e.agents) {
     for (const r of a.runs) {
-      if (r.kind !== 0) continue
+      if (typeof r === 'number' || r.kind !== INSERT) continue
       for (let k = 0; k < r.rlen; k++) {
         chars.push({ id: `${a.name}:${r.seq + k}`, source: a.name, left: k === 0 ? id(r.olA, r.olS) : `${a.name}:${r.seq + k - 1}`, right: id(r.orA, r.orS) })
       }
     }
   }
   const order: Id[] = []
-  type Leaf = NonNullable<EngineView['tree']['first']>
-  for (let l = e.tree.first; l !== null; l = l.next as Leaf | null) {
-    for (const b of l.blocks) for (let k = 0; k < b.len; k++) order.push(`${e.agents[b.run.agent]!.name}:${b.seq + k}`)
+  for (let l: Leaf<string> | null = e.tree.first; l !== null; l = l.next) {
+    for (const b of l.blocks) for (let k = 0; k < b.len; k++) order.push(`${e.agents[b.agent]!.name}:${b.seq + k}`)
   }
   return { chars, order }
 }
