@@ -9,7 +9,7 @@ export const HIDDEN = 2
 
 /**
  * One run of document characters (or list slots) sharing a source, consecutive seqs and a state.
- * A run's first block is the run itself (SeqEngine's InsRun); the blocks it is cut into later are
+ * A run's first block is the run itself (SourceLog.ts's InsRun); the blocks it is cut into later are
  * {@link Frag}s.
  */
 export abstract class Block<C> {
@@ -68,7 +68,7 @@ export function setChainNext<C>(b: Block<C>, next: Block<C> | null): void {
   ;(b as unknown as { leaf: Block<C> | null }).leaf = next
 }
 
-/** What a block needs to know about its run (defined in SeqEngine). */
+/** What a block needs to know about its run (InsRun in SourceLog.ts). */
 export interface RunRef {
   readonly kind: number
   readonly src: number

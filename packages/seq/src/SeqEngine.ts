@@ -367,13 +367,15 @@ export class SeqEngine<C> {
   /** @internal Whether apply is checking the op it applies (a deferred one) now. */
   checking = false
 
-  // @internal From a checking apply (a document loaded into an empty sequence) to the end of its batch
-  // (see endBatch): per source, a bitmap of the seqs that arrived as deleted characters (deleted
-  // segments of inserts). A loaded state carries every deleted character that way and also every
-  // delete that erased it, so most deletes of a load name characters already gone: the bitmap
-  // answers them without looking each range's characters up. A bit is set only for a character
-  // placed deleted, and a deleted character stays deleted, so a range whose bits are all set is a
-  // range of existing, deleted characters, and applying it would change nothing.
+  /**
+   * @internal From a checking apply (a document loaded into an empty sequence) to the end of its
+   * batch (see endBatch): per source, a bitmap of the seqs that arrived as deleted characters
+   * (deleted segments of inserts; gone.ts). A loaded state carries every deleted character that
+   * way and also every delete that erased it, so most deletes of a load name characters already
+   * gone: the bitmap answers them without looking each range's characters up. A bit is set only
+   * for a character placed deleted, and a deleted character stays deleted, so a range whose bits
+   * are all set is a range of existing, deleted characters, and applying it would change nothing.
+   */
   gone: Array<Uint32Array | undefined> | null = null
 
 
@@ -494,7 +496,7 @@ export class SeqEngine<C> {
             const n = r.lens[j]!
             const dir = r.dirs[j]!
             // A load's common case inline: a range of this source's own characters, all placed
-            // deleted (see gone); #deleteOne does the same and everything else.
+            // deleted (see gone); deleteOne (deletes.ts) does the same and everything else.
             if (gone !== null && typeof st === 'number' && st >= 1 && st <= ps + k - 1) {
               const start = ps + k - st
               const lo = dir === 1 ? start : start - n + 1

@@ -212,7 +212,7 @@ function exists<C>(e: SeqEngine<C>, v: Validation<C>, agent: number, s: number, 
 }
 
 // Last seq of the run (or of this update's part) holding character or list slot (agent, s);
-// -1 when (agent, s) is neither (one lookup where #exists then a run end would take two).
+// -1 when (agent, s) is neither (one lookup where exists then a run end would take two).
 function charRunEnd<C>(e: SeqEngine<C>, v: Validation<C>, agent: number, s: number): number {
   if (agent === v.self.index && s > v.covered) {
     if (s < v.seq) return -1
