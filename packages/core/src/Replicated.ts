@@ -38,6 +38,33 @@ export interface ReplicatedEvents<Op = unknown> {
   dispose: () => void
 }
 
+/** A range waiting in the causal buffer, and the first dot it waits for; see {@link Replicated.pendingRanges}. */
+export interface PendingRange {
+  /** The source whose updates wait. */
+  readonly source: ReplicaId
+  /** The waiting part of the range: `(from, to]`. */
+  readonly from: number
+  readonly to: number
+  /** How many updates wait. */
+  readonly updates: number
+  /** `gap`: the source's earlier updates have not arrived; `dep`: a dependency of the first waiting update is missing. */
+  readonly reason: 'gap' | 'dep'
+  /** The first dot it waits for. */
+  readonly waitsFor: Dot
+}
+
+/** An update (or range) a replica refused; the last {@link MAX_REJECTIONS_KEPT} are kept. */
+export interface Rejection {
+  /** `HEARSAY_CLOCK_DRIFT`, `HEARSAY_INVALID_UPDATE` or `HEARSAY_BUFFER_OVERFLOW`. */
+  readonly code: string
+  readonly message: string
+  /** The refused update's dot, when the refusal was of one update. */
+  readonly dot: Dot | undefined
+}
+
+/** How many recent refusals a replica keeps for {@link Replicated.rejections}. */
+export const MAX_REJECTIONS_KEPT = 32
+
 /** Origin reported for updates written on this replica. */
 export const LOCAL_ORIGIN = 'local'
 
@@ -190,6 +217,7 @@ export abstract class Replicated<Op, Json = unknown, E extends ReplicatedEvents<
   readonly #maxPending: number
   #disposed = false
   #codec: OpCodec<Op> | undefined
+  readonly #rejections: Rejection[] = []
   readonly #stats: ReplicatedStats = { applied: 0, duplicates: 0, driftRefused: 0, invalid: 0, overflowed: 0 }
 
   // The base's own events, emitted through the base map: `E` extends it, but TypeScript cannot
@@ -270,6 +298,31 @@ export abstract class Replicated<Op, Json = unknown, E extends ReplicatedEvents<
   /** Updates waiting in the causal buffer for a predecessor or a dependency. */
   get pendingCount(): number {
     return this.#pendingCount
+  }
+
+  /**
+   * What waits in the causal buffer: per waiting range, its source and seq range and the first
+   * dot it waits for. A snapshot, for status output and {@link explainDivergence}.
+   */
+  pendingRanges(): PendingRange[] {
+    const out: PendingRange[] = []
+    for (const list of this.#pending.values()) {
+      for (const e of list) {
+        const r = e.range
+        const first = r.updates[e.index]
+        const from = e.index === 0 ? r.from : first!.seq - 1
+        const gap = e.index === 0 && r.from > this.#clock.get(r.source)
+        const dep = gap || first === undefined ? undefined : this.#missingDep(first)
+        const waitsFor = dep ?? { source: r.source, seq: this.#clock.get(r.source) + 1 }
+        out.push({ source: r.source, from, to: r.to, updates: r.updates.length - e.index, reason: dep === undefined ? 'gap' : 'dep', waitsFor })
+      }
+    }
+    return out
+  }
+
+  /** The last refusals (drift, invalid, buffer overflow), oldest first; at most {@link MAX_REJECTIONS_KEPT}. */
+  get rejections(): readonly Rejection[] {
+    return this.#rejections
   }
 
   /** How many times the causal buffer had to drop a range. */
@@ -369,6 +422,8 @@ export abstract class Replicated<Op, Json = unknown, E extends ReplicatedEvents<
   }
 
   #reject(code: typeof ErrorCodes.CLOCK_DRIFT | typeof ErrorCodes.INVALID_UPDATE | typeof ErrorCodes.BUFFER_OVERFLOW, message: string, u?: Update<Op>, cause?: unknown): void {
+    if (this.#rejections.length === MAX_REJECTIONS_KEPT) this.#rejections.shift()
+    this.#rejections.push({ code, message, dot: u === undefined ? undefined : { source: u.source, seq: u.seq } })
     if (this.listenerCount('rejected') > 0) this.#base.emit('rejected', new HearsayError(code, message, { cause }), u)
   }
 

@@ -80,6 +80,8 @@ test('a failure prints a scenario that replays the failure through runScenario, 
   assert.equal(err.seed, 42)
   assert.match(err.message, /path: "[\d:]+"/)
   assert.match(err.message, /Delivery schedule of the shrunk scenario/)
+  // Why the replicas differ, from explainDivergence: equal vectors over different content here.
+  assert.match(err.message, /explainDivergence\(r0, r\d\):\n  equal vectors hide different content: the states encode to different bytes/)
   assert.match(err.message, /deliver m\d+ \(r\d → r\d: r\d \(\d+, \d+\]\)/)
   // The printed literal is the scenario itself: paste it and the same law breaks.
   const literal = /await runScenario\(factory, (\{.*\}), options\)/.exec(err.message)![1]!

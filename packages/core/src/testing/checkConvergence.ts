@@ -4,6 +4,7 @@ import * as fc from 'fast-check'
 import type { Replicated, ReplicatedOptions } from '../Replicated.js'
 import type { Range } from '../update.js'
 import { ErrorCodes, isHearsayError } from '../errors.js'
+import { explainDivergence } from '../explainDivergence.js'
 import { testSeed } from './prng.js'
 
 /** Options of {@link checkConvergence}. */
@@ -263,17 +264,21 @@ export async function runScenario<R extends Replicated<any>, A>(
   check('during the heal')
   const first = replicas[0]!
   const state0 = first.encodeState()
+  const why = (i: number) => {
+    const report = explainDivergence(first, replicas[i]!)
+    return report.lines.length === 0 ? '' : `\nexplainDivergence(r0, r${i}):\n${report.lines.map((l) => `  ${l}`).join('\n')}`
+  }
   for (let i = 0; i < replicas.length; i++) {
     const r = replicas[i]!
-    if (r.pendingCount !== 0) fail(`replica r${i} still has ${r.pendingCount} updates in its causal buffer after the digest exchange`)
-    if (r.clock.compare(first.clock) !== 'equal') fail(`clocks differ after the digest exchange: r0 ${JSON.stringify(first.clock.toJSON())} vs r${i} ${JSON.stringify(r.clock.toJSON())}`)
-    if (!isDeepStrictEqual(value(r), value(first))) fail(`values differ: r0 ${JSON.stringify(value(first))} vs r${i} ${JSON.stringify(value(r))}`)
+    if (r.pendingCount !== 0) fail(`replica r${i} still has ${r.pendingCount} updates in its causal buffer after the digest exchange${why(i)}`)
+    if (r.clock.compare(first.clock) !== 'equal') fail(`clocks differ after the digest exchange: r0 ${JSON.stringify(first.clock.toJSON())} vs r${i} ${JSON.stringify(r.clock.toJSON())}${why(i)}`)
+    if (!isDeepStrictEqual(value(r), value(first))) fail(`values differ: r0 ${JSON.stringify(value(first))} vs r${i} ${JSON.stringify(value(r))}${why(i)}`)
     // Deep equality ignores object key order; a user who serializes the value does not.
     const j0 = serialize(value(first))
     const ji = serialize(value(r))
     if (j0 !== ji) fail(`equal values serialize differently (object key order depends on the replica): r0 ${j0} vs r${i} ${ji}`)
     const s = r.encodeState()
-    if (!sameBytes(s, state0)) fail(`encodings of equal states differ: r0 ${hex(state0)} vs r${i} ${hex(s)}`)
+    if (!sameBytes(s, state0)) fail(`encodings of equal states differ: r0 ${hex(state0)} vs r${i} ${hex(s)}${why(i)}`)
   }
   // Idempotence: everything delivered once more changes nothing.
   for (let i = 0; i < replicas.length; i++) {
