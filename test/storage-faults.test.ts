@@ -5,7 +5,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
-import { mkdirSync, openSync, readdirSync, statSync, writeSync, closeSync, fstatSync } from 'node:fs'
+import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, rmSync, statSync, statfsSync, writeFileSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import { Running, hearsay, tempDir } from '../packages/cli/test/helpers.ts'
 import { requestDaemon } from '../packages/cli/src/control.ts'
@@ -155,6 +155,80 @@ test('a read-only data directory: the message says read-only, not "in use by ano
     assert.match(r.stderr, /Read-only file system/)
     assert.doesNotMatch(r.stderr, /in use by another process/)
   } finally {
+    execFileSync('umount', [mnt])
+    await cleanup()
+  }
+})
+
+test('a 15 MiB value is refused at once with HEARSAY_VALUE_TOO_LARGE and the link stays up; a 3 MiB one replicates', { timeout: 120_000 }, async () => {
+  const { dir, cleanup } = await tempDir('big')
+  const a = join(dir, 'a')
+  const b = join(dir, 'b')
+  const running: Running[] = []
+  try {
+    const pa = await startPeer(a, ['--id', 'alice'])
+    running.push(pa.p)
+    const pb = await startPeer(b, ['--id', 'bob', '--peer', pa.url])
+    running.push(pb.p)
+    await pa.p.waitFor(/peer bob connected/)
+    // Through the control socket, as `hearsay put` sends it (a command line cannot hold 15 MiB).
+    const started = Date.now()
+    await assert.rejects(requestDaemon(a, { op: 'put', object: 'files', key: 'huge', value: 'h'.repeat(15 * 1024 * 1024) }), (e: Error) => /HEARSAY_VALUE_TOO_LARGE/.test(e.message) && /over the \d+-byte limit/.test(e.message))
+    assert.ok(Date.now() - started < 20_000, 'refused at once, not after retries')
+    // Over 4 MiB as UTF-8 though under 4 Mi characters.
+    await assert.rejects(requestDaemon(a, { op: 'put', object: 'files', key: 'euro', value: '€'.repeat(2 * 1024 * 1024) }), /HEARSAY_VALUE_TOO_LARGE/)
+    await requestDaemon(a, { op: 'put', object: 'files', key: 'three', value: 't'.repeat(3 * 1024 * 1024) })
+    await requestDaemon(a, { op: 'put', object: 'files', key: 'after', value: 1 })
+    const onB = await waitForKeys(b, 'files', 2)
+    assert.deepEqual(Object.keys(onB).sort(), ['after', 'three'])
+    assert.equal((onB['three'] as string).length, 3 * 1024 * 1024)
+    const r = await hearsay(['get', '--data', a, 'files', 'huge'])
+    assert.equal(r.code, 4, r.stderr)
+    for (const p of [pa.p, pb.p]) assert.doesNotMatch(p.output, /disconnected|BACKPRESSURE|FRAME_TOO_LARGE/, p.output)
+  } finally {
+    for (const p of running) await p.stop('SIGKILL')
+    await cleanup()
+  }
+})
+
+test('a full disk: put fails fast, non-zero, saying the disk is full; the daemon stops; get never shows the value', { timeout: 120_000 }, async (t) => {
+  const { dir, cleanup } = await tempDir('full')
+  const mnt = join(dir, 'mnt')
+  mkdirSync(mnt)
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', mnt], { stdio: 'pipe' })
+  } catch (err) {
+    t.skip(`cannot mount a tmpfs here (${String((err as Error).message).split('\n')[0]}); needs root`)
+    await cleanup()
+    return
+  }
+  const a = join(mnt, 'a')
+  const running: Running[] = []
+  try {
+    const { p } = await startPeer(a)
+    running.push(p)
+    await putMany(a, 'prices', 5, 'k')
+    // Leave the file system a few pages, less than the next write needs.
+    const free = statfsSync(mnt).bavail * statfsSync(mnt).bsize
+    writeFileSync(join(mnt, 'filler'), Buffer.alloc(Math.max(0, free - 16 * 1024)))
+    const started = Date.now()
+    const r = await hearsay(['put', '--data', a, '--string', 'prices', 'big', 'b'.repeat(100 * 1024)])
+    assert.equal(r.code, 1, r.stderr)
+    assert.match(r.stderr, /the disk under .* is full, so the write was not stored \(HEARSAY_STORE_FULL/)
+    assert.match(r.stderr, /No space left on device/)
+    assert.ok(Date.now() - started < 20_000, 'fails fast')
+    // The daemon stops rather than serve a value it could not store.
+    assert.equal(await new Promise((resolve) => (p.child.exitCode !== null ? resolve(p.child.exitCode) : p.child.once('exit', resolve))), 1)
+    assert.match(p.output, /the disk under .* is full/)
+    assert.equal((await hearsay(['get', '--data', a, 'prices', 'big'])).code, 3)
+    // With space again, the node has every acknowledged write and not the failed one.
+    rmSync(join(mnt, 'filler'))
+    const { p: again } = await startPeer(a)
+    running.push(again)
+    const got = await getObject(a, 'prices')
+    assert.deepEqual(Object.keys(got).sort(), ['k0', 'k1', 'k2', 'k3', 'k4'])
+  } finally {
+    for (const p of running) await p.stop('SIGKILL')
     execFileSync('umount', [mnt])
     await cleanup()
   }

@@ -92,6 +92,17 @@ export function openError(dataDir: string, err: unknown): CliError {
   }
 }
 
+/** The message for people when the store of a running daemon failed a write. */
+export function storeFailedError(dataDir: string, err: unknown): CliError {
+  const msg = (err as Error)?.message ?? String(err)
+  const cause = isHearsayError(err, ErrorCodes.STORE_FULL)
+    ? `the disk under ${dataDir} is full`
+    : isHearsayError(err, ErrorCodes.STORE_READ_ONLY)
+      ? `the data directory ${dataDir} became read-only`
+      : `the store in ${dataDir} failed`
+  return new CliError(`${cause}, so the write was not stored (${(err as { code?: string })?.code ?? 'error'}: ${msg}); the daemon stops: free space or fix the disk, then start it again`)
+}
+
 /** The JSON of a replica, for `get` and `watch`. */
 function jsonOf(replica: Replicated<any>): unknown {
   return (replica as unknown as { toJSON(): unknown }).toJSON()
@@ -149,6 +160,7 @@ export class Daemon extends Emitter<DaemonEvents> {
   readonly dataDir: string
   readonly control: ControlServer
   readonly started = Date.now()
+  #storeFailure: unknown = undefined
 
   constructor(node: Node, dataDir: string) {
     super()
@@ -156,6 +168,9 @@ export class Daemon extends Emitter<DaemonEvents> {
     this.dataDir = dataDir
     this.control = new ControlServer(dataDir)
     node.on('object', (id: string, replica: Replicated<any>) => this.emit('appeared', id, replica))
+    node.on('store-failed', (err: unknown) => {
+      this.#storeFailure ??= err
+    })
   }
 
   /** Starts serving the control socket. @throws CliError when another daemon serves this directory. */
@@ -209,7 +224,10 @@ export class Daemon extends Emitter<DaemonEvents> {
     return r
   }
 
-  #get(object: string, key: string | undefined): { value: unknown } {
+  // Reads wait until every write queued so far is durable, so they never show one that is not
+  // (and fail when the store did).
+  async #get(object: string, key: string | undefined): Promise<{ value: unknown }> {
+    await this.#durable()
     const r = this.#object(object)
     const json = jsonOf(r) as Record<string, unknown>
     if (key === undefined) return { value: json }
@@ -235,22 +253,43 @@ export class Daemon extends Emitter<DaemonEvents> {
   }
 
   async #put(object: string, key: string, value: unknown): Promise<{ ok: true }> {
+    await this.#durable()
     const map = await this.#map(object)
     try {
       map.set(key, value as never)
     } catch (err) {
       if (err instanceof TypeError || err instanceof RangeError) throw new CliError(`cannot store that value: ${err.message}`)
+      if (isHearsayError(err, ErrorCodes.VALUE_TOO_LARGE)) throw new CliError(`cannot store that value (${err.code}): ${err.message}`)
       throw err
     }
-    await this.node.flush()
+    await this.#durable()
     return { ok: true }
   }
 
   async #del(object: string, key: string): Promise<{ deleted: boolean }> {
+    await this.#durable()
     const map = await this.#map(object)
     const deleted = map.delete(key)
-    await this.node.flush()
+    await this.#durable()
     return { deleted }
+  }
+
+  /** The store failure that stopped this daemon's writes, if any. */
+  get storeFailure(): unknown {
+    return this.#storeFailure
+  }
+
+  // Waits until every write queued so far is durable. @throws CliError when the store failed.
+  async #durable(): Promise<void> {
+    if (this.#storeFailure === undefined) {
+      try {
+        await this.node.flush()
+        return
+      } catch (err) {
+        this.#storeFailure ??= err
+      }
+    }
+    throw storeFailedError(this.dataDir, this.#storeFailure)
   }
 
   async #watch(object: string, ctx: ControlContext): Promise<void> {

@@ -9,6 +9,7 @@ import { decodeWith, encodeWith, readSafeUint, readValue, writeValue, type Value
 import { freezeDecoded } from './freeze.js'
 import { readRanges, updateEnd, writeRanges, type OpCodec, type Range, type Update } from './update.js'
 import { STATE_FORMAT_VERSION } from './protocol.js'
+import { DEFAULT_MAX_UPDATE_BYTES, encodedSizeBound } from './updateSize.js'
 import { ReplicaStream, type ApplyResult, type StreamOptions, type StreamTarget } from './ReplicaStream.js'
 
 /** Options every replicated type accepts. */
@@ -21,6 +22,12 @@ export interface ReplicatedOptions {
   maxDrift?: number
   /** Most updates the causal buffer holds before it drops ranges (they are re-fetched later); default 1 000 000. */
   maxPending?: number
+  /**
+   * Largest local update in bytes (op and dependencies, encoded); a write over it throws
+   * `HEARSAY_VALUE_TOO_LARGE` before anything changes. Default {@link DEFAULT_MAX_UPDATE_BYTES}
+   * (4 MiB); a gossip node sets what its links carry (`maxUpdateBytesFor`).
+   */
+  maxUpdateBytes?: number
 }
 
 /**
@@ -215,6 +222,7 @@ export abstract class Replicated<Op, Json = unknown, E extends ReplicatedEvents<
   readonly #pending = new Map<ReplicaId, PendingEntry<Op>[]>()
   #pendingCount = 0
   readonly #maxPending: number
+  readonly #maxUpdateBytes: number
   #disposed = false
   #codec: OpCodec<Op> | undefined
   readonly #rejections: Rejection[] = []
@@ -233,6 +241,8 @@ export abstract class Replicated<Op, Json = unknown, E extends ReplicatedEvents<
     this.id = options.id === undefined ? randomReplicaId() : toReplicaId(options.id)
     this.hlc = new HybridClock({ now: options.now, maxDrift: options.maxDrift ?? DEFAULT_MAX_DRIFT_MS })
     this.#maxPending = options.maxPending ?? 1_000_000
+    this.#maxUpdateBytes = options.maxUpdateBytes ?? DEFAULT_MAX_UPDATE_BYTES
+    if (!(this.#maxUpdateBytes > 0)) throw new RangeError('maxUpdateBytes is a positive byte count')
     if (this.typeId === 0) throw new TypeError(`${new.target.name} has no type id: call registerType(${new.target.name}, { typeId, typeName }) first`)
   }
 
@@ -349,12 +359,39 @@ export abstract class Replicated<Op, Json = unknown, E extends ReplicatedEvents<
     return (this.#codec ??= { write: (e, op) => this.writeOp(e, op), read: (d) => this.readOp(d) })
   }
 
+  /** Largest local update this replica writes, in bytes (see {@link ReplicatedOptions.maxUpdateBytes}). */
+  get maxUpdateBytes(): number {
+    return this.#maxUpdateBytes
+  }
+
+  /**
+   * Refuses a local write whose update would be larger than {@link maxUpdateBytes}: `value` is
+   * the op (or, for a type that changes its state before it commits, the content it is about
+   * to write), `encode` its exact encoded length when a quick bound cannot rule it out.
+   * {@link commit} calls it for every op; a type that must check before it changes anything
+   * calls it first and commits with `sizeChecked`.
+   * @throws HearsayError `HEARSAY_VALUE_TOO_LARGE`.
+   */
+  protected checkUpdateSize(value: unknown, encode: () => number, deps?: readonly Dot[]): void {
+    const limit = this.#maxUpdateBytes
+    // The update's own header (source, seq, time, len) and its dependencies.
+    let extra = 3 * this.id.length + 40
+    if (deps !== undefined) for (const d of deps) extra += 3 * d.source.length + 16
+    if (encodedSizeBound(value) + extra <= limit) return
+    const bytes = encode() + extra
+    if (bytes > limit) {
+      throw new HearsayError(ErrorCodes.VALUE_TOO_LARGE, `this ${this.typeName} write encodes to ${bytes} bytes, over the ${limit}-byte limit of one update (what the replication path carries in one piece); nothing was written`)
+    }
+  }
+
   /**
    * Stamps, applies and announces a local op; the type's public methods call this after
    * checking their arguments. Returns the update.
+   * @throws HearsayError `HEARSAY_VALUE_TOO_LARGE` (nothing changed) unless `sizeChecked`.
    */
-  protected commit(op: Op, extra?: { deps?: readonly Dot[]; len?: number }): Update<Op> {
+  protected commit(op: Op, extra?: { deps?: readonly Dot[]; len?: number; sizeChecked?: boolean }): Update<Op> {
     this.assertOpen()
+    if (extra?.sizeChecked !== true) this.checkUpdateSize(op, () => encodeWith((e) => this.writeOp(e, op)).length, extra?.deps)
     const covered = this.#clock.get(this.id)
     const u: { -readonly [K in keyof Update<Op>]: Update<Op>[K] } = { source: this.id, seq: covered + 1, time: this.hlc.now(), op }
     if (extra?.deps !== undefined && extra.deps.length > 0) u.deps = extra.deps

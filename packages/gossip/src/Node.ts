@@ -5,6 +5,7 @@ import {
   HearsayError,
   MemoryStore,
   MemoryTransport,
+  maxUpdateBytesFor,
   randomReplicaId,
   registerType,
   toReplicaId,
@@ -47,8 +48,14 @@ export interface NodeEvents {
   sync: (peerId: string, inSync: boolean) => void
   /** A peer or a bundle brought an object this node did not host. */
   object: (objectId: string, replica: Replicated<any, any, any>) => void
-  /** Appending to the store failed. */
+  /** A store write (an append or a compaction) failed. */
   'store-error': (error: unknown) => void
+  /**
+   * An append failed, so the store is given up on: the writes waiting for it (`flush`) and every
+   * later one reject with this error, none of them is sent to peers, and nothing more is
+   * written. Close the node; what it had not stored is lost from it (never acknowledged).
+   */
+  'store-failed': (error: unknown) => void
   /** The node closed. */
   close: () => void
 }
@@ -122,11 +129,11 @@ export class Node extends Emitter<NodeEvents> {
       compaction: options.compaction,
       replicaOptions: () => this.#replicaOptions(),
       log,
-      retry: (fn) => this.#timers.setTimeout(fn, this.interval),
       storeError: (err) => {
-        this.#log('error', 'store append failed', { error: String(err) })
+        this.#log('error', 'store write failed', { error: String(err) })
         if (this.listenerCount('store-error') > 0) this.emit('store-error', err)
       },
+      storeFailed: (err) => this.emit('store-failed', err),
       forward: (object, ranges, origin) => this.#forward(object, ranges, origin),
       adopted: (objectId, replica) => this.emit('object', objectId, replica),
     })
@@ -212,6 +219,8 @@ export class Node extends Emitter<NodeEvents> {
     const o: ReplicatedOptions = { id: this.#id!, now: this.#now }
     if (this.#options.maxPending !== undefined) o.maxPending = this.#options.maxPending
     if (this.#options.maxDrift !== undefined) o.maxDrift = this.#options.maxDrift
+    // A local write must fit what this node's sessions carry in one frame.
+    o.maxUpdateBytes = maxUpdateBytesFor(this.maxFrame, this.maxSendBuffer)
     return o
   }
 
@@ -270,8 +279,12 @@ export class Node extends Emitter<NodeEvents> {
       return
     }
     await this.#dialer.close()
-    await this.#objects.persister.idle()
-    await this.#seen.save()
+    try {
+      await this.#objects.persister.idle()
+      await this.#seen.save()
+    } catch {
+      // The store failed ('store-failed' said so); close what is left.
+    }
     this.#objects.close()
     await this.#store.close()
     this.emit('close')

@@ -31,10 +31,10 @@ export interface ObjectHostOptions {
   /** Options of every replica created here (the node id as replica id among them). */
   replicaOptions(): ReplicatedOptions
   log(level: keyof Logger, message: string, data?: Record<string, unknown>): void
-  /** Runs `fn` later, to retry a failed store append. */
-  retry(fn: () => void): void
-  /** A store append failed (it is retried). */
+  /** A store append or compaction failed. */
   storeError(err: unknown): void
+  /** A store append failed: no local write becomes durable (or leaves the node) any more. */
+  storeFailed(err: unknown): void
   /**
    * Ranges of an object to pass on to peers: a local write once its append is durable (origin
    * undefined), ranges from a peer (origin: its session) or a bundle at once.
@@ -65,7 +65,7 @@ export class ObjectHost {
     this.persister = new Persister(options.store, (id) => this.#objects.get(id)?.replica, {
       policy: options.compaction,
       onError: options.storeError,
-      retry: options.retry,
+      onFailed: options.storeFailed,
     })
   }
 
@@ -188,8 +188,12 @@ export class ObjectHost {
     this.index.touch(o.objectId)
     if (origin === 'store' || this.#halted) return
     const durable = this.persister.append(o.objectId, o.typeId, ranges, encode)
+    // A failed append is reported once, as 'store-failed'; a local write it held never leaves.
     if (origin === LOCAL_ORIGIN) durable.then(() => this.#options.forward(o, ranges, undefined), () => {})
-    else this.#options.forward(o, ranges, origin)
+    else {
+      durable.catch(() => {})
+      this.#options.forward(o, ranges, origin)
+    }
   }
 }
 

@@ -19,6 +19,7 @@ interface ObjectLog {
 interface Waiter {
   seq: number
   resolve: () => void
+  reject: (err: unknown) => void
 }
 
 /** What the persister needs to snapshot an object. */
@@ -27,8 +28,13 @@ export type SnapshotSource = (objectId: string) => { typeId: number; encodeState
 /**
  * Appends every hosted object's new ranges to the store, one atomic `append` per tick, in
  * order, and compacts an object's log when its batches pile up. A batch's promise resolves once
- * the store acknowledged it; a failed append is retried (after the node's retry delay) before
- * any later one, so batches become durable in order.
+ * the store acknowledged it, so batches become durable in order.
+ *
+ * A failed append fails the persister for good (`onFailed`, once): the promise of that batch,
+ * of every batch queued after it and of every later call rejects with the store's error, and
+ * nothing more is written. Retrying would leave callers waiting on a disk that is full or
+ * broken (LevelDB refuses every write after a failed one), and a batch the store did not
+ * acknowledge must not be reported durable later than the caller was told it failed.
  *
  * Compaction policy: an object is compacted (`store.compact(id, type, encodeState())`) after a
  * successful append when at least `minBatches` batches were appended since its last snapshot
@@ -41,7 +47,8 @@ export class Persister {
   readonly #snapshot: SnapshotSource
   readonly #policy: Required<CompactionPolicy>
   readonly #onError: (err: unknown) => void
-  readonly #retry: (fn: () => void) => void
+  readonly #onFailed: (err: unknown) => void
+  #failure: { error: unknown } | undefined
   #pending: Array<{ objectId: string; typeId: number; ranges: readonly Range<any>[]; encode: (r: readonly Range<any>[]) => Uint8Array; seq: number }> = []
   #scheduled = false
   #chain: Promise<void> = Promise.resolve()
@@ -53,12 +60,17 @@ export class Persister {
   /** Batches appended, compactions run, append failures. */
   readonly stats = { batches: 0, appends: 0, compactions: 0, failures: 0, bytes: 0 }
 
-  constructor(store: Store, snapshot: SnapshotSource, options: { policy?: CompactionPolicy; onError: (err: unknown) => void; retry: (fn: () => void) => void }) {
+  constructor(store: Store, snapshot: SnapshotSource, options: { policy?: CompactionPolicy; onError: (err: unknown) => void; onFailed: (err: unknown) => void }) {
     this.#store = store
     this.#snapshot = snapshot
     this.#policy = { minBatches: options.policy?.minBatches ?? 64, maxBatches: options.policy?.maxBatches ?? 1024 }
     this.#onError = options.onError
-    this.#retry = options.retry
+    this.#onFailed = options.onFailed
+  }
+
+  /** The error that failed the persister (a failed append), if one did. */
+  get failure(): unknown {
+    return this.#failure?.error
   }
 
   /** Starts counting an object restored from the store with `batches` batches after its snapshot. */
@@ -76,6 +88,7 @@ export class Persister {
    * of one object queued in one tick are joined and encoded (with `encode`) as one batch.
    */
   append(objectId: string, typeId: number, ranges: readonly Range<any>[], encode: (r: readonly Range<any>[]) => Uint8Array): Promise<void> {
+    if (this.#failure !== undefined) return Promise.reject(this.#failure.error)
     const seq = ++this.#seq
     this.#pending.push({ objectId, typeId, ranges, encode, seq })
     let log = this.#logs.get(objectId)
@@ -91,7 +104,8 @@ export class Persister {
 
   #wait(seq: number): Promise<void> {
     if (seq <= this.#durable) return Promise.resolve()
-    return new Promise((resolve) => this.#waiters.push({ seq, resolve }))
+    if (this.#failure !== undefined) return Promise.reject(this.#failure.error)
+    return new Promise((resolve, reject) => this.#waiters.push({ seq, resolve, reject }))
   }
 
   /** Resolves when every batch queued so far for `objectId` is durable. */
@@ -133,18 +147,13 @@ export class Persister {
     const batch = [...byObject.values()].map((e) => ({ objectId: e.objectId, typeId: e.typeId, data: e.encode(coalesceRanges(e.ranges)) }))
     const lastSeq = queued[queued.length - 1]!.seq
     this.#chain = this.#chain.then(async () => {
-      // A failed append is retried in place: later batches wait behind it, so durability
-      // stays in order.
-      for (;;) {
-        if (this.#closed) return
-        try {
-          await this.#store.append(batch)
-          break
-        } catch (err) {
-          this.stats.failures++
-          this.#onError(err)
-          await new Promise<void>((resolve) => this.#retry(resolve))
-        }
+      if (this.#closed || this.#failure !== undefined) return
+      try {
+        await this.#store.append(batch)
+      } catch (err) {
+        this.stats.failures++
+        this.#fail(err)
+        return
       }
       this.stats.appends++
       this.stats.batches += batch.length
@@ -162,6 +171,17 @@ export class Persister {
       for (const w of ready) w.resolve()
       for (const id of touched) await this.#maybeCompact(id)
     })
+  }
+
+  #fail(error: unknown): void {
+    this.#failure = { error }
+    this.#pending = []
+    // Waiters first: a caller learns that its write failed before anyone acts on the failure.
+    const waiters = this.#waiters
+    this.#waiters = []
+    for (const w of waiters) w.reject(error)
+    this.#onError(error)
+    this.#onFailed(error)
   }
 
   async #maybeCompact(objectId: string): Promise<void> {

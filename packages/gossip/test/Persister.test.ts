@@ -1,11 +1,55 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { MemoryStore } from '@hearsay/core'
+import { ErrorCodes, HearsayError, MemoryStore, isHearsayError, type StoreEntry } from '@hearsay/core'
 import { LWWMap, ORSet } from '@hearsay/model'
 import { TestNet, waitFor } from './helpers/net.ts'
 import { GatedStore } from './helpers/GatedStore.ts'
 
+/** A MemoryStore whose appends fail, like a full disk, once `full` is set. */
+class FullStore extends MemoryStore {
+  full = false
+  appends = 0
+  override async append(entries: readonly StoreEntry[]): Promise<void> {
+    this.appends++
+    if (this.full) throw new HearsayError(ErrorCodes.STORE_FULL, 'level store write failed: the disk is full (No space left on device)')
+    return super.append(entries)
+  }
+}
+
 describe('persistence', () => {
+  it('a failed append fails the write to its caller at once, never reaches a peer, and fails every later write', async () => {
+    const net = new TestNet()
+    try {
+      const store = new FullStore()
+      const a = net.node({ id: 'a', store })
+      const b = net.node({ id: 'b' })
+      const failures: unknown[] = []
+      a.on('store-failed', (e: unknown) => failures.push(e))
+      await a.listen(net.address('a'))
+      await b.connect(net.address('a'))
+      const m = await a.open('m', LWWMap)
+      m.set('kept', 1)
+      await a.flush()
+      await waitFor(() => (b.get('m') as LWWMap | undefined)?.get('kept') === 1, 'b gets the stored write')
+      store.full = true
+      m.set('lost', 2)
+      await assert.rejects(a.flush(), (e: unknown) => isHearsayError(e, ErrorCodes.STORE_FULL))
+      assert.equal(failures.length, 1)
+      const tries = store.appends
+      m.set('later', 3)
+      await assert.rejects(a.flush(), (e: unknown) => isHearsayError(e, ErrorCodes.STORE_FULL))
+      a.syncNow()
+      b.syncNow()
+      await new Promise((r) => setTimeout(r, 150))
+      assert.equal(store.appends, tries, 'no retries, no later appends')
+      assert.equal(failures.length, 1, 'store-failed fires once')
+      assert.deepEqual(b.get('m')!.toJSON(), { kept: 1 }, 'nothing the store did not acknowledge left the node')
+      await a.close()
+    } finally {
+      await net.close()
+    }
+  })
+
   it('restores the node id and every object after a restart, and never reuses a seq', async () => {
     const net = new TestNet()
     try {

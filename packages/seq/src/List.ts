@@ -68,6 +68,7 @@ export class List<T extends Value = Value> extends SequenceBase<readonly Value[]
     for (let i = 0; i < values.length; i++) assertValue(values[i], `values[${i}]`)
     if (values.length === 0) return
     const content = values.slice()
+    this.checkInsertSize(content)
     this.commitLocal((me, seq) => this.engine.localInsert(me, seq, index, content))
   }
 

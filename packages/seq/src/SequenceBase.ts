@@ -1,5 +1,6 @@
 import {
   ErrorCodes,
+  encodeWith,
   HearsayError,
   LOCAL_ORIGIN,
   Replicated,
@@ -16,6 +17,8 @@ import { SeqEngine, type ContentKind, type Edit } from './SeqEngine.js'
 import type { SourceLog } from './SourceLog.js'
 import { opDeps, readSeqOp, writeSeqOp, type ContentCodec, type Part, type SeqOp } from './ops.js'
 import { composeEdits, type Delta, type SeqEdit } from './delta.js'
+
+const SIZE_CHECKED = { sizeChecked: true } as const
 
 /**
  * A stable id of a list element or text character, `"<seq>@<source>"`: it survives remote edits,
@@ -65,7 +68,20 @@ export abstract class SequenceBase<C, Json> extends Replicated<SeqOp<C>, Json, S
     return this.engine.length
   }
 
-  /** Runs a local edit: `build` mutates the engine as seqs from the next one and returns the part to commit. */
+  /**
+   * Refuses inserting `content` when its update would exceed the replica's update limit; called
+   * before the engine changes, since a sequence places an insert before it commits it.
+   * @throws HearsayError `HEARSAY_VALUE_TOO_LARGE`.
+   */
+  protected checkInsertSize(content: C): void {
+    this.checkUpdateSize(content, () => encodeWith((e) => this.#codec.write(e, [content])).length)
+  }
+
+  /**
+   * Runs a local edit: `build` mutates the engine as seqs from the next one and returns the part
+   * to commit. Its size is checked by the caller ({@link checkInsertSize}) before, not after,
+   * the engine changed; deletes and moves are a few ranges.
+   */
   protected commitLocal(build: (me: SourceLog<C>, seq: number) => Part<C>): void {
     this.assertOpen()
     const seq = this.clock.get(this.id) + 1
@@ -87,7 +103,7 @@ export abstract class SequenceBase<C, Json> extends Replicated<SeqOp<C>, Json, S
     const op: SeqOp<C> = { parts: [part] }
     this.#localOp = op
     try {
-      this.commit(op, part.len === 1 ? undefined : { len: part.len })
+      this.commit(op, part.len === 1 ? SIZE_CHECKED : { len: part.len, sizeChecked: true })
     } finally {
       this.#localOp = null
     }

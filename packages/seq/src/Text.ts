@@ -85,6 +85,7 @@ export class Text extends SequenceBase<string, string> {
     if (text.length === 0) return
     if (!textKind.wellFormed!(text)) throw new TypeError('text holds a lone surrogate')
     // The engine refuses an index inside a surrogate pair before changing anything.
+    this.checkInsertSize(text)
     this.commitLocal((me, seq) => this.engine.localInsert(me, seq, index, text))
   }
 

@@ -92,7 +92,9 @@ export class YDocReplica extends Replicated<Uint8Array, Record<string, unknown>,
     if (origin === this.#origin || !this.isOpen) return
     this.#local = true
     try {
-      this.commit(update)
+      // The Y.Doc changed before it emitted this update, so it cannot be refused here any more;
+      // an update over the limit is reported when it cannot be sent (HEARSAY_FRAME_TOO_LARGE).
+      this.commit(update, { sizeChecked: true })
     } finally {
       this.#local = false
     }

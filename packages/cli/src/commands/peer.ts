@@ -1,6 +1,6 @@
 import { toReplicaId } from '@hearsay/core'
 import { CliError, ExitCode, UsageError, dataDirOf, expectPositionals, parseAddress, parseCommand, parseDuration, parseInteger } from '../args.js'
-import { Daemon, openDataNode } from '../Daemon.js'
+import { Daemon, openDataNode, storeFailedError } from '../Daemon.js'
 import { connectControl, readDaemonInfo } from '../control.js'
 import { formatBytes } from '../format.js'
 import type { Output } from './client.js'
@@ -79,6 +79,12 @@ export async function peerCommand(args: readonly string[], io: Output): Promise<
   node.on('peer-error', (err: Error & { code?: string }, peer?: string) => log(`peer ${peer ?? '?'} error ${err.code ?? ''}: ${err.message}`))
   node.on('object', (objectId: string, replica: { typeName: string }) => log(`new object ${objectId} (${replica.typeName}) from a peer`))
   node.on('store-error', (err) => log(`store error: ${err instanceof Error ? err.message : String(err)}`))
+  let failed: unknown
+  // Fail-stop: a node whose store refuses writes must not keep answering as if it stored them.
+  const onFailed = new Promise<void>((resolve) => node.once('store-failed', (err: unknown) => {
+    failed = err
+    resolve()
+  }))
 
   try {
     for (const url of listen) {
@@ -129,8 +135,17 @@ export async function peerCommand(args: readonly string[], io: Output): Promise<
     process.on('SIGINT', () => shutdown('SIGINT'))
     process.on('SIGTERM', () => shutdown('SIGTERM'))
     process.on('SIGHUP', () => shutdown('SIGHUP'))
+    void onFailed.then(() => {
+      io.err(`hearsay peer: ${storeFailedError(dataDir, failed).message}`)
+      // Let the replies to the writes that just failed reach their clients first.
+      setTimeout(() => shutdown('store failed'), 200)
+    })
   })
   await stopping
+  if (failed !== undefined) {
+    log('stopped: the store failed; writes it did not acknowledge are not kept')
+    return ExitCode.FAILURE
+  }
   log('stopped cleanly')
   return ExitCode.OK
 }
