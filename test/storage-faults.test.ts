@@ -2,7 +2,7 @@
 // file, a damaged write-ahead log, a read-only data directory. After each fault the node either
 // refuses to start with a message that names the cause, or runs with every acknowledged write;
 // never silently with fewer. `hearsay repair` then brings it back, and its peer sends it the rest.
-import { test } from 'node:test'
+import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
 import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, rmSync, statSync, statfsSync, writeFileSync, writeSync } from 'node:fs'
@@ -16,6 +16,29 @@ function files(dir: string): Record<string, number> {
   const out: Record<string, number> = {}
   for (const n of readdirSync(dir).sort()) out[n] = statSync(join(dir, n)).size
   return out
+}
+
+/**
+ * Runs `fn` on a tmpfs of `size` mounted in a fresh temp directory, unmounted afterwards; skips
+ * the test, saying why, only when mounting is refused here (it needs root).
+ */
+async function withTmpfs(t: TestContext, prefix: string, size: string, fn: (mnt: string) => Promise<void>): Promise<void> {
+  const { dir, cleanup } = await tempDir(prefix)
+  const mnt = join(dir, 'mnt')
+  mkdirSync(mnt)
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', mnt], { stdio: 'pipe' })
+  } catch (err) {
+    t.skip(`cannot mount a tmpfs here (${String((err as Error).message).split('\n')[0]}); needs root`)
+    await cleanup()
+    return
+  }
+  try {
+    await fn(mnt)
+  } finally {
+    execFileSync('umount', [mnt])
+    await cleanup()
+  }
 }
 
 async function startPeer(dataDir: string, extra: string[] = []): Promise<{ p: Running; url: string }> {
@@ -132,33 +155,23 @@ test('a damaged write-ahead log tail: the node refuses to start (again on a seco
   }
 })
 
-test('a read-only data directory: the message says read-only, not "in use by another process"', { timeout: 60_000 }, async (t) => {
-  const { dir, cleanup } = await tempDir('ro')
-  const mnt = join(dir, 'mnt')
-  mkdirSync(mnt)
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=16m', 'tmpfs', mnt], { stdio: 'pipe' })
-  } catch (err) {
-    t.skip(`cannot mount a tmpfs here (${String((err as Error).message).split('\n')[0]}); needs root`)
-    await cleanup()
-    return
-  }
-  const a = join(mnt, 'a')
-  try {
+test('a read-only data directory: the message says read-only, not "in use by another process"', { timeout: 60_000 }, (t) =>
+  withTmpfs(t, 'ro', '16m', async (mnt) => {
+    const a = join(mnt, 'a')
     const { p } = await startPeer(a)
-    await putMany(a, 'prices', 3, 'k')
-    assert.equal(await p.stop('SIGTERM'), 0)
+    try {
+      await putMany(a, 'prices', 3, 'k')
+    } finally {
+      assert.equal(await p.stop('SIGTERM'), 0)
+    }
     execFileSync('mount', ['-o', 'remount,ro', mnt])
     const r = await hearsay(['peer', '--data', a], { env: KEY })
     assert.equal(r.code, 1, r.stderr)
     assert.match(r.stderr, /is read-only/)
     assert.match(r.stderr, /Read-only file system/)
     assert.doesNotMatch(r.stderr, /in use by another process/)
-  } finally {
-    execFileSync('umount', [mnt])
-    await cleanup()
-  }
-})
+  }),
+)
 
 test('a 15 MiB value is refused at once with HEARSAY_VALUE_TOO_LARGE and the link stays up; a 3 MiB one replicates', { timeout: 120_000 }, async () => {
   const { dir, cleanup } = await tempDir('big')
@@ -191,45 +204,35 @@ test('a 15 MiB value is refused at once with HEARSAY_VALUE_TOO_LARGE and the lin
   }
 })
 
-test('a full disk: put fails fast, non-zero, saying the disk is full; the daemon stops; get never shows the value', { timeout: 120_000 }, async (t) => {
-  const { dir, cleanup } = await tempDir('full')
-  const mnt = join(dir, 'mnt')
-  mkdirSync(mnt)
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', mnt], { stdio: 'pipe' })
-  } catch (err) {
-    t.skip(`cannot mount a tmpfs here (${String((err as Error).message).split('\n')[0]}); needs root`)
-    await cleanup()
-    return
-  }
-  const a = join(mnt, 'a')
-  const running: Running[] = []
-  try {
-    const { p } = await startPeer(a)
-    running.push(p)
-    await putMany(a, 'prices', 5, 'k')
-    // Leave the file system a few pages, less than the next write needs.
-    const free = statfsSync(mnt).bavail * statfsSync(mnt).bsize
-    writeFileSync(join(mnt, 'filler'), Buffer.alloc(Math.max(0, free - 16 * 1024)))
-    const started = Date.now()
-    const r = await hearsay(['put', '--data', a, '--string', 'prices', 'big', 'b'.repeat(100 * 1024)])
-    assert.equal(r.code, 1, r.stderr)
-    assert.match(r.stderr, /the disk under .* is full, so the write was not stored \(HEARSAY_STORE_FULL/)
-    assert.match(r.stderr, /No space left on device/)
-    assert.ok(Date.now() - started < 20_000, 'fails fast')
-    // The daemon stops rather than serve a value it could not store.
-    assert.equal(await new Promise((resolve) => (p.child.exitCode !== null ? resolve(p.child.exitCode) : p.child.once('exit', resolve))), 1)
-    assert.match(p.output, /the disk under .* is full/)
-    assert.equal((await hearsay(['get', '--data', a, 'prices', 'big'])).code, 3)
-    // With space again, the node has every acknowledged write and not the failed one.
-    rmSync(join(mnt, 'filler'))
-    const { p: again } = await startPeer(a)
-    running.push(again)
-    const got = await getObject(a, 'prices')
-    assert.deepEqual(Object.keys(got).sort(), ['k0', 'k1', 'k2', 'k3', 'k4'])
-  } finally {
-    for (const p of running) await p.stop('SIGKILL')
-    execFileSync('umount', [mnt])
-    await cleanup()
-  }
-})
+test('a full disk: put fails fast, non-zero, saying the disk is full; the daemon stops; get never shows the value', { timeout: 120_000 }, (t) =>
+  withTmpfs(t, 'full', '4m', async (mnt) => {
+    const a = join(mnt, 'a')
+    const running: Running[] = []
+    try {
+      const { p } = await startPeer(a)
+      running.push(p)
+      await putMany(a, 'prices', 5, 'k')
+      // Leave the file system a few pages, less than the next write needs.
+      const free = statfsSync(mnt).bavail * statfsSync(mnt).bsize
+      writeFileSync(join(mnt, 'filler'), Buffer.alloc(Math.max(0, free - 16 * 1024)))
+      const started = Date.now()
+      const r = await hearsay(['put', '--data', a, '--string', 'prices', 'big', 'b'.repeat(100 * 1024)])
+      assert.equal(r.code, 1, r.stderr)
+      assert.match(r.stderr, /the disk under .* is full, so the write was not stored \(HEARSAY_STORE_FULL/)
+      assert.match(r.stderr, /No space left on device/)
+      assert.ok(Date.now() - started < 20_000, 'fails fast')
+      // The daemon stops rather than serve a value it could not store.
+      assert.equal(await new Promise((resolve) => (p.child.exitCode !== null ? resolve(p.child.exitCode) : p.child.once('exit', resolve))), 1)
+      assert.match(p.output, /the disk under .* is full/)
+      assert.equal((await hearsay(['get', '--data', a, 'prices', 'big'])).code, 3)
+      // With space again, the node has every acknowledged write and not the failed one.
+      rmSync(join(mnt, 'filler'))
+      const { p: again } = await startPeer(a)
+      running.push(again)
+      const got = await getObject(a, 'prices')
+      assert.deepEqual(Object.keys(got).sort(), ['k0', 'k1', 'k2', 'k3', 'k4'])
+    } finally {
+      for (const p of running) await p.stop('SIGKILL')
+    }
+  }),
+)
