@@ -1,4 +1,5 @@
 import { Emitter } from './Emitter.js'
+import { scheduleTask } from './scheduleTask.js'
 import { HearsayError, ErrorCodes } from './errors.js'
 import { DEFAULT_MAX_FRAME } from './framing.js'
 import type { Connection, ConnectionEvents, Listener, Transport, TransportCapabilities } from './transport.js'
@@ -136,7 +137,7 @@ export class MemoryConnection extends Emitter<ConnectionEvents> implements Conne
   #schedule(): void {
     if (this.#scheduled || this.#peer.#paused) return
     this.#scheduled = true
-    setImmediate(() => this.#deliver())
+    scheduleTask(() => this.#deliver())
   }
 
   #deliver(): void {
@@ -171,9 +172,9 @@ export class MemoryConnection extends Emitter<ConnectionEvents> implements Conne
     } else {
       this.#queue = []
       this.#buffered = 0
-      setImmediate(() => peer.#finish(undefined))
+      scheduleTask(() => peer.#finish(undefined))
     }
-    setImmediate(() => this.emit('close', reason))
+    scheduleTask(() => this.emit('close', reason))
   }
 
   #finish(reason: Error | undefined): void {

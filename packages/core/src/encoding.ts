@@ -179,10 +179,10 @@ export function packValue(v: Value): Uint8Array {
   return packr.pack(v)
 }
 
-// msgpackr hands back Buffers for bin; keep byte values plain Uint8Arrays on every replica.
+// msgpackr hands back Buffers for bin on Node; keep byte values plain Uint8Arrays on every replica.
 function normalize(v: unknown): unknown {
   if (typeof v !== 'object' || v === null) return v
-  if (v instanceof Uint8Array) return Buffer.isBuffer(v) ? new Uint8Array(v) : v
+  if (v instanceof Uint8Array) return v.constructor !== Uint8Array ? new Uint8Array(v) : v
   if (Array.isArray(v)) {
     for (let i = 0; i < v.length; i++) v[i] = normalize(v[i])
     return v

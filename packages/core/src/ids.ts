@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto'
+import { randomBytes, toBase64Url } from './bytes.js'
 
 declare const replicaIdBrand: unique symbol
 
@@ -24,5 +24,5 @@ export function toReplicaId(s: string): ReplicaId {
 
 /** A fresh random replica id (64 random bits, base64url). */
 export function randomReplicaId(): ReplicaId {
-  return randomBytes(8).toString('base64url') as ReplicaId
+  return toBase64Url(randomBytes(8)) as ReplicaId
 }

@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto'
-import { encodeVersionVector, encoding, type ReadonlyVersionVector } from '@hearsay/core'
+import { sha256 } from '@noble/hashes/sha2.js'
+import { encodeVersionVector, encoding, toHex, type ReadonlyVersionVector } from '@hearsay/core'
 import { BUCKET_HASH_BYTES, MAX_PREFIX_DEPTH, ROOT_HASH_BYTES, type BucketSummary } from './messages.js'
 
 /** What the index needs from a hosted object. */
@@ -18,11 +18,12 @@ interface Entry {
   dirty: boolean
 }
 
+const UTF8 = new TextEncoder()
 const EMPTY_BUCKET_HASH = new Uint8Array(BUCKET_HASH_BYTES)
 
 /** The bucket key of an object id: the first 64 bits of its SHA-256, as 16 hex digits. */
 export function objectKey(objectId: string): string {
-  return createHash('sha256').update(objectId, 'utf8').digest('hex').slice(0, MAX_PREFIX_DEPTH)
+  return toHex(sha256(UTF8.encode(objectId)).subarray(0, MAX_PREFIX_DEPTH / 2))
 }
 
 /** The entry hash of an object: SHA-256 over its id, type id and canonical vector, cut to 16 bytes. */
@@ -31,7 +32,7 @@ export function entryHash(objectId: string, typeId: number, clock: ReadonlyVersi
   encoding.writeVarString(e, objectId)
   encoding.writeVarUint(e, typeId)
   const head = encoding.toUint8Array(e)
-  return new Uint8Array(createHash('sha256').update(head).update(encodeVersionVector(clock)).digest().subarray(0, ROOT_HASH_BYTES))
+  return sha256.create().update(head).update(encodeVersionVector(clock)).digest().slice(0, ROOT_HASH_BYTES)
 }
 
 function xorInto(target: Uint8Array, src: Uint8Array, n: number): void {

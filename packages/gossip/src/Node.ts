@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto'
 import {
   Emitter,
   ErrorCodes,
@@ -6,6 +5,7 @@ import {
   MemoryStore,
   MemoryTransport,
   maxUpdateBytesFor,
+  randomBytes,
   randomReplicaId,
   registerType,
   toReplicaId,
@@ -197,11 +197,11 @@ export class Node extends Emitter<NodeEvents> {
 
   #rand(): number {
     if (this.#random !== undefined) return this.#random()
-    return randomBytes(4).readUInt32BE(0) / 2 ** 32
+    return new DataView(randomBytes(4).buffer).getUint32(0) / 2 ** 32
   }
 
   #nonce(): Uint8Array {
-    if (this.#random === undefined) return new Uint8Array(randomBytes(NONCE_BYTES))
+    if (this.#random === undefined) return randomBytes(NONCE_BYTES)
     const b = new Uint8Array(NONCE_BYTES)
     for (let i = 0; i < b.length; i++) b[i] = Math.floor(this.#random() * 256)
     return b

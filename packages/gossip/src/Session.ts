@@ -1,4 +1,5 @@
 import {
+  bytesEqual,
   ErrorCodes,
   HearsayError,
   VersionVector,
@@ -311,7 +312,7 @@ export class Session {
 
   #onRoot(flags: number, count: number, hash: Uint8Array): void {
     const mine = this.#host.objects.index.root()
-    const equal = mine.count === count && Buffer.compare(mine.hash, hash) === 0
+    const equal = mine.count === count && bytesEqual(mine.hash, hash)
     this.lastSync = this.#host.now()
     this.inSync = equal
     this.#host.events.synced(this, equal)
@@ -399,7 +400,7 @@ export class Session {
       for (let c = 0; c < 16; c++) {
         const t = children[c]!
         const m = mine[c]!
-        if (t.count === m.count && Buffer.compare(t.hash, m.hash) === 0) continue
+        if (t.count === m.count && bytesEqual(t.hash, m.hash)) continue
         const child = prefix + c.toString(16)
         if (Math.max(t.count, m.count) <= LEAF_OBJECTS || Math.min(t.count, m.count) === 0 || child.length >= MAX_PREFIX_DEPTH) list.push(child)
         else deeper.push(child)

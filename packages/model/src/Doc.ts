@@ -1,4 +1,5 @@
 import {
+  utf8Length,
   DocTypeId,
   Replicated,
   type ReplicatedEvents,
@@ -51,7 +52,7 @@ const RM = 1
 function checkKey(key: string, what: string): void {
   if (typeof key !== 'string') throw new TypeError(`${what} is a string, got ${typeof key}`)
   if (key === '__proto__') throw new TypeError(`"__proto__" cannot be a ${what}`)
-  if (key.length > MAX_KEY_BYTES / 3 && Buffer.byteLength(key) > MAX_KEY_BYTES) throw new RangeError(`${what} is longer than ${MAX_KEY_BYTES} bytes`)
+  if (key.length > MAX_KEY_BYTES / 3 && utf8Length(key) > MAX_KEY_BYTES) throw new RangeError(`${what} is longer than ${MAX_KEY_BYTES} bytes`)
 }
 
 /** What a {@link Doc} emits, besides the base events. */

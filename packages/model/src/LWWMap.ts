@@ -1,4 +1,5 @@
 import {
+  utf8Length,
   LWWMapTypeId,
   WinnerPerKey,
   type ReplicatedEvents,
@@ -108,7 +109,7 @@ export class LWWMap<V extends Value = Value> extends WinnerPerKey<LWWMapOp, Reco
    */
   set(key: string, value: V): this {
     if (typeof key !== 'string') throw new TypeError(`a key is a string, got ${typeof key}`)
-    if (key.length > MAX_KEY_BYTES / 3 && Buffer.byteLength(key) > MAX_KEY_BYTES) throw new RangeError(`key is longer than ${MAX_KEY_BYTES} bytes`)
+    if (key.length > MAX_KEY_BYTES / 3 && utf8Length(key) > MAX_KEY_BYTES) throw new RangeError(`key is longer than ${MAX_KEY_BYTES} bytes`)
     if (!isWellFormed(key)) throw new TypeError('key has a lone surrogate; only well-formed strings replicate')
     // Strings and finite numbers are the common case: skip the generic walk for them.
     if (typeof value === 'object' && value !== null) {

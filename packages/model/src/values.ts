@@ -1,4 +1,4 @@
-import { HearsayError, ErrorCodes, packValue, type Value, type decoding } from '@hearsay/core'
+import { HearsayError, ErrorCodes, bytesToKey, packValue, type Value, type decoding } from '@hearsay/core'
 
 /**
  * A deep copy of `v` with every object's keys in code-unit order, so that values equal as data
@@ -16,7 +16,7 @@ export function canonicalValue(v: Value): Value {
 
 /** The identity of a canonical value: its msgpack bytes as a latin1 string (a compact Map key). */
 export function valueKey(canonical: Value): string {
-  return Buffer.from(packValue(canonical)).toString('latin1')
+  return bytesToKey(packValue(canonical))
 }
 
 /** A decode error at the decoder's current position. */

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict'
 import * as fc from 'fast-check'
 import { ErrorCodes, isHearsayError } from '../errors.js'
 import type { Store, StoreEntry, StoredObject } from '../store.js'
+import { toHex } from '../bytes.js'
 import { testSeed } from './prng.js'
 
 /** What a store suite factory returns: a fresh, isolated store (not yet opened) and how to dispose of it. */
@@ -28,7 +29,7 @@ export interface StoreSuiteOptions {
 
 const enc = new TextEncoder()
 const bytes = (s: string) => enc.encode(s)
-const hex = (b: Uint8Array | undefined) => (b === undefined ? 'undefined' : Buffer.from(b).toString('hex'))
+const hex = (b: Uint8Array | undefined) => (b === undefined ? 'undefined' : toHex(b))
 
 async function rejectsWith(p: Promise<unknown> | (() => Promise<unknown>), code: string): Promise<void> {
   await assert.rejects(typeof p === 'function' ? p() : p, (err: unknown) => {

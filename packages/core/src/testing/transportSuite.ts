@@ -95,7 +95,7 @@ function pattern(len: number, seed: number): Uint8Array {
   return b
 }
 
-const tick = () => new Promise<void>((r) => setImmediate(r))
+const tick = () => new Promise<void>((r) => setTimeout(r, 0))
 
 /**
  * The transport conformance suite: every hearsay transport (memory, TCP, WebSocket, simulator

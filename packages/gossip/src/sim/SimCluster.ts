@@ -1,5 +1,4 @@
-import { isDeepStrictEqual } from 'node:util'
-import type { Replicated, ReplicatedClass, Store, Transport } from '@hearsay/core'
+import { bytesEqual, type Replicated, type ReplicatedClass, type Store, type Transport } from '@hearsay/core'
 import { Simulation, type RunOptions, type SimTimers, type TimerScope } from './Simulation.js'
 import { SimNetwork, type LinkOptions } from './SimNetwork.js'
 import { SimDisk } from './SimDisk.js'
@@ -467,10 +466,10 @@ export class SimCluster {
       const s0 = r0.encodeState()
       for (const h of hosts) {
         const r = h.replicas.get(o.id)!
-        if (Buffer.compare(r.encodeState(), s0) !== 0) {
-          const v0 = r0.toJSON()
-          const v = r.toJSON()
-          return `${h.id}/${o.id} encodes differently from n0 with equal vectors${isDeepStrictEqual(v, v0) ? ' (equal values)' : `: ${JSON.stringify(v).slice(0, 200)} vs ${JSON.stringify(v0).slice(0, 200)}`}`
+        if (!bytesEqual(r.encodeState(), s0)) {
+          const v0 = JSON.stringify(r0.toJSON())
+          const v = JSON.stringify(r.toJSON())
+          return `${h.id}/${o.id} encodes differently from n0 with equal vectors${v === v0 ? ' (equal values)' : `: ${v.slice(0, 200)} vs ${v0.slice(0, 200)}`}`
         }
       }
     }

@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto'
-import type { Replicated, ReplicatedClass } from '@hearsay/core'
+import { sha256 } from '@noble/hashes/sha2.js'
+import { toHex, type Replicated, type ReplicatedClass } from '@hearsay/core'
 import type { LinkOptions, TrafficStats } from './SimNetwork.js'
 import type { NodeOptions } from '../options.js'
 import { SimCluster, checkInt, checkTime, type SimNodeEnv, type SimRandom, type SimulatedNode } from './SimCluster.js'
@@ -286,10 +286,11 @@ export async function simulate(options: SimulateOptions): Promise<SimReport> {
 
   const convergedAt = await cluster.runUntilConverged({ from: healAt, maxTime, maxEvents: options.maxEvents ?? 50_000_000 })
   const divergence = convergedAt === null ? (cluster.divergence() ?? 'not converged') : null
-  const hash = createHash('sha256')
+  const hash = sha256.create()
+  const utf8 = new TextEncoder()
   for (const o of objects) {
     const r = cluster.replica(0, o.id)
-    hash.update(o.id)
+    hash.update(utf8.encode(o.id))
     hash.update(r === undefined ? new Uint8Array() : r.encodeState())
   }
   const perNode: SimNodeReport[] = hosts.map((h) => {
@@ -327,7 +328,7 @@ export async function simulate(options: SimulateOptions): Promise<SimReport> {
     crashes: cluster.crashes,
     restarts: cluster.restarts,
     events,
-    stateHash: hash.digest('hex'),
+    stateHash: toHex(hash.digest()),
     divergence,
     errors,
     perNode,
