@@ -10,7 +10,7 @@ import { freezeDecoded } from './freeze.js'
 import { readRanges, updateEnd, writeRanges, type OpCodec, type Range, type Update } from './update.js'
 import { STATE_FORMAT_VERSION } from './protocol.js'
 import { DEFAULT_MAX_UPDATE_BYTES, encodedSizeBound } from './updateSize.js'
-import { ReplicaStream, type ApplyResult, type StreamOptions, type StreamTarget } from './ReplicaStream.js'
+import type { ApplyResult, StreamTarget } from './ReplicaLink.js'
 
 /** Options every replicated type accepts. */
 export interface ReplicatedOptions {
@@ -658,22 +658,6 @@ export abstract class Replicated<Op, Json = unknown, E extends ReplicatedEvents<
       return this.readRanges(d)
     })
     return this.applyRanges(ranges, 'state')
-  }
-
-  /** A duplex replication stream; see {@link ReplicaStream}. */
-  createStream(options: StreamOptions = {}): ReplicaStream<Op> {
-    this.assertOpen()
-    return new ReplicaStream<Op>(this, options)
-  }
-
-  /** A stream that only sends this replica's history (to a file or a peer), then ends. */
-  createReadStream(options: Omit<StreamOptions, 'readable' | 'writable'> = {}): ReplicaStream<Op> {
-    return this.createStream({ tail: false, ...options, readable: true, writable: false })
-  }
-
-  /** A stream that only takes history in (from a file or a peer). */
-  createWriteStream(options: Omit<StreamOptions, 'readable' | 'writable'> = {}): ReplicaStream<Op> {
-    return this.createStream({ ...options, readable: false, writable: true })
   }
 
   /** A new replica of the same type with a fresh id and this one's state. */

@@ -6,8 +6,11 @@
  * - {@link Update} and {@link Range}: the update envelope and the ranges `(from, to]` of one
  *   source's history that travel between replicas, so compacted histories keep exact digests.
  * - {@link Replicated}: the base class. A type implements `applyOp` and `history`; the base owns
- *   the clock, dedup, the causal buffer, validation, the op codec and `createStream()`.
+ *   the clock, dedup, the causal buffer, validation, the op codec and the stream protocol.
  *   {@link WinnerPerKey} is the base for one-winner-per-key types; {@link registerType} names a type.
+ * - {@link ReplicaLink} and {@link connectPort}: that protocol over any carrier of bytes (a
+ *   `MessagePort` between tabs or workers). Node streams (`createStream()`) are in
+ *   `@hearsay/core/node`, which Node's resolution of `@hearsay/core` loads by itself.
  * - Encoding helpers over lib0 (structure) and msgpackr (values), framing with a hard cap, and
  *   {@link HearsayError} with stable codes.
  * - {@link Store} and {@link Transport}: the pluggable interfaces, with {@link MemoryStore}.
@@ -60,11 +63,13 @@ export { DEFAULT_MAX_FRAME, FrameDecoder, encodeFrame } from './framing.js'
 export { DEFAULT_MAX_UPDATE_BYTES, encodedSizeBound, maxUpdateBytesFor } from './updateSize.js'
 export { MessageKind, STATE_FORMAT_VERSION, STREAM_PROTOCOL_VERSION, readHello, writeHello } from './protocol.js'
 export type { Hello } from './protocol.js'
-export { ReplicaStream } from './ReplicaStream.js'
+export { ReplicaLink } from './ReplicaLink.js'
 export { UPDATES_PER_FRAME, coalesceRanges, splitRanges } from './ranges.js'
 export { PeerLink } from './PeerLink.js'
 export type { LinkedReplica } from './PeerLink.js'
-export type { ApplyResult, StreamOptions, StreamTarget, StreamTargetEvents } from './ReplicaStream.js'
+export type { ApplyResult, LinkSink, ReplicaLinkEvents, StreamOptions, StreamTarget, StreamTargetEvents } from './ReplicaLink.js'
+export { connectPort } from './connectPort.js'
+export type { FramePort } from './connectPort.js'
 export { LOCAL_ORIGIN, MAX_REJECTIONS_KEPT, Replicated } from './Replicated.js'
 export { explainDivergence } from './explainDivergence.js'
 export type { BufferedRange, ContentDifference, DivergenceReport, MissingRange, RefusedUpdate } from './explainDivergence.js'

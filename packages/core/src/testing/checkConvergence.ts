@@ -1,10 +1,10 @@
 import { isDeepStrictEqual } from 'node:util'
-import { PassThrough } from 'node:stream'
 import * as fc from 'fast-check'
 import type { Replicated, ReplicatedOptions } from '../Replicated.js'
 import type { Range } from '../update.js'
 import { ErrorCodes, isHearsayError } from '../errors.js'
 import { explainDivergence } from '../explainDivergence.js'
+import { ReplicaLink } from '../ReplicaLink.js'
 import { testSeed } from './prng.js'
 
 /** Options of {@link checkConvergence}. */
@@ -295,15 +295,15 @@ export async function runScenario<R extends Replicated<any>, A>(
     fail(`applyState(encodeState()) does not reproduce the value: ${serialize(value(first))} → ${serialize(value(loaded))}`)
   }
   const streamed = factory({ id: 'streamed', now: () => wall })
-  const pipe = new PassThrough()
-  const done = new Promise<void>((resolve, reject) => {
-    const ws = streamed.createWriteStream()
-    ws.on('error', reject)
-    ws.on('finish', resolve)
-    pipe.pipe(ws)
-  })
-  first.createReadStream().pipe(pipe)
-  await done
+  // The stream protocol with no platform stream: a read-only link's frames, written to a file
+  // by createReadStream(), fed to a write-only link as createWriteStream() would read them.
+  const frames: Uint8Array[] = []
+  const noSink = { send() {}, end() {}, fail: (e: Error) => fail(`the write-only link failed: ${e.message}`) }
+  new ReplicaLink(first, { readable: true, writable: false, tail: false }, { ...noSink, send: (f) => void frames.push(f) })
+  const reader = new ReplicaLink(streamed, { readable: false, writable: true }, noSink)
+  for (const f of frames) reader.receive(f)
+  reader.inputEnded()
+  if (!reader.synced) fail('the stream protocol delivered no sync marker')
   if (!sameBytes(streamed.encodeState(), state0)) fail('createReadStream → createWriteStream does not reproduce the state bytes')
   for (const r of [...replicas, loaded, streamed]) r.dispose()
   return stats

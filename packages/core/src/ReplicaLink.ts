@@ -1,5 +1,4 @@
-import { Duplex } from 'node:stream'
-import type { Events } from './Emitter.js'
+import { Emitter, type Events } from './Emitter.js'
 import type { ReplicatedEvents } from './Replicated.js'
 import * as encoding from 'lib0/encoding'
 import * as decoding from 'lib0/decoding'
@@ -13,7 +12,7 @@ import type { Range } from './update.js'
 import { PeerLink } from './PeerLink.js'
 import { UPDATES_PER_FRAME, splitRanges } from './ranges.js'
 
-/** Options of `createStream()`, after scuttlebutt's. */
+/** Options of a replication link or stream (`createStream()` in `@hearsay/core/node`), after scuttlebutt's. */
 export interface StreamOptions {
   /** This side sends its ranges (default true). */
   readable?: boolean
@@ -47,6 +46,8 @@ export type StreamTargetEvents<Op> = Pick<ReplicatedEvents<Op>, 'ranges' | 'disp
 /** What a stream needs from a replica; `Replicated` provides it. */
 export interface StreamTarget<Op> extends Events<StreamTargetEvents<Op>> {
   readonly id: ReplicaId
+  /** False once the replica is disposed: a link refuses to start on it. */
+  readonly isOpen?: boolean
   readonly typeId: number
   readonly clock: ReadonlyVersionVector
   readonly overflowCount: number
@@ -56,18 +57,39 @@ export interface StreamTarget<Op> extends Events<StreamTargetEvents<Op>> {
   readRanges(decoder: decoding.Decoder): Range<Op>[]
 }
 
+/** Where a {@link ReplicaLink} puts what it sends: a socket, a port, a file, a Node stream. */
+export interface LinkSink {
+  /** Carries one length-prefixed frame to the other side. */
+  send(frame: Uint8Array): void
+  /** This side has nothing more to send. */
+  end(): void
+  /** The link failed on its own side (an outgoing frame over the cap) and sends nothing more. */
+  fail(error: HearsayError): void
+}
+
+/** Events of a {@link ReplicaLink}. */
+export interface ReplicaLinkEvents {
+  /** The other side's handshake has arrived. */
+  header: (hello: Hello) => void
+  /** The other side's initial history has arrived. */
+  sync: () => void
+  /** {@link ReplicaLink.close} ran: `error` when a bad frame closed it. Fires once. */
+  close: (error?: HearsayError) => void
+}
+
 /**
- * A scuttlebutt-style replication stream for one replica: a Node `Duplex` of length-prefixed
- * binary frames. Each sending side opens with a hello (protocol version, type id, replica id,
- * digest, meta); each side then sends the ranges the other lacks, a sync marker, and live
- * updates. Pipe it to a socket, a file or another replica's stream.
+ * The scuttlebutt-style replication protocol for one replica over any carrier of bytes, with
+ * no platform stream: what `createStream()` (a Node `Duplex`, in `@hearsay/core/node`) and
+ * {@link connectPort} (a `MessagePort`, browsers and workers) are built on. Each sending side
+ * opens with a hello (protocol version, type id, replica id, digest, meta); each side then
+ * sends the ranges the other lacks, a sync marker, and live updates.
  *
- * Events: `header` (the peer's {@link Hello}), `sync` (the peer's initial history has
- * arrived), `error` (a {@link HearsayError}: a malformed or oversized frame, another type or
- * protocol version; the stream is destroyed, the replica is left as it was before that frame).
+ * Bytes from the other side go to {@link receive} in chunks of any size; frames for the other
+ * side go to the {@link LinkSink} given at construction (the hello goes there at once).
  */
-export class ReplicaStream<Op = unknown> extends Duplex {
+export class ReplicaLink<Op = unknown> extends Emitter<ReplicaLinkEvents> {
   readonly #target: StreamTarget<Op>
+  readonly #sink: LinkSink
   readonly #sends: boolean
   readonly #accepts: boolean
   readonly #tail: boolean
@@ -77,6 +99,7 @@ export class ReplicaStream<Op = unknown> extends Duplex {
   readonly #link: PeerLink<Op, 0>
   #live = false
   #ended = false
+  #closed = false
   #lastOverflow: number
   #onRanges = (ranges: readonly Range<Op>[], origin: unknown) => this.#forward(ranges, origin)
   #onDispose = () => this.#end()
@@ -88,9 +111,10 @@ export class ReplicaStream<Op = unknown> extends Duplex {
   /** Bytes and frames in each direction. */
   readonly stats = { bytesIn: 0, bytesOut: 0, framesIn: 0, framesOut: 0 }
 
-  constructor(target: StreamTarget<Op>, options: StreamOptions = {}) {
-    super({ allowHalfOpen: true })
+  constructor(target: StreamTarget<Op>, options: StreamOptions, sink: LinkSink) {
+    super()
     this.#target = target
+    this.#sink = sink
     this.#sends = options.readable ?? true
     this.#accepts = options.writable ?? true
     this.#tail = options.tail ?? true
@@ -118,9 +142,18 @@ export class ReplicaStream<Op = unknown> extends Duplex {
     return this.peer?.meta
   }
 
-  override _read(): void {}
+  /** True once {@link close} has run. */
+  get closed(): boolean {
+    return this.#closed
+  }
 
-  override _write(chunk: Uint8Array, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+  /**
+   * Takes bytes from the other side and acts on every whole frame in them.
+   * @throws HearsayError on a malformed or oversized frame, another type or protocol version;
+   * the replica is left as it was before that frame, and the caller should {@link close} the link.
+   */
+  receive(chunk: Uint8Array): void {
+    if (this.#closed) return
     this.stats.bytesIn += chunk.length
     try {
       for (const payload of this.#frames.push(chunk)) {
@@ -128,25 +161,31 @@ export class ReplicaStream<Op = unknown> extends Duplex {
         this.#handle(payload)
       }
     } catch (err) {
-      cb(err instanceof HearsayError ? err : new HearsayError(ErrorCodes.DECODE_ERROR, String(err), { cause: err }))
-      return
+      throw err instanceof HearsayError ? err : new HearsayError(ErrorCodes.DECODE_ERROR, String(err), { cause: err })
     }
-    cb()
   }
 
-  override _final(cb: (err?: Error | null) => void): void {
+  /**
+   * The other side has finished sending. A tailing link, or one that does not send, ends too.
+   * @throws HearsayError `HEARSAY_DECODE_ERROR` when the input ended inside a frame.
+   */
+  inputEnded(): void {
+    if (this.#closed) return
     if (this.#frames.buffered > 0) {
-      cb(new HearsayError(ErrorCodes.DECODE_ERROR, `input ended inside a frame (${this.#frames.buffered} bytes of it buffered)`, { offset: this.#frames.bytesRead }))
-      return
+      throw new HearsayError(ErrorCodes.DECODE_ERROR, `input ended inside a frame (${this.#frames.buffered} bytes of it buffered)`, { offset: this.#frames.bytesRead })
     }
     // The other side has finished; a tailing stream has nothing more to wait for.
     if (this.#tail || !this.#sends) this.#end()
-    cb()
   }
 
-  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+  /** Stops the link at once: it sends nothing more (not even queued live updates) and stops listening to the replica. */
+  close(error?: HearsayError): void {
+    if (this.#closed) return
+    this.#closed = true
+    this.#ended = true
+    this.#live = false
     this.#detach()
-    cb(err)
+    this.emit('close', error)
   }
 
   #handle(payload: Uint8Array): void {
@@ -235,13 +274,16 @@ export class ReplicaStream<Op = unknown> extends Duplex {
     write(e)
     const payload = encoding.toUint8Array(e)
     if (payload.length > this.#maxFrame) {
-      this.destroy(new HearsayError(ErrorCodes.FRAME_TOO_LARGE, `outgoing frame of ${payload.length} bytes exceeds the cap of ${this.#maxFrame}`))
+      this.#ended = true
+      this.#live = false
+      this.#detach()
+      this.#sink.fail(new HearsayError(ErrorCodes.FRAME_TOO_LARGE, `outgoing frame of ${payload.length} bytes exceeds the cap of ${this.#maxFrame}`))
       return
     }
     const frame = encodeFrame(payload)
     this.stats.bytesOut += frame.length
     this.stats.framesOut++
-    this.push(frame)
+    this.#sink.send(frame)
   }
 
   #end(): void {
@@ -250,7 +292,7 @@ export class ReplicaStream<Op = unknown> extends Duplex {
     this.#ended = true
     this.#live = false
     this.#detach()
-    this.push(null)
+    this.#sink.end()
   }
 
   #detach(): void {
