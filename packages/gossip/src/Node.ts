@@ -192,7 +192,7 @@ export class Node extends Emitter<NodeEvents> {
   }
 
   #log(level: keyof Logger, message: string, data?: Record<string, unknown>): void {
-    this.#logger[level]?.(message, { node: this.#id, ...data })
+    this.#logger[level]?.({ node: this.#id, ...data }, message)
   }
 
   #rand(): number {

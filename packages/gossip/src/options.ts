@@ -9,12 +9,17 @@ export interface Timers {
   clearTimeout(handle: any): void
 }
 
-/** Where a node writes diagnostics. Every method is optional. */
+/**
+ * Where a node writes diagnostics, in the pino/bunyan shape `logger.warn(fields, message)`:
+ * structured fields first (always `node`, the node id, plus what the event carries), then the
+ * message, so a pino or bunyan logger keeps every field and `console` prints both. Every
+ * method is optional.
+ */
 export interface Logger {
-  debug?(message: string, data?: Record<string, unknown>): void
-  info?(message: string, data?: Record<string, unknown>): void
-  warn?(message: string, data?: Record<string, unknown>): void
-  error?(message: string, data?: Record<string, unknown>): void
+  debug?(fields: Record<string, unknown>, message: string): void
+  info?(fields: Record<string, unknown>, message: string): void
+  warn?(fields: Record<string, unknown>, message: string): void
+  error?(fields: Record<string, unknown>, message: string): void
 }
 
 /** Options of a {@link Node}. */

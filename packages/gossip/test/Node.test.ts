@@ -266,7 +266,9 @@ describe('Node over mem://', () => {
       assert.throws(() => new Node({ networkKey: 'k', fanout: 0 }), RangeError)
       assert.throws(() => new Node({ networkKey: 'k', id: '' }), TypeError)
       const logged: string[] = []
-      const a = net.node({ id: 'a', logger: { warn: (m) => logged.push(m) } })
+      const fields: Record<string, unknown>[] = []
+      // The pino/bunyan shape: fields first, then the message.
+      const a = net.node({ id: 'a', logger: { warn: (f, m) => (fields.push(f), logged.push(m)) } })
       await assert.rejects(a.connect('carrier-pigeon://x'), (e: unknown) => isHearsayError(e, ErrorCodes.NOT_SUPPORTED))
       await assert.rejects(a.listen('not a url'), TypeError)
       await assert.rejects(a.connect(net.address('nobody')), (e: unknown) => isHearsayError(e, ErrorCodes.TRANSPORT_ERROR))
@@ -275,6 +277,9 @@ describe('Node over mem://', () => {
       await a.listen(net.address('a'))
       await c.connect(net.address('a')).catch(() => {})
       await waitFor(() => logged.includes('peer error'), 'a logged the refused peer')
+      const f = fields[logged.indexOf('peer error')]!
+      assert.equal(f['node'], 'a', 'the structured fields name the node')
+      assert.ok(Object.keys(f).length > 1, `the fields carry the event's data: ${JSON.stringify(f)}`)
       await a.close()
       await a.close()
       await assert.rejects(a.open('x', LWWMap), (e: unknown) => isHearsayError(e, ErrorCodes.NOT_OPEN))
