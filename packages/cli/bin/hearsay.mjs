@@ -1,19 +1,15 @@
 #!/usr/bin/env node
-// Launcher for `hearsay` (npx hearsay): runs the CLI's TypeScript source through tsx, with the
-// `source` export condition so the workspace packages resolve to their sources (no build step).
-// Signals are passed on so Ctrl-C and SIGTERM reach the CLI, which shuts down cleanly.
-import { spawn } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
-
-const main = fileURLToPath(new URL('../src/main.ts', import.meta.url))
-const tsx = import.meta.resolve('tsx')
-const child = spawn(process.execPath, ['--conditions=source', '--import', tsx, main, ...process.argv.slice(2)], { stdio: 'inherit' })
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-  process.on(signal, () => {
-    // On a terminal, Ctrl-C already reached the child (same process group); forward the rest.
-    if (!child.killed && child.exitCode === null) child.kill(signal)
-  })
+// The `hearsay` executable: runs the built CLI (dist/main.js) in this very process, so signals
+// (Ctrl-C, SIGTERM, SIGKILL) reach the daemon itself and no TypeScript runtime is needed.
+// From a clone, build first (`npm run build`), or run the source without building:
+//   node --conditions=source --import tsx packages/cli/src/main.ts --help
+const main = new URL('../dist/main.js', import.meta.url)
+try {
+  await import(main.href)
+} catch (err) {
+  if (err?.code === 'ERR_MODULE_NOT_FOUND' && String(err.message).includes(main.pathname)) {
+    console.error(`hearsay: ${main.pathname} is missing; build the CLI first (npm run build)`)
+    process.exit(1)
+  }
+  throw err
 }
-child.on('exit', (code, signal) => {
-  process.exitCode = code ?? (signal ? 128 + ({ SIGINT: 2, SIGTERM: 15, SIGHUP: 1 }[signal] ?? 1) : 1)
-})

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The `hearsay` executable: runs the command line and exits with its code.
 // From a clone: node --conditions=source --import tsx packages/cli/src/main.ts --help
-// (or `npx hearsay --help` through bin/hearsay.mjs, which does exactly that).
+// Built: `npx hearsay --help` (bin/hearsay.mjs runs dist/main.js in its own process).
 import { main } from './cli.js'
 
 // `hearsay watch | head -3`: a closed pipe ends the command quietly instead of crashing it.
