@@ -45,7 +45,8 @@ for (const f of files) {
   const text = readFileSync(f, 'utf8').replace(/\/\*[\s\S]*?\*\//g, (c) => c.replace(/[^\n]/g, '')).replace(/^\s*\/\/.*$/gm, '')
   const deps = []
   const rel = relative(root, f)
-  const neutral = NEUTRAL.has(pkgOf(f))
+  // The browser adapters are held to the same rule.
+  const neutral = NEUTRAL.has(pkgOf(f)) || rel.startsWith('packages/adapters/src/web/')
   if (neutral) {
     // Strings may say "Buffer" in a message; code may not use it.
     const code = text.replace(/'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*"/g, "''")
@@ -57,6 +58,9 @@ for (const f of files) {
     const spec = m[1] ?? m[2]
     if (neutral && (spec.startsWith('node:') || builtinModules.includes(spec.split('/')[0])) && !nodeAllowed(rel, spec)) {
       problems.push(`${rel}: imports '${spec}'; the data path (core, model, seq, gossip) runs in browsers and imports no node: module`)
+    }
+    if (rel.startsWith('packages/adapters/src/web/') && spec === 'ws') {
+      problems.push(`${rel}: imports 'ws'; browser adapters use the platform's WebSocket`)
     }
     // type-only imports are erased and cannot form a runtime cycle
     if (/^\s*(import|export)\s+type\s/.test(m[0])) continue
