@@ -3,7 +3,9 @@
 // gzipped (level 9); `bytes` is the minified size, `gzip` the compressed one, `time` the build.
 // hearsay: LWWMap + Text + WebSocketTransport (@hearsay/adapters/web) + ReplicaLink over it.
 // Yjs: Y.Doc + Y.Map + Y.Text + y-websocket's WebsocketProvider + y-indexeddb's persistence
-// (hearsay has no IndexedDB store yet, so its app persists nothing: a lower bound for it).
+// The first hearsay app persists nothing; the second keeps the map in IndexedDBStore, as the
+// Yjs app does with y-indexeddb (browser-level brings abstract-level and the buffer and events
+// packages with it).
 // Run: node --conditions=source --import tsx bench/index.ts bundle
 import { gzipSync } from 'node:zlib'
 import { build } from 'esbuild'
@@ -20,6 +22,24 @@ import { ReplicaLink } from '@hearsay/core'
 import { WebSocketTransport } from '@hearsay/adapters/web'
 const map = new LWWMap(), text = new Text()
 map.set('title', 'notes'); text.insert(0, 'hello')
+const conn = await new WebSocketTransport().connect('ws://127.0.0.1:7001')
+for (const r of [map, text]) {
+  const link = new ReplicaLink(r, {}, { send: (f) => conn.send(f), end() {}, fail: () => conn.close() })
+  conn.on('frame', (f) => link.receive(f))
+}
+console.log(map.toJSON(), text.toString())`,
+  ],
+  [
+    'hearsay + IndexedDBStore',
+    `import { LWWMap } from '@hearsay/model'
+import { Text } from '@hearsay/seq'
+import { ReplicaLink } from '@hearsay/core'
+import { WebSocketTransport, IndexedDBStore } from '@hearsay/adapters/web'
+const map = new LWWMap(), text = new Text()
+map.set('title', 'notes'); text.insert(0, 'hello')
+const store = new IndexedDBStore('notes')
+await store.open()
+await store.append([{ objectId: 'map', typeId: map.typeId, data: map.encodeState() }])
 const conn = await new WebSocketTransport().connect('ws://127.0.0.1:7001')
 for (const r of [map, text]) {
   const link = new ReplicaLink(r, {}, { send: (f) => conn.send(f), end() {}, fail: () => conn.close() })

@@ -18,7 +18,7 @@ const app = `
 import { connectPort, randomReplicaId } from '@hearsay/core'
 import { GSet, LWWMap, ORSet, PNCounter, Doc } from '@hearsay/model'
 import { List, Text } from '@hearsay/seq'
-import { WebSocketTransport } from '@hearsay/adapters/web'
+import { IndexedDBStore, WebSocketTransport } from '@hearsay/adapters/web'
 
 const pairs = [
   [new LWWMap(), new LWWMap(), (a, b) => { a.set('k', { bytes: new Uint8Array([1, 2, 3]), n: 1 }); b.set('j', 'é€😀') }],
@@ -49,7 +49,7 @@ for (const [a, b, edit] of pairs) {
 }
 const names = await Promise.all(done)
 console.log('converged: ' + names.join(' | '))
-console.log('id ' + randomReplicaId() + ' ' + new WebSocketTransport().scheme)
+console.log('id ' + randomReplicaId() + ' ' + new WebSocketTransport().scheme + ' ' + typeof IndexedDBStore)
 `
 
 test('core, model and seq bundle for the browser with no polyfills, and run without Node globals', { timeout: 120_000 }, async () => {
@@ -81,7 +81,7 @@ test('core, model and seq bundle for the browser with no polyfills, and run with
     assert.equal(r.status, 0, `the bundle failed without Node globals:\n${r.stderr}`)
     assert.match(r.stdout, /converged: LWWMap .*\| GSet .*\| ORSet .*\| PNCounter .*\| Text "world hello"|converged: LWWMap .*\| GSet .*\| ORSet .*\| PNCounter .*\| Text "helloworld "/)
     assert.match(r.stdout, /\| List \[.*\] \| Doc /)
-    assert.match(r.stdout, /^id [A-Za-z0-9_-]{11} ws$/m)
+    assert.match(r.stdout, /^id [A-Za-z0-9_-]{11} ws function$/m)
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }

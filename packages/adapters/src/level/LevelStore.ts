@@ -188,9 +188,13 @@ export class LevelStore implements Store {
   // files that are there or running on data LevelDB dropped.
   async #openDirectory(): Promise<void> {
     const dir = this.#location!
-    const files = await import('./levelFiles.js')
+    // Not literals: a browser bundle of this file (IndexedDBStore) must not pull in the file
+    // checks (node:fs) or classic-level (native); a store over a directory exists on Node alone.
+    const filesModule = './levelFiles.js'
+    const classic = 'classic-level'
+    const files = (await import(filesModule)) as typeof import('./levelFiles.js')
     const how = await files.checkBeforeOpen(dir)
-    const { ClassicLevel } = await import('classic-level')
+    const { ClassicLevel } = (await import(classic)) as typeof import('classic-level')
     // createIfMissing only for an empty directory: over existing files LevelDB must find its
     // own database or fail, never start a fresh one (which deletes the old table files).
     const db = new ClassicLevel<Uint8Array, Uint8Array>(dir, { ...VIEW, createIfMissing: how === 'create' }) as unknown as AnyLevel

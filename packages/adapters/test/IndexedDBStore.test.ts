@@ -1,0 +1,24 @@
+import 'fake-indexeddb/auto'
+import { storeSuite } from '@hearsay/core/testing'
+import { IndexedDBStore } from '@hearsay/adapters/web'
+
+// IndexedDBStore on an IndexedDB: fake-indexeddb (a complete IndexedDB in JavaScript, checked
+// against the W3C web-platform tests) stands in for the browser's here. Each test gets its own
+// database name; reopen opens a second store on the same database, as a page reload does.
+let n = 0
+storeSuite('IndexedDBStore (browser-level on IndexedDB)', () => {
+  const name = `hearsay-suite-${process.pid}-${++n}`
+  const stores: IndexedDBStore[] = []
+  const make = () => {
+    const s = new IndexedDBStore(name)
+    stores.push(s)
+    return s
+  }
+  return {
+    store: make(),
+    reopen: make,
+    async teardown() {
+      for (const s of stores) await s.close()
+    },
+  }
+})
