@@ -1,13 +1,14 @@
 // The data path runs in a browser: an app importing @hearsay/core, model, seq and the browser
-// adapters (@hearsay/adapters/web) bundles with
-// esbuild for `platform: 'browser'` with no polyfills (a `node:` import or a Node builtin
-// would not resolve), and the bundle runs where there is no Buffer, no setImmediate and no
-// process: two replicas of each type, made without ids (random ids from WebCrypto), converge
-// over a MessageChannel.
+// adapters (@hearsay/adapters/web) bundles with esbuild for `platform: 'browser'` with no
+// polyfill configured (a `node:` import or a Node builtin would not resolve; IndexedDBStore's
+// abstract-level finds `events` and `buffer` as npm dependencies), and the bundle runs where
+// there is no Buffer, no setImmediate and no process: two replicas of each type, made without
+// ids (random ids from WebCrypto), converge over a MessageChannel. Gossip follows once it
+// imports no node: module.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { build } from 'esbuild'
@@ -52,10 +53,11 @@ console.log('converged: ' + names.join(' | '))
 console.log('id ' + randomReplicaId() + ' ' + new WebSocketTransport().scheme + ' ' + typeof IndexedDBStore)
 `
 
-test('core, model and seq bundle for the browser with no polyfills, and run without Node globals', { timeout: 120_000 }, async () => {
+/** Bundles `source` for the browser, checks no node: module got in, runs it without Node's globals; returns its stdout. */
+async function bundleAndRun(source: string, mustHold: string): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'hearsay-bundle-'))
   try {
-    writeFileSync(join(dir, 'app.mjs'), app)
+    writeFileSync(join(dir, 'app.mjs'), source)
     const result = await build({
       entryPoints: [join(dir, 'app.mjs')],
       bundle: true,
@@ -71,7 +73,7 @@ test('core, model and seq bundle for the browser with no polyfills, and run with
       absWorkingDir: root,
     })
     const inputs = Object.keys(result.metafile.inputs)
-    assert.ok(inputs.some((f) => f.includes('packages/model/')), 'the bundle holds @hearsay/model')
+    assert.ok(inputs.some((f) => f.includes(mustHold)), `the bundle holds ${mustHold}`)
     assert.equal(inputs.filter((f) => f.startsWith('node:')).length, 0, 'no node: module in the bundle')
     const code = result.outputFiles[0]!.text
     writeFileSync(join(dir, 'bundle.mjs'), code)
@@ -79,10 +81,37 @@ test('core, model and seq bundle for the browser with no polyfills, and run with
     const run = `for (const g of ['Buffer', 'setImmediate', 'clearImmediate', 'global', 'process']) delete globalThis[g]\nawait import(${JSON.stringify(join(dir, 'bundle.mjs'))})`
     const r = spawnSync(process.execPath, ['--input-type=module', '-e', run], { encoding: 'utf8', timeout: 60_000 })
     assert.equal(r.status, 0, `the bundle failed without Node globals:\n${r.stderr}`)
-    assert.match(r.stdout, /converged: LWWMap .*\| GSet .*\| ORSet .*\| PNCounter .*\| Text "world hello"|converged: LWWMap .*\| GSet .*\| ORSet .*\| PNCounter .*\| Text "helloworld "/)
-    assert.match(r.stdout, /\| List \[.*\] \| Doc /)
-    assert.match(r.stdout, /^id [A-Za-z0-9_-]{11} ws function$/m)
+    return r.stdout
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
+}
+
+test('core, model, seq and the web adapters bundle for the browser with no polyfill configured, and run without Node globals', { timeout: 120_000 }, async () => {
+  const stdout = await bundleAndRun(app, 'packages/model/')
+  assert.match(stdout, /converged: LWWMap .*\| GSet .*\| ORSet .*\| PNCounter .*\| Text "world hello"|converged: LWWMap .*\| GSet .*\| ORSet .*\| PNCounter .*\| Text "helloworld "/)
+  assert.match(stdout, /\| List \[.*\] \| Doc /)
+  assert.match(stdout, /^id [A-Za-z0-9_-]{11} ws function$/m)
+})
+
+// Two gossip nodes, as two tabs, over BroadcastChannel: runs once gossip imports no node:
+// module (its handshake still uses node:crypto until the Noise channel lands).
+const gossipSrc = join(root, 'packages/gossip/src')
+const nodeOnly = readdirSync(gossipSrc).filter((f) => f.endsWith('.ts') && /from 'node:/.test(readFileSync(join(gossipSrc, f), 'utf8')))
+const gossipApp = `
+import { Node } from '@hearsay/gossip'
+import { LWWMap } from '@hearsay/model'
+import { BroadcastChannelTransport } from '@hearsay/adapters/web'
+const a = new Node({ networkKey: 'k', interval: 50 }), b = new Node({ networkKey: 'k', interval: 50 })
+a.use(new BroadcastChannelTransport()); b.use(new BroadcastChannelTransport())
+const ma = await a.open('notes', LWWMap), mb = await b.open('notes', LWWMap)
+ma.set('a', 1); mb.set('b', 2)
+await a.listen('bc://tab-a'); await b.connect('bc://tab-a')
+for (let i = 0; i < 400 && !(ma.get('b') === 2 && mb.get('a') === 1); i++) await new Promise((r) => setTimeout(r, 25))
+console.log('gossip ' + JSON.stringify(ma.toJSON()) + ' ' + JSON.stringify(mb.toJSON()))
+await a.close(); await b.close()
+`
+test('gossip bundles for the browser and two nodes converge over BroadcastChannel', { timeout: 120_000, skip: nodeOnly.length > 0 ? `gossip src still imports node: modules (${nodeOnly.join(', ')})` : false }, async () => {
+  const stdout = await bundleAndRun(gossipApp, 'packages/gossip/')
+  assert.match(stdout, /^gossip \{"a":1,"b":2\} \{"a":1,"b":2\}$/m)
 })
