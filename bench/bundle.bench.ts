@@ -1,7 +1,7 @@
 // Bundle size of a browser app: the bytes a page downloads to replicate a map and a text over
 // WebSocket. Each app is bundled with esbuild (platform browser, minified, no polyfills) and
 // gzipped (level 9); `bytes` is the minified size, `gzip` the compressed one, `time` the build.
-// hearsay: LWWMap + Text + WebSocketTransport (@hearsay/adapters/web) + ReplicaLink over it.
+// hearsay: LWWMap + Text + WebSocketTransport (@hearsay/adapters/web) + linkConnection.
 // Yjs: Y.Doc + Y.Map + Y.Text + y-websocket's WebsocketProvider + y-indexeddb's persistence
 // The first hearsay app persists nothing; the second keeps the map in IndexedDBStore, as the
 // Yjs app does with y-indexeddb (browser-level brings abstract-level and the buffer and events
@@ -18,22 +18,19 @@ const apps: Array<[string, string]> = [
     'hearsay',
     `import { LWWMap } from '@hearsay/model'
 import { Text } from '@hearsay/seq'
-import { ReplicaLink } from '@hearsay/core'
+import { linkConnection } from '@hearsay/core'
 import { WebSocketTransport } from '@hearsay/adapters/web'
 const map = new LWWMap(), text = new Text()
 map.set('title', 'notes'); text.insert(0, 'hello')
 const conn = await new WebSocketTransport().connect('ws://127.0.0.1:7001')
-for (const r of [map, text]) {
-  const link = new ReplicaLink(r, {}, { send: (f) => conn.send(f), end() {}, fail: () => conn.close() })
-  conn.on('frame', (f) => link.receive(f))
-}
+linkConnection(map, conn)
 console.log(map.toJSON(), text.toString())`,
   ],
   [
     'hearsay + IndexedDBStore',
     `import { LWWMap } from '@hearsay/model'
 import { Text } from '@hearsay/seq'
-import { ReplicaLink } from '@hearsay/core'
+import { linkConnection } from '@hearsay/core'
 import { WebSocketTransport, IndexedDBStore } from '@hearsay/adapters/web'
 const map = new LWWMap(), text = new Text()
 map.set('title', 'notes'); text.insert(0, 'hello')
@@ -41,10 +38,7 @@ const store = new IndexedDBStore('notes')
 await store.open()
 await store.append([{ objectId: 'map', typeId: map.typeId, data: map.encodeState() }])
 const conn = await new WebSocketTransport().connect('ws://127.0.0.1:7001')
-for (const r of [map, text]) {
-  const link = new ReplicaLink(r, {}, { send: (f) => conn.send(f), end() {}, fail: () => conn.close() })
-  conn.on('frame', (f) => link.receive(f))
-}
+linkConnection(map, conn)
 console.log(map.toJSON(), text.toString())`,
   ],
   [

@@ -3,7 +3,7 @@
 // with other tabs of this origin over a BroadcastChannel, with no server. It keeps working
 // offline: edits land in IndexedDB and in the other tabs, and merge when the server is back.
 // Built for the browser by server.ts (esbuild); URL parameters: ?server=ws://...&db=name.
-import { ReplicaLink, restoreReplica, type Connection, type Range, type Value } from '@hearsay/core'
+import { linkConnection, restoreReplica, type ReplicaLink, type Connection, type Range, type Value } from '@hearsay/core'
 import { LWWMap, type LWWMapOp } from '@hearsay/model'
 import { IndexedDBStore, WebSocketTransport } from '@hearsay/adapters/web'
 
@@ -61,21 +61,13 @@ async function connect(): Promise<void> {
     return
   }
   state.server = 'syncing'
-  const l = new ReplicaLink<LWWMapOp>(notes, {}, { send: (f) => void conn.send(f), end: () => conn.close(), fail: (err) => conn.close(err) })
+  const l = linkConnection(notes, conn)
   link = l
   l.on('sync', () => {
     state.server = 'in sync'
     render()
   })
-  conn.on('frame', (f) => {
-    try {
-      l.receive(f)
-    } catch (err) {
-      conn.close(err as Error)
-    }
-  })
   conn.on('close', () => {
-    l.close()
     link = undefined
     state.server = 'offline'
     render()

@@ -7,7 +7,7 @@
 import { createServer, type Server } from 'node:http'
 import { readFileSync } from 'node:fs'
 import { build } from 'esbuild'
-import { ReplicaLink, restoreReplica, type Connection, type Listener, type Range, type Store } from '@hearsay/core'
+import { linkConnection, restoreReplica, type Connection, type Listener, type Range, type Store } from '@hearsay/core'
 import { LWWMap, type LWWMapOp } from '@hearsay/model'
 import { WsTransport } from '@hearsay/adapters'
 import { LevelStore } from '@hearsay/adapters/level'
@@ -54,18 +54,8 @@ export async function startWebServer(options: { port?: number; store?: Store } =
   let syncPort = options.port ? options.port + 1 : 0
   const accept = (conn: Connection) => {
     links.add(conn)
-    const link = new ReplicaLink<LWWMapOp>(notes, {}, { send: (f) => void conn.send(f), end: () => conn.close(), fail: (err) => conn.close(err) })
-    conn.on('frame', (f) => {
-      try {
-        link.receive(f)
-      } catch (err) {
-        conn.close(err as Error)
-      }
-    })
-    conn.on('close', () => {
-      link.close()
-      links.delete(conn)
-    })
+    linkConnection(notes, conn)
+    conn.on('close', () => links.delete(conn))
   }
   const startSync = async () => {
     listener = await ws.listen(`ws://127.0.0.1:${syncPort}/sync`, accept)
