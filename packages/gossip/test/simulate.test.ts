@@ -31,6 +31,7 @@ test('simulate: MiniNode networks converge under loss, duplicates, reordering, a
   for (let i = 0; i < runs; i++) {
     const seed = base + i
     const report = await simulate(harsh(seed))
+    assert.ok(report.ok, explain(seed, report))
     assert.ok(report.converged, explain(seed, report))
     assert.deepEqual(report.errors, [], explain(seed, report))
     assert.equal(report.crashes, 2)
@@ -46,6 +47,50 @@ test('simulate: MiniNode networks converge under loss, duplicates, reordering, a
     const covered = Object.values(v0).reduce((s, v) => s + Object.values(v).reduce((a, b) => a + b, 0), 0)
     assert.equal(covered, report.updates, `seed ${seed}: vectors cover ${covered} of ${report.updates} updates`)
   }
+})
+
+test('simulate: a write that crashes fails the run, even when the nodes converge', async () => {
+  const seed = testSeed()
+  // Crashes before it changes anything, on about a third of the calls: the network still
+  // converges on the writes that went through, which is exactly what hid such types before.
+  const crashy: SimObject<SimGSet> = {
+    id: 'set',
+    type: SimGSet,
+    write: (s, r) => {
+      const w = r.word(3)
+      if (r.int(0, 2) === 0) throw new TypeError(`Cannot read properties of undefined (reading '${w}')`)
+      s.add(w)
+    },
+  }
+  const report = await simulate({ seed, nodes: 6, ops: 60, createNode: (env) => new MiniNode(env), objects: [crashy] })
+  assert.ok(report.converged, explain(seed, report))
+  assert.equal(report.ok, false, explain(seed, report))
+  assert.ok(report.crashedWrites > 0, `seed ${seed}`)
+  assert.equal(report.refusedWrites, 0)
+  assert.match(report.errors[0] ?? '', /write to set on n\d+ at \d+ ms crashed: TypeError: Cannot read properties/)
+  // The same throws, declared as refusals, pass and are counted.
+  const declared = await simulate({ seed, nodes: 6, ops: 60, createNode: (env) => new MiniNode(env), objects: [{ ...crashy, refuses: (e) => e instanceof TypeError }] })
+  assert.ok(declared.ok, explain(seed, declared))
+  assert.equal(declared.refusedWrites, report.crashedWrites)
+  assert.equal(declared.crashedWrites, 0)
+})
+
+test('simulate: a run whose writes are mostly refused fails (it tests almost nothing)', async () => {
+  const seed = testSeed()
+  const refused: SimObject<SimGSet> = {
+    id: 'set',
+    type: SimGSet,
+    write: (s, r) => {
+      if (r.int(0, 3) !== 0) throw new RangeError('nothing to remove')
+      s.add(r.word(3))
+    },
+    refuses: (e) => e instanceof RangeError,
+  }
+  const report = await simulate({ seed, nodes: 4, ops: 40, createNode: (env) => new MiniNode(env), objects: [refused] })
+  assert.ok(report.converged, explain(seed, report))
+  assert.equal(report.ok, false, explain(seed, report))
+  assert.equal(report.crashedWrites, 0)
+  assert.match(report.errors.join('; '), /writes were refused: the run tests almost nothing/)
 })
 
 test('simulate: a seed replays exactly; another seed gives another run', async () => {
@@ -139,7 +184,8 @@ test('SimCluster: drive a scenario step by step', async () => {
   await cluster.run({ until: 3000 })
   assert.ok(cluster.hosts.every((h) => h.ready && h.incarnation === 1))
   assert.equal(cluster.write('n1', 'map', (m: SimLWWMap) => m.set('a', 1)), 1)
-  assert.equal(cluster.write(1, 'map', (m: SimLWWMap) => m.set('a', -1)), null, 'a refused op')
+  // A refused op is thrown to the caller, which decides whether it was expected.
+  assert.throws(() => cluster.write(1, 'map', (m: SimLWWMap) => m.set('a', -1)), RangeError)
   assert.equal(cluster.write(1, 'set', (s: SimGSet) => s.add('x')), 1)
   assert.equal(cluster.write(2, 'set', (s: SimGSet) => s.add('x')), 1)
   assert.equal(cluster.updates, 3)

@@ -419,20 +419,15 @@ export class SimCluster {
 
   /**
    * Performs a local write on a node's replica now: `fn(replica)`. Returns the seqs it
-   * produced (0 for a write that changed nothing), or null when the node is not ready or `fn`
-   * threw a `TypeError`/`RangeError` (an op the type refuses for its arguments). Other errors
-   * are thrown.
+   * produced (0 for a write that changed nothing), or null when the node is not ready.
+   * Whatever `fn` throws is thrown: the caller decides which refusals are expected (swallowing
+   * TypeErrors here once hid types that crash).
    */
   write<R extends Replicated<any>>(node: string | number, objectId: string, fn: (replica: R) => void): number | null {
     const r = this.replica(node, objectId) as R | undefined
     if (r === undefined) return null
     const before = r.clock.get(r.id)
-    try {
-      fn(r)
-    } catch (err) {
-      if (err instanceof TypeError || err instanceof RangeError) return null
-      throw err
-    }
+    fn(r)
     const made = r.clock.get(r.id) - before
     this.#updates += made
     return made

@@ -22,7 +22,7 @@
  *   objects: [{ id: 'm', type: LWWMap, write: (m, r) => m.set(r.word(1), r.int(0, 9)) }],
  *   faults: { link: { loss: 0.2, duplicate: 0.05, reorder: 0.1 }, partitions: [{ at: 3000 }], crashes: 2 },
  * })
- * if (!report.converged) throw new Error(`seed 7 did not converge: ${report.divergence}`)
+ * if (!report.ok) throw new Error(`seed 7 failed: ${report.divergence ?? report.errors.join('; ')}`)
  * ```
  * @packageDocumentation
  */

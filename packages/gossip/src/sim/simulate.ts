@@ -11,11 +11,18 @@ export interface SimObject<R extends Replicated<any> = Replicated<any>> {
   /** Its replicated type. */
   readonly type: ReplicatedClass<R>
   /**
-   * Performs one random local write on `replica`. A `TypeError`/`RangeError` thrown here (an op
-   * the type refuses for its arguments, such as deleting from an empty list) is not a failure:
-   * the write is skipped and not counted.
+   * Performs one random local write on `replica`. Anything it throws is a crash of the type under
+   * test and fails the run (`report.ok` is false, the error is in `report.errors`), unless
+   * {@link refuses} declares it.
    */
   write(replica: R, random: SimRandom, context: { node: string; time: number }): void
+  /**
+   * The refusals this object's writes may throw without failing the run (an op the type refuses
+   * for its arguments, such as deleting from an empty list): such a write is skipped and counted
+   * in `report.refusedWrites`. Default: none, every throw is a crash. A run in which most writes
+   * are refused fails too, since it tests almost nothing.
+   */
+  refuses?: (error: unknown) => boolean
 }
 
 /** A partition in the fault plan. */
@@ -114,6 +121,11 @@ export interface SimReport {
   seed: number
   /** How many nodes ran. */
   nodes: number
+  /**
+   * The run passed: it `converged`, and no write crashed, no node callback threw and no more
+   * than half the writes were refused (see `errors`). Check this, not `converged` alone.
+   */
+  ok: boolean
   /** After heal, every node held byte-identical `encodeState()` per object, equal vectors and empty causal buffers. */
   converged: boolean
   /** Virtual ms at which faults ended. */
@@ -128,6 +140,10 @@ export interface SimReport {
   endTime: number
   /** Calls of an object's `write` that returned normally. */
   writes: number
+  /** Calls of `write` that threw a refusal the object declares (`SimObject.refuses`); skipped. */
+  refusedWrites: number
+  /** Calls of `write` that threw anything else: each is a crash of the type and fails the run. */
+  crashedWrites: number
   /** Seqs those writes produced (a write that changes nothing may produce none; a run-length write several). */
   updates: number
   /** Frames sent over the whole run. */
@@ -150,7 +166,7 @@ export interface SimReport {
   stateHash: string
   /** When not converged: the first difference found. */
   divergence: string | null
-  /** Errors thrown by node callbacks or while starting nodes (their messages). */
+  /** Why the run is not `ok` beyond divergence: crashed writes (the first 20), errors thrown by node callbacks or while starting nodes, too many refused writes. */
   errors: string[]
   /** Each node's end state and traffic, in index order. */
   perNode: SimNodeReport[]
@@ -165,8 +181,9 @@ export interface SimReport {
  *
  * Deterministic: every random choice (the plan, the links, the nodes' own randomness) derives
  * from `seed`, and nodes see only virtual time and timers, so the same seed and options give a
- * deep-equal {@link SimReport}. It does not throw when the network fails to converge: check
- * `report.converged` and `report.divergence`.
+ * deep-equal {@link SimReport}. It does not throw when the run fails: check `report.ok`, then
+ * `report.divergence` and `report.errors`. A write that throws anything its object does not
+ * declare in `refuses` is a crash and fails the run, as in the law checker.
  *
  * @throws TypeError / RangeError for invalid options.
  *
@@ -179,7 +196,7 @@ export interface SimReport {
  *   objects: [{ id: 'prices', type: LWWMap, write: (m, r) => m.set(r.word(1), r.int(0, 99)) }],
  *   faults: { link: { loss: 0.2, duplicate: 0.05, reorder: 0.1, jitter: 10 }, crashes: 2, partitions: [{ at: 2000 }] },
  * })
- * console.log(report.converged, report.timeToConverge, report.bytesPerUpdate)
+ * console.log(report.ok, report.timeToConverge, report.bytesPerUpdate)
  * ```
  */
 export async function simulate(options: SimulateOptions): Promise<SimReport> {
@@ -255,6 +272,8 @@ export async function simulate(options: SimulateOptions): Promise<SimReport> {
   const opTimes = Array.from({ length: opCount }, () => opFrom + sim.random() * (opUntil - opFrom)).sort((a, b) => a - b)
 
   let writes = 0
+  let refusedWrites = 0
+  let crashedWrites = 0
   const failures: string[] = []
   cluster.start()
   for (const t of opTimes) {
@@ -266,7 +285,12 @@ export async function simulate(options: SimulateOptions): Promise<SimReport> {
       try {
         if (cluster.write(h.index, o.id, (r) => o.write(r, cluster.random, { node: h.id, time: sim.time })) !== null) writes++
       } catch (err) {
-        if (failures.length < 20) failures.push(err instanceof Error ? `${err.name}: ${err.message}` : String(err))
+        if (o.refuses?.(err) === true) {
+          refusedWrites++
+          return
+        }
+        crashedWrites++
+        if (failures.length < 20) failures.push(`write to ${o.id} on ${h.id} at ${Math.round(sim.time)} ms crashed: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`)
       }
     })
   }
@@ -308,10 +332,15 @@ export async function simulate(options: SimulateOptions): Promise<SimReport> {
   const endTime = sim.time
   const events = sim.eventCount
   const errors = [...failures, ...cluster.errors]
+  const attempted = writes + refusedWrites + crashedWrites
+  if (attempted > 0 && refusedWrites > attempted / 2) {
+    errors.push(`${refusedWrites} of ${attempted} writes were refused: the run tests almost nothing; make write() produce ops the type accepts`)
+  }
   const updates = cluster.updates
   const report: SimReport = {
     seed: options.seed,
     nodes: n,
+    ok: convergedAt !== null && errors.length === 0,
     converged: convergedAt !== null,
     healedAt: healAt,
     convergedAt,
@@ -319,6 +348,8 @@ export async function simulate(options: SimulateOptions): Promise<SimReport> {
     rounds: convergedAt === null ? null : Math.ceil((convergedAt - healAt) / interval),
     endTime,
     writes,
+    refusedWrites,
+    crashedWrites,
     updates,
     messages: stats.framesSent,
     messagesPerUpdate: updates > 0 ? stats.framesSent / updates : null,
