@@ -3,15 +3,14 @@
 // bandwidth), then leaves again. Devices never meet each other; the camp relays what one
 // brought to the others. In the end every device holds everyone's edits.
 // Run: npx tsx --conditions=source examples/field-camp.ts
-import { EventEmitter } from 'node:events'
-import { HearsayError, ErrorCodes, type Connection, type Listener, type Transport } from '@hearsay/core'
+import { Emitter, HearsayError, ErrorCodes, type Connection, type ConnectionEvents, type Listener, type Transport } from '@hearsay/core'
 import { Node } from '@hearsay/gossip'
 import { Doc, LWWMap } from '@hearsay/model'
 import { TcpTransport } from '@hearsay/adapters'
 
 // A slow radio link: every frame waits `latency` ms plus its size over `bytesPerSecond`, in
 // order, both ways. Out of range, connecting fails and open connections drop.
-class SlowConnection extends EventEmitter implements Connection {
+class SlowConnection extends Emitter<ConnectionEvents> implements Connection {
   #due = 0
   #queued = 0
   constructor(readonly inner: Connection, readonly latency: number, readonly bytesPerSecond: number) {

@@ -13,5 +13,5 @@ a.pipe(b).pipe(a)                    // ...then connected: any duplex works (TCP
 await Promise.all([once(a, 'sync'), once(b, 'sync')])
 
 laptop.set('milk', 3)                // live edits flow while connected
-await once(phone, 'change')
+await phone.nextEvent('change')
 console.log(laptop.toJSON(), phone.toJSON())   // { eggs: 12, milk: 3 } twice

@@ -5,7 +5,7 @@
 import { writeFileSync } from 'node:fs'
 import { LWWRegister, LWWMap, GSet, ORSet, PNCounter, EventLog, Doc } from '@hearsay/model'
 import { List, Text } from '@hearsay/seq'
-import type { Replicated, ReplicatedOptions } from '@hearsay/core'
+import type { Replicated, ReplicatedOptions, Value } from '@hearsay/core'
 
 const T0 = 1_700_000_000_000
 const opts = (id: string): ReplicatedOptions => {
@@ -24,16 +24,16 @@ function merged<R extends Replicated<any>>(make: (o: ReplicatedOptions) => R, wr
 }
 
 const fixtures: Record<string, Replicated<any>> = {
-  'lww-register': merged((o) => new LWWRegister<unknown>(o), (r) => r.set({ n: 1 }), (r) => r.set('bob wins later')),
+  'lww-register': merged((o) => new LWWRegister<Value>(o), (r) => r.set({ n: 1 }), (r) => r.set('bob wins later')),
   'lww-map': merged(
-    (o) => new LWWMap<unknown>(o),
+    (o) => new LWWMap<Value>(o),
     (m) => (m.set('a', 1), m.set('b', [1, 'two', null]), m.set('c', { nested: true }), m.delete('a')),
     (m) => (m.set('d', 2.5), m.set('b', 'bob')),
   ),
-  'g-set': merged((o) => new GSet<unknown>(o), (s) => (s.add('x'), s.add(1)), (s) => (s.add('x'), s.add({ k: 'v' }))),
-  'or-set': merged((o) => new ORSet<unknown>(o), (s) => (s.add('keep'), s.add('gone'), s.delete('gone')), (s) => s.add('bob')),
+  'g-set': merged((o) => new GSet<Value>(o), (s) => (s.add('x'), s.add(1)), (s) => (s.add('x'), s.add({ k: 'v' }))),
+  'or-set': merged((o) => new ORSet<Value>(o), (s) => (s.add('keep'), s.add('gone'), s.delete('gone')), (s) => s.add('bob')),
   'pn-counter': merged((o) => new PNCounter(o), (c) => (c.increment(10), c.decrement(3)), (c) => c.increment(5)),
-  'event-log': merged((o) => new EventLog<unknown>(o), (l) => (l.append('first'), l.append({ second: 2 })), (l) => l.append('bob')),
+  'event-log': merged((o) => new EventLog<Value>(o), (l) => (l.append('first'), l.append({ second: 2 })), (l) => l.append('bob')),
   doc: merged(
     (o) => new Doc(o),
     (d) => {
@@ -43,7 +43,7 @@ const fixtures: Record<string, Replicated<any>> = {
     },
     (d) => d.add({ id: 'note', text: 'from bob' }),
   ),
-  list: merged((o) => new List<unknown>(o), (l) => (l.push('a', 'b', 'c'), l.delete(1, 1), l.move(0, 1)), (l) => l.push(1, 2)),
+  list: merged((o) => new List<Value>(o), (l) => (l.push('a', 'b', 'c'), l.delete(1, 1), l.move(0, 1)), (l) => l.push(1, 2)),
   text: merged((o) => new Text(o), (t) => (t.insert(0, 'hello world'), t.delete(5, 6), t.insert(5, ' there')), (t) => t.insert(0, 'bob: ')),
 }
 

@@ -1,4 +1,4 @@
-// Type-level test of the typed event maps: `npm run lint` type-checks this file (it never runs).
+// Type-level test of the typed event maps: `npm run lint` type-checks this file through tsconfig.test.json (it never runs).
 // Every `@ts-expect-error` line must fail to compile; if one compiles, tsc reports the directive
 // as unused and lint fails. The lines without the directive must compile.
 import { Emitter, LOCAL_ORIGIN, MemoryConnection, type Connection, type HearsayError, type Update } from '@hearsay/core'

@@ -1,6 +1,5 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { once } from 'node:events'
 import type { Connection } from '@hearsay/core'
 import { TcpTransport } from '@hearsay/adapters'
 import { testSeed } from '@hearsay/core/testing'
@@ -54,11 +53,11 @@ test('FaultProxy: a partition cuts open connections and refuses new ones until h
   try {
     client.send(frame(1))
     await until(() => received.length === 1)
-    const closed = once(client, 'close')
+    const closed = client.nextEvent('close')
     proxy.cut = true
     await closed
     const refused = await tcp.connect(`tcp://127.0.0.1:${proxy.port}`)
-    await once(refused, 'close')
+    await refused.nextEvent('close')
     assert.ok(proxy.stats.refused >= 1)
     proxy.cut = false
     const again = await tcp.connect(`tcp://127.0.0.1:${proxy.port}`)
@@ -74,7 +73,7 @@ test('FaultProxy: a partition cuts open connections and refuses new ones until h
 test('FaultProxy: reset mode cuts the connection on a lost frame', async () => {
   const { listener, proxy, client } = await setup({ loss: 0.5, lossMode: 'reset' }, 3)
   try {
-    const closed = once(client, 'close')
+    const closed = client.nextEvent('close')
     for (let i = 0; i < 50 && client.isOpen; i++) client.send(frame(i))
     await closed
     assert.equal(proxy.stats.resets, 1)

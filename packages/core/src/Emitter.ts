@@ -13,6 +13,11 @@ export interface Events<E> {
   off<K extends keyof E>(name: K, listener: ListenerOf<E, K>): this
   /** How many listeners `name` has. */
   listenerCount(name: keyof E): number
+  /**
+   * Resolves with the arguments of the next `name` event: a typed `events.once`. It never
+   * rejects; race it with the emitter's error or close event when one can end the wait.
+   */
+  nextEvent<K extends keyof E>(name: K): Promise<EventArgs<E, K>>
 }
 
 type Fn = ((...args: unknown[]) => void) & { listener?: unknown }
@@ -93,6 +98,10 @@ export class Emitter<E> implements Events<E> {
     return this.#listeners.get(name)?.length ?? 0
   }
 
+  nextEvent<K extends keyof E>(name: K): Promise<EventArgs<E, K>> {
+    return new Promise((resolve) => this.once(name, ((...args: EventArgs<E, K>) => resolve(args)) as ListenerOf<E, K>))
+  }
+
   /**
    * Calls `name`'s listeners with `args`, in order; returns whether there were any.
    * @throws the error itself when `name` is `error` and nobody listens.
@@ -110,3 +119,4 @@ export class Emitter<E> implements Events<E> {
   /** Called after every listener is added (by `on` or `once`); does nothing unless overridden. */
   protected listenerAdded(_name: keyof E): void {}
 }
+

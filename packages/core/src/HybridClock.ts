@@ -7,9 +7,9 @@ export const DEFAULT_MAX_DRIFT_MS = 60_000
 /** Options of a {@link HybridClock}. */
 export interface HybridClockOptions {
   /** Wall clock in milliseconds; `Date.now` by default. Inject one for simulations. */
-  now?: () => number
+  now?: (() => number) | undefined
   /** Milliseconds a remote time may be ahead of our wall clock before it is refused. */
-  maxDrift?: number
+  maxDrift?: number | undefined
 }
 
 /**

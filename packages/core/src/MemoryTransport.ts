@@ -10,9 +10,9 @@ export const DEFAULT_MAX_SEND_BUFFER = 8 * 1024 * 1024
 /** Options of a {@link MemoryTransport}. */
 export interface MemoryTransportOptions {
   /** Largest frame accepted, in bytes (default 16 MiB). */
-  maxFrame?: number
+  maxFrame?: number | undefined
   /** Most bytes queued for a peer that is not reading before the connection closes with `HEARSAY_BACKPRESSURE` (default 8 MiB). */
-  maxSendBuffer?: number
+  maxSendBuffer?: number | undefined
   /** The in-process namespace of `mem://` addresses (default: one shared by the whole process). */
   network?: MemoryNetwork
 }

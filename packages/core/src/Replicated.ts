@@ -15,19 +15,19 @@ import type { ApplyResult, StreamTarget } from './ReplicaLink.js'
 /** Options every replicated type accepts. */
 export interface ReplicatedOptions {
   /** This replica's id, the source of its updates; random when omitted. Keep it stable across restarts of a persisted replica. */
-  id?: string
+  id?: string | undefined
   /** Wall clock in ms for the hybrid clock; inject one for simulations and tests. */
-  now?: () => number
+  now?: (() => number) | undefined
   /** How far (ms) a remote update's time may run ahead of our wall clock; default 60 000. */
-  maxDrift?: number
+  maxDrift?: number | undefined
   /** Most updates the causal buffer holds before it drops ranges (they are re-fetched later); default 1 000 000. */
-  maxPending?: number
+  maxPending?: number | undefined
   /**
    * Largest local update in bytes (op and dependencies, encoded); a write over it throws
    * `HEARSAY_VALUE_TOO_LARGE` before anything changes. Default {@link DEFAULT_MAX_UPDATE_BYTES}
    * (4 MiB); a gossip node sets what its links carry (`maxUpdateBytesFor`).
    */
-  maxUpdateBytes?: number
+  maxUpdateBytes?: number | undefined
 }
 
 /**

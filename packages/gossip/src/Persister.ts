@@ -60,7 +60,7 @@ export class Persister {
   /** Batches appended, compactions run, append failures. */
   readonly stats = { batches: 0, appends: 0, compactions: 0, failures: 0, bytes: 0 }
 
-  constructor(store: Store, snapshot: SnapshotSource, options: { policy?: CompactionPolicy; onError: (err: unknown) => void; onFailed: (err: unknown) => void }) {
+  constructor(store: Store, snapshot: SnapshotSource, options: { policy?: CompactionPolicy | undefined; onError: (err: unknown) => void; onFailed: (err: unknown) => void }) {
     this.#store = store
     this.#snapshot = snapshot
     this.#policy = { minBatches: options.policy?.minBatches ?? 64, maxBatches: options.policy?.maxBatches ?? 1024 }

@@ -5,7 +5,6 @@ import {
   encoding,
   isReplicaId,
   readBoundedString,
-  readBytes,
   readCount,
   readSafeUint,
   readVersionVector,

@@ -25,7 +25,7 @@ export interface Logger {
 /** Options of a {@link Node}. */
 export interface NodeOptions {
   /** The node id: the source id of every replica it hosts. Default: the id saved in the store, else a new random one (saved). */
-  id?: string
+  id?: string | undefined
   /** Where replicas and node metadata persist. Default: a fresh {@link MemoryStore} (nothing survives the process). */
   store?: Store
   /** The secret every node of the network shares; peers prove they hold it before any data moves. */

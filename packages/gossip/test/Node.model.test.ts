@@ -1,5 +1,4 @@
 import { describe, it } from 'node:test'
-import assert from 'node:assert/strict'
 import * as fc from 'fast-check'
 import { MemoryStore, type Update } from '@hearsay/core'
 import { LWWMap, type LWWMapOp } from '@hearsay/model'
@@ -43,7 +42,7 @@ describe('Node against a model', () => {
         const nodes: Node[] = []
         const maps: LWWMap[] = []
         const boot = async (i: number): Promise<void> => {
-          const n = net.node({ id: `n${i}`, store: stores[i], interval: 15, backoff: 5, maxBackoff: 20 })
+          const n = net.node({ id: `n${i}`, store: stores[i]!, interval: 15, backoff: 5, maxBackoff: 20 })
           nodes[i] = n
           await n.listen(net.address(`n${i}`))
           maps[i] = await n.open('m', LWWMap)

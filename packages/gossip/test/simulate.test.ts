@@ -200,7 +200,7 @@ test('SimCluster: drive a scenario step by step', async () => {
   cluster.write(0, 'map', (m: SimLWWMap) => m.set('b', 2))
   cluster.write(6, 'map', (m: SimLWWMap) => m.set('c', 3))
   await cluster.run({ until: cluster.sim.time + 10_000 })
-  assert.equal(cluster.replica(7, 'map')!.toJSON()['b'], undefined, 'the partition holds')
+  assert.equal((cluster.replica(7, 'map')!.toJSON() as Record<string, unknown>)['b'], undefined, 'the partition holds')
   assert.match(cluster.divergence() ?? '', /n5 is not up/)
   cluster.network.heal()
   cluster.restart('n5')

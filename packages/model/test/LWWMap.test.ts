@@ -206,7 +206,7 @@ test('LWWMap replicas sync over createStream and stay live', async () => {
   sa.pipe(new PassThrough()).pipe(sb).pipe(new PassThrough()).pipe(sa)
   await Promise.all([new Promise((r) => sa.once('sync', r)), new Promise((r) => sb.once('sync', r))])
   assert.deepEqual(a.toJSON(), b.toJSON())
-  const changed = new Promise<[string, number]>((r) => b.once('change', (k: string, v: number) => r([k, v])))
+  const changed = b.nextEvent('change')
   a.set('live', 42)
   assert.deepEqual(await changed, ['live', 42])
   a.dispose()

@@ -51,7 +51,7 @@ export type ListOptions = ReplicatedOptions
  * todo.indexOf(cursor)       // 1, and still points at 'milk' after remote edits
  * ```
  */
-export class List<T extends Value = Value> extends SequenceBase<readonly Value[], T[]> {
+export class List<T extends Value = Value> extends SequenceBase<readonly Value[], T[], readonly T[]> {
   static override readonly typeId = ListTypeId
   static override readonly typeName = 'List'
 

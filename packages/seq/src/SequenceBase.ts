@@ -26,8 +26,11 @@ const SIZE_CHECKED = { sizeChecked: true } as const
  */
 export type ElementId = string
 
-/** What a {@link List} or {@link Text} emits, besides the base events. */
-export interface SequenceEvents<C> extends ReplicatedEvents<SeqOp<C>> {
+/**
+ * What a {@link List} or {@link Text} emits, besides the base events. `C` is the content of a
+ * delta (a string for Text, the element array for List), `Op` the type's op.
+ */
+export interface SequenceEvents<C, Op = SeqOp<C>> extends ReplicatedEvents<Op> {
   /** After every local edit and every applied remote batch: the change as a delta over the content before it. */
   change: (delta: Delta<C>, origin: unknown) => void
 }
@@ -42,7 +45,7 @@ export let engineOf: <C>(sequence: SequenceBase<C, unknown>) => SeqEngine<C>
  * What List and Text share: the engine, the op codec, local commits and `change` events.
  * Not exported from the package; use {@link List} or {@link Text}.
  */
-export abstract class SequenceBase<C, Json> extends Replicated<SeqOp<C>, Json, SequenceEvents<C>> {
+export abstract class SequenceBase<C, Json, D = C> extends Replicated<SeqOp<C>, Json, SequenceEvents<D, SeqOp<C>>> {
   /** @internal */
   protected readonly engine: SeqEngine<C>
 
@@ -152,7 +155,7 @@ export abstract class SequenceBase<C, Json> extends Replicated<SeqOp<C>, Json, S
     this.#pendingEdits = []
     if (edits.length === 0 || this.listenerCount('change') === 0) return
     const delta = composeEdits(edits as SeqEdit<C>[], this.engine.kind)
-    if (delta.length > 0) this.emit('change', delta, origin)
+    if (delta.length > 0) this.emit('change', delta as Delta<unknown> as Delta<D>, origin)
   }
 
   protected *history(since: ReadonlyVersionVector): Iterable<Update<SeqOp<C>>> {

@@ -418,7 +418,7 @@ export async function checkConvergence<R extends Replicated<any>, A>(
         total.remote += st.remote
       }
     }),
-    { ...params, reporter: undefined },
+    params,
   )
   const header = `checkConvergence failed (seed ${seed}; replay with SEED=${seed})`
   if (details.failed) {

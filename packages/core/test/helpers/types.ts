@@ -1,7 +1,12 @@
-import { Replicated, encoding, decoding, readBoundedString, type Update, type ReplicatedOptions, type Dot } from '@hearsay/core'
+import { Replicated, encoding, decoding, readBoundedString, type ReplicatedEvents, type Update, type ReplicatedOptions, type Dot } from '@hearsay/core'
+
+/** What a {@link TestGSet} emits. */
+export interface TestGSetEvents extends ReplicatedEvents<string> {
+  change: (item: string) => void
+}
 
 /** A grow-only set of strings: the smallest correct type, used to prove the base. */
-export class TestGSet extends Replicated<string, string[]> {
+export class TestGSet extends Replicated<string, string[], TestGSetEvents> {
   static override readonly typeId = 9001
   static override readonly typeName = 'TestGSet'
   readonly #items = new Map<string, Update<string>>()
@@ -54,7 +59,7 @@ export class TestGSet extends Replicated<string, string[]> {
 
 /** A register where the last update *received* wins: not commutative, so the checker must catch it. */
 export class BrokenRegister extends Replicated<number, number | null> {
-  static override readonly typeId = 9002
+  static override readonly typeId: number = 9002
   static override readonly typeName = 'BrokenRegister'
   #value: number | null = null
   #last: Update<number> | undefined

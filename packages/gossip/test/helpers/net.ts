@@ -9,7 +9,7 @@ export class TestNet {
   readonly nodes: Node[] = []
   readonly prefix = `t${++counter}`
 
-  transport(options: { maxFrame?: number; maxSendBuffer?: number } = {}): MemoryTransport {
+  transport(options: { maxFrame?: number | undefined; maxSendBuffer?: number | undefined } = {}): MemoryTransport {
     return new MemoryTransport({ ...options, network: this.network })
   }
 
@@ -40,8 +40,7 @@ export async function waitFor(cond: () => boolean | Promise<boolean>, what: stri
 
 export { MemoryStore }
 
-import { EventEmitter } from 'node:events'
-import type { Connection, Listener, Transport } from '@hearsay/core'
+import { Emitter, type Connection, type ConnectionEvents, type Listener, type Transport } from '@hearsay/core'
 
 /** A frame seen by a {@link RecordingTransport}: direction from this side's point of view. */
 export interface SeenFrame {
@@ -49,7 +48,7 @@ export interface SeenFrame {
   readonly bytes: Uint8Array
 }
 
-class RecordingConnection extends EventEmitter implements Connection {
+class RecordingConnection extends Emitter<ConnectionEvents> implements Connection {
   constructor(readonly inner: Connection, readonly log: SeenFrame[]) {
     super()
     inner.on('frame', (f: Uint8Array) => {
