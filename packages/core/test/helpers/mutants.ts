@@ -176,7 +176,8 @@ class HalfAppliesThenThrows extends Replicated<number, number> {
   }
 }
 
-type TagOp = { add: string } | { remove: string; tags: Dot[] }
+// Dot spelled as a type literal: an interface has no index signature, so it is not a Value.
+type TagOp = { add: string } | { remove: string; tags: Array<{ source: Dot['source']; seq: number }> }
 
 /** Observed-remove set whose remove names the adds it saw but does not declare them as deps, so it may run before them. */
 class IgnoresDeps extends Replicated<TagOp, string[]> {
