@@ -49,11 +49,11 @@ export class SimGSet extends Replicated<string, string[]> {
     for (const u of this.#items.values()) if (u.seq > since.get(u.source)) yield u
   }
 
-  protected writeOp(e: encoding.Encoder, op: string): void {
+  protected override writeOp(e: encoding.Encoder, op: string): void {
     encoding.writeVarString(e, op)
   }
 
-  protected readOp(d: decoding.Decoder): string {
+  protected override readOp(d: decoding.Decoder): string {
     return readBoundedString(d, 1 << 12)
   }
 
@@ -94,12 +94,12 @@ export class SimLWWMap extends Replicated<KV, Record<string, number>> {
     for (const u of this.#winners.values()) if (u.seq > since.get(u.source)) yield u
   }
 
-  protected writeOp(e: encoding.Encoder, op: KV): void {
+  protected override writeOp(e: encoding.Encoder, op: KV): void {
     encoding.writeVarString(e, op.key)
     encoding.writeVarUint(e, op.value)
   }
 
-  protected readOp(d: decoding.Decoder): KV {
+  protected override readOp(d: decoding.Decoder): KV {
     const key = readBoundedString(d, 1 << 12)
     const value = readSafeUint(d)
     return { key, value }

@@ -1,8 +1,8 @@
 // Names the cause of a LevelDB failure. No node:* imports: the LevelStore also runs in browsers.
 import { HearsayError, ErrorCodes } from '@hearsay/core'
 
-function causesOf(err: unknown): Array<{ code?: string; message: string }> {
-  const out: Array<{ code?: string; message: string }> = []
+function causesOf(err: unknown): Array<{ code?: string | undefined; message: string }> {
+  const out: Array<{ code?: string | undefined; message: string }> = []
   for (let e = err as { code?: string; message?: string; cause?: unknown } | undefined; e && out.length < 8; e = e.cause as typeof e) {
     out.push({ code: e.code, message: String(e.message ?? e) })
   }
