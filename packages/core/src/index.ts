@@ -57,6 +57,7 @@ export {
   writeValue,
 } from './encoding.js'
 export type { Value } from './encoding.js'
+export { isNewer } from './lww.js'
 export { MAX_SEQ, readRange, readRanges, updateEnd, writeRange, writeRanges } from './update.js'
 export type { OpCodec, Range, Update } from './update.js'
 export { DEFAULT_MAX_FRAME, FrameDecoder, encodeFrame } from './framing.js'

@@ -3,6 +3,7 @@ import {
   HearsayError,
   MembershipTypeId,
   Replicated,
+  isNewer,
   type ReplicatedEvents,
   decoding,
   encoding,
@@ -37,12 +38,6 @@ export interface Member {
   readonly heartbeat: number
   /** Hybrid time of the entry's last write. */
   readonly time: number
-}
-
-function newer(a: Update<unknown>, b: Update<unknown>): boolean {
-  if (a.time !== b.time) return a.time > b.time
-  if (a.source !== b.source) return a.source > b.source
-  return a.seq > b.seq
 }
 
 /** What the {@link Membership} emits, besides the base events. */
@@ -96,7 +91,7 @@ export class Membership extends Replicated<MembershipOp, Record<string, { addres
 
   protected applyOp(u: Update<MembershipOp>): boolean {
     const prev = this.#entries.get(u.op.node)
-    if (prev !== undefined && !newer(u, prev)) return false
+    if (prev !== undefined && !isNewer(u, prev)) return false
     this.#entries.set(u.op.node, u)
     this.emit('change', this.get(u.op.node)!)
     return true

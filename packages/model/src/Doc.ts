@@ -2,6 +2,7 @@ import {
   utf8Length,
   DocTypeId,
   Replicated,
+  isNewer,
   type ReplicatedEvents,
   assertValue,
   decoding,
@@ -15,7 +16,6 @@ import {
   type Value,
   readValue,
 } from '@hearsay/core'
-import { isNewer } from './lww.js'
 import { Row, type RowData, type RowHost } from './Row.js'
 import { RowSet, type QueryValue } from './RowSet.js'
 import { Seq } from './Seq.js'

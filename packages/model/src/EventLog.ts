@@ -1,6 +1,7 @@
 import {
   EventLogTypeId,
   Replicated,
+  isNewer,
   type ReplicatedEvents,
   assertValue,
   registerType,
@@ -10,7 +11,6 @@ import {
   type Update,
   type Value,
 } from '@hearsay/core'
-import { isNewer } from './lww.js'
 import { freezeValue } from './values.js'
 
 /** Options of an {@link EventLog}. */

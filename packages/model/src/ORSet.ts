@@ -1,6 +1,7 @@
 import {
   ORSetTypeId,
   Replicated,
+  isNewer,
   type ReplicatedEvents,
   assertValue,
   decoding,
@@ -19,7 +20,6 @@ import {
   type Value,
   readValue,
 } from '@hearsay/core'
-import { isNewer } from './lww.js'
 import { canonicalValue, decodeError, freezeDecoded, freezeValue, valueKey } from './values.js'
 
 /**
