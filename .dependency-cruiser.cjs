@@ -29,7 +29,6 @@ module.exports = {
     doNotFollow: { path: 'node_modules' },
     exclude: { path: '(^|/)(dist|node_modules)/' },
     tsPreCompilationDeps: false,
-    tsConfig: { fileName: 'tsconfig.test.json' },
     enhancedResolveOptions: { conditionNames: ['source', 'import', 'types', 'default'], exportsFields: ['exports'], extensions: ['.ts', '.js', '.json'] },
     combinedDependencies: true,
   },

@@ -43,7 +43,9 @@ type Fn = ((...args: unknown[]) => void) & { listener?: unknown }
  */
 export class Emitter<E> implements Events<E> {
   // Copy-on-write lists: emit iterates without copying, and changes made meanwhile build a new list.
-  readonly #listeners = new Map<keyof E, readonly Fn[]>()
+  // Keyed by PropertyKey, not keyof E: a private field typed by E would make an emitter of a
+  // wider map (LWWMap's) unassignable to one of the base map (Replicated<any>'s).
+  readonly #listeners = new Map<PropertyKey, readonly Fn[]>()
 
   on<K extends keyof E>(name: K, listener: ListenerOf<E, K>): this {
     if (typeof listener !== 'function') throw new TypeError('a listener is a function')

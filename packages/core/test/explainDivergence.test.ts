@@ -32,7 +32,7 @@ test('a buffered update: which dot it waits for, after a gap or for a dependency
   a.add('x')
   a.add('y')
   const [, u2] = updatesOf(a)
-  b.applyRanges([{ source: 'a', from: 1, to: 2, updates: [u2!] }])
+  b.applyRanges([{ source: a.id, from: 1, to: 2, updates: [u2!] }])
   let report = explainDivergence(a, b)
   assert.deepEqual(report.buffered, [{ replica: 'b', source: 'a', from: 1, to: 2, updates: 1, reason: 'gap', waitsFor: { source: 'a', seq: 1 }, heldBy: ['a'] }])
   assert.ok(report.lines.includes("b holds a (1, 2] (1 update) in its causal buffer, waiting for a:1 (a's earlier updates); a has it"), report.lines.join('\n'))
@@ -65,7 +65,7 @@ test('equal vectors over different content: which dots differ', () => {
   a.add('y')
   const [, u2] = updatesOf(a)
   // b is told (0, 2] holds only a:2, as a compacted history would: its vector equals a's.
-  b.applyRanges([{ source: 'a', from: 0, to: 2, updates: [u2!] }])
+  b.applyRanges([{ source: a.id, from: 0, to: 2, updates: [u2!] }])
   assert.equal(a.clock.compare(b.clock), 'equal')
   const report = explainDivergence(a, b)
   assert.equal(report.converged, false)
