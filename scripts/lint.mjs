@@ -16,8 +16,8 @@ const root = resolve(new URL('..', import.meta.url).pathname)
 const bin = (name) => join(root, 'node_modules', '.bin', name)
 const checks = [
   ['imports (dependency-cruiser)', bin('depcruise'), ['--config', '.dependency-cruiser.cjs', '--output-type', 'err', 'packages', 'test', 'examples', 'bench', 'scripts']],
-  ['declared dependencies (knip)', bin('knip'), ['--dependencies', '--no-progress', '--no-config-hints']],
-  ['production dependencies (knip --production)', bin('knip'), ['--dependencies', '--production', '--no-progress', '--no-config-hints']],
+  ['declared dependencies (knip)', bin('knip'), ['--dependencies', '--exclude', 'optionalPeerDependencies', '--no-progress', '--no-config-hints']],
+  ['production dependencies (knip --production)', bin('knip'), ['--dependencies', '--exclude', 'optionalPeerDependencies', '--production', '--no-progress', '--no-config-hints']],
   ['data path (scripts/lint-data-path.mjs)', process.execPath, [join(root, 'scripts', 'lint-data-path.mjs')]],
   ['types of tests, examples, bench (tsc)', bin('tsc'), ['-p', 'tsconfig.test.json']],
 ]

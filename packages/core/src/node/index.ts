@@ -15,7 +15,7 @@
  * ```
  * @packageDocumentation
  */
-import { Replicated, type ReplicatedEvents } from '../Replicated.js'
+import { Replicated } from '../Replicated.js'
 import type { StreamOptions } from '../ReplicaLink.js'
 import { HearsayError, ErrorCodes } from '../errors.js'
 import { ReplicaStream, createReadStream, createStream, createWriteStream } from './ReplicaStream.js'
@@ -23,7 +23,7 @@ import { ReplicaStream, createReadStream, createStream, createWriteStream } from
 export { ReplicaStream, createReadStream, createStream, createWriteStream }
 
 declare module '../Replicated.js' {
-  interface Replicated<Op, Json, E extends ReplicatedEvents<Op>> {
+  interface Replicated<Op, Json, E> {
     /** A duplex replication stream (Node only; `@hearsay/core/node`); see {@link ReplicaStream}. */
     createStream(options?: StreamOptions): ReplicaStream<Op>
     /** A stream that only sends this replica's history (to a file or a peer), then ends (Node only). */
