@@ -4,6 +4,7 @@ import { ErrorCodes, HearsayError, MemoryStore, isHearsayError, type StoreEntry 
 import { LWWMap, ORSet } from '@hearsay/model'
 import { TestNet, waitFor } from './helpers/net.ts'
 import { GatedStore } from './helpers/GatedStore.ts'
+import { Persister } from '../src/Persister.ts'
 
 /** A MemoryStore whose appends fail, like a full disk, once `full` is set. */
 class FullStore extends MemoryStore {
@@ -134,5 +135,39 @@ describe('persistence', () => {
     } finally {
       await net.close()
     }
+  })
+
+  it('resolves each waiter exactly when its batch is durable, whatever order they wait in', async () => {
+    const store = new GatedStore()
+    await store.open()
+    const p = new Persister(store, () => undefined, { onError: () => {}, onFailed: () => {} })
+    const encode = (): Uint8Array => new Uint8Array([1])
+    const done: string[] = []
+    const track = (name: string, promise: Promise<void>): void => void promise.then(() => done.push(name))
+    store.closeGate()
+    // Batches queued in separate ticks while the store is stuck: writes faster than commits.
+    for (let i = 0; i < 3000; i++) {
+      track(`w${i}`, p.append(`o${i % 7}`, 1, [], encode))
+      if (i === 2000) track('early-o0', p.whenDurable('o0'))
+      if (i % 10 === 0) await new Promise((r) => setImmediate(r))
+    }
+    track('all', p.flush())
+    // whenDurable of an object last written long ago waits on an older seq than the newest.
+    track('o1-late', p.whenDurable('o1'))
+    await new Promise((r) => setImmediate(r))
+    assert.deepEqual(done, [], 'nothing resolves while the store holds every append')
+    store.openGate()
+    await p.idle()
+    await new Promise((r) => setImmediate(r))
+    assert.equal(done.length, 3003)
+    // In seq order. early-o0 waits for o0's last write before it (w1995), not the newest one;
+    // o1-late for o1's last write (w2997), placed among the waiters by seq; 'all' for w2999.
+    const at = (n: string): number => done.indexOf(n)
+    for (let i = 1; i < 3000; i++) assert.ok(at(`w${i}`) > at(`w${i - 1}`), `w${i} after w${i - 1}`)
+    assert.equal(at('early-o0'), at('w1995') + 1, `early-o0 at ${at('early-o0')}`)
+    assert.equal(at('o1-late'), at('w2997') + 1, `o1-late at ${at('o1-late')}`)
+    assert.equal(at('all'), done.length - 1)
+    assert.ok(p.isDurable('o3'))
+    await store.close()
   })
 })
