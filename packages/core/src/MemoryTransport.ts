@@ -1,11 +1,8 @@
-import { Emitter } from './Emitter.js'
+import { BaseConnection, DEFAULT_MAX_SEND_BUFFER } from './BaseConnection.js'
 import { scheduleTask } from './scheduleTask.js'
 import { HearsayError, ErrorCodes } from './errors.js'
 import { DEFAULT_MAX_FRAME } from './framing.js'
-import type { Connection, ConnectionEvents, Listener, Transport, TransportCapabilities } from './transport.js'
-
-/** Default bound on the bytes one connection holds queued for its peer (8 MiB). */
-export const DEFAULT_MAX_SEND_BUFFER = 8 * 1024 * 1024
+import type { Connection, Listener, Transport, TransportCapabilities } from './transport.js'
 
 /** Options of a {@link MemoryTransport}. */
 export interface MemoryTransportOptions {
@@ -61,40 +58,32 @@ let dialCounter = 0
 /**
  * One end of an in-process link. Frames are copied on `send` and delivered in order in a later
  * macrotask, like a socket; bytes sent and not yet delivered count against the sender's bounded
- * buffer. {@link pause} makes this end stop reading, so the other end's buffer fills up (what a
- * peer that stops reading does to a socket).
+ * buffer, and `drain` fires once they have all been delivered. {@link pause} makes this end
+ * stop reading, so the other end's buffer fills up (what a peer that stops reading does to a
+ * socket). The send-side checks are {@link BaseConnection}'s; the frame cap is the smaller of
+ * the two ends' caps.
  */
-export class MemoryConnection extends Emitter<ConnectionEvents> implements Connection {
-  readonly remoteAddress: string
+export class MemoryConnection extends BaseConnection {
   #peer!: MemoryConnection
-  #open = true
   #queue: Uint8Array[] = []
   #buffered = 0
   #paused = false
   #scheduled = false
   #closeAfterFlush = false
-  readonly #maxFrame: number
-  readonly #maxSendBuffer: number
 
   /** @internal */
   constructor(remoteAddress: string, maxFrame: number, maxSendBuffer: number) {
-    super()
-    this.remoteAddress = remoteAddress
-    this.#maxFrame = maxFrame
-    this.#maxSendBuffer = maxSendBuffer
+    super(remoteAddress, { maxFrame, maxSendBuffer })
   }
 
   /** @internal */
   static pair(aAddress: string, bAddress: string, a: { maxFrame: number; maxSendBuffer: number }, b: { maxFrame: number; maxSendBuffer: number }): [MemoryConnection, MemoryConnection] {
-    const x = new MemoryConnection(aAddress, a.maxFrame, a.maxSendBuffer)
-    const y = new MemoryConnection(bAddress, b.maxFrame, b.maxSendBuffer)
+    const cap = Math.min(a.maxFrame, b.maxFrame)
+    const x = new MemoryConnection(aAddress, cap, a.maxSendBuffer)
+    const y = new MemoryConnection(bAddress, cap, b.maxSendBuffer)
     x.#peer = y
     y.#peer = x
     return [x, y]
-  }
-
-  get isOpen(): boolean {
-    return this.#open
   }
 
   get bufferedBytes(): number {
@@ -106,20 +95,10 @@ export class MemoryConnection extends Emitter<ConnectionEvents> implements Conne
     return this.#paused
   }
 
-  send(frame: Uint8Array): boolean {
-    if (!this.#open) return false
-    if (frame.length > this.#maxFrame || frame.length > this.#peer.#maxFrame) {
-      this.close(new HearsayError(ErrorCodes.FRAME_TOO_LARGE, `frame of ${frame.length} bytes exceeds the cap of ${Math.min(this.#maxFrame, this.#peer.#maxFrame)}`))
-      return false
-    }
-    if (this.#buffered + frame.length > this.#maxSendBuffer) {
-      this.close(new HearsayError(ErrorCodes.BACKPRESSURE, `peer ${this.remoteAddress} stopped reading: ${this.#buffered} bytes queued`))
-      return false
-    }
+  protected sendFrame(frame: Uint8Array): void {
     this.#queue.push(frame.slice())
     this.#buffered += frame.length
     this.#schedule()
-    return true
   }
 
   /** Stops reading: frames for this end stay queued on the other end, counting against its buffer. */
@@ -143,18 +122,18 @@ export class MemoryConnection extends Emitter<ConnectionEvents> implements Conne
   #deliver(): void {
     this.#scheduled = false
     const peer = this.#peer
-    while (this.#queue.length > 0 && !peer.#paused && peer.#open) {
+    while (this.#queue.length > 0 && !peer.#paused && peer.isOpen) {
       const f = this.#queue.shift()!
       this.#buffered -= f.length
       peer.emit('frame', f)
     }
-    if (this.#closeAfterFlush && (this.#queue.length === 0 || !peer.#open)) {
+    if (this.#closeAfterFlush && (this.#queue.length === 0 || !peer.isOpen)) {
       this.#closeAfterFlush = false
       this.#queue = []
       this.#buffered = 0
-      peer.#finish(undefined)
+      peer.#finish()
     }
-    if (this.#queue.length === 0 && this.#buffered === 0 && this.#open) this.emit('drain')
+    if (this.#queue.length === 0) this.flushed()
   }
 
   /**
@@ -162,9 +141,7 @@ export class MemoryConnection extends Emitter<ConnectionEvents> implements Conne
    * delivered (unless the other end is paused), then the other end sees `close`. With a reason
    * queued frames are dropped. `close` fires once on each end.
    */
-  close(reason?: Error): void {
-    if (!this.#open) return
-    this.#open = false
+  protected closeLink(reason: Error | undefined): void {
     const peer = this.#peer
     if (reason === undefined && this.#queue.length > 0 && !peer.#paused) {
       this.#closeAfterFlush = true
@@ -172,18 +149,17 @@ export class MemoryConnection extends Emitter<ConnectionEvents> implements Conne
     } else {
       this.#queue = []
       this.#buffered = 0
-      scheduleTask(() => peer.#finish(undefined))
+      scheduleTask(() => peer.#finish())
     }
-    scheduleTask(() => this.emit('close', reason))
+    scheduleTask(() => this.closed(reason))
   }
 
-  #finish(reason: Error | undefined): void {
+  #finish(): void {
     // Already closed from this side: its own close event has been (or will be) emitted.
-    if (!this.#open) return
-    this.#open = false
+    if (!this.isOpen) return
     this.#queue = []
     this.#buffered = 0
-    this.emit('close', reason)
+    this.closed(undefined)
   }
 }
 

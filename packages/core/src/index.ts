@@ -97,5 +97,7 @@ export {
 export { MemoryStore, restoreObject, restoreReplica } from './store.js'
 export type { RestoredSize, Store, StoreCapabilities, StoreEntry, StoredObject } from './store.js'
 export type { Connection, ConnectionEvents, Listener, Transport, TransportCapabilities } from './transport.js'
-export { DEFAULT_MAX_SEND_BUFFER, MemoryConnection, MemoryNetwork, MemoryTransport } from './MemoryTransport.js'
+export { BaseConnection, DEFAULT_MAX_SEND_BUFFER } from './BaseConnection.js'
+export type { ConnectionLimits } from './BaseConnection.js'
+export { MemoryConnection, MemoryNetwork, MemoryTransport } from './MemoryTransport.js'
 export type { MemoryTransportOptions } from './MemoryTransport.js'

@@ -1,4 +1,5 @@
 import type { Events } from './Emitter.js'
+import type { BaseConnection } from './BaseConnection.js'
 
 /** What a {@link Connection} emits. */
 export interface ConnectionEvents {
@@ -6,7 +7,11 @@ export interface ConnectionEvents {
   frame: (frame: Uint8Array) => void
   /** The link closed, by either side; `reason` is set when it closed on an error. Fires once. */
   close: (reason?: Error) => void
-  /** The send buffer, after filling, emptied again: `send` has room. */
+  /**
+   * The bytes a `send` left buffered have all been handed on (`bufferedBytes` is 0 again).
+   * {@link BaseConnection} and the memory transport emit it; TCP, WebSocket and the simulator
+   * do not yet, so a writer must not wait for it alone.
+   */
   drain: () => void
 }
 

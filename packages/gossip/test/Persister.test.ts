@@ -162,7 +162,8 @@ describe('persistence', () => {
     assert.equal(done.length, 3003)
     // In seq order. early-o0 waits for o0's last write before it (w1995), not the newest one;
     // o1-late for o1's last write (w2997), placed among the waiters by seq; 'all' for w2999.
-    const at = (n: string): number => done.indexOf(n)
+    // (done as string[]): the deepEqual(done, []) above narrowed it to never[].
+    const at = (n: string): number => (done as string[]).indexOf(n)
     for (let i = 1; i < 3000; i++) assert.ok(at(`w${i}`) > at(`w${i - 1}`), `w${i} after w${i - 1}`)
     assert.equal(at('early-o0'), at('w1995') + 1, `early-o0 at ${at('early-o0')}`)
     assert.equal(at('o1-late'), at('w2997') + 1, `o1-late at ${at('o1-late')}`)

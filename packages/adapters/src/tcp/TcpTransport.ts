@@ -1,8 +1,6 @@
 import * as net from 'node:net'
-import { DEFAULT_MAX_FRAME, Emitter, ErrorCodes, FrameDecoder, HearsayError, encodeFrame, type Connection, type ConnectionEvents, type Listener, type Transport, type TransportCapabilities } from '@hearsay/core'
+import { DEFAULT_MAX_FRAME, DEFAULT_MAX_SEND_BUFFER, Emitter, ErrorCodes, FrameDecoder, HearsayError, encodeFrame, type Connection, type ConnectionEvents, type Listener, type Transport, type TransportCapabilities } from '@hearsay/core'
 
-/** Default bound on the bytes queued for one peer (8 MiB), as for core's memory transport. */
-const DEFAULT_MAX_SEND_BUFFER = 8 * 1024 * 1024
 
 /** Options of a {@link TcpTransport}. */
 export interface TcpTransportOptions {

@@ -1,7 +1,4 @@
-import { DEFAULT_MAX_FRAME, Emitter, ErrorCodes, HearsayError, scheduleTask, type Connection, type ConnectionEvents, type Listener, type Transport, type TransportCapabilities } from '@hearsay/core'
-
-/** Default bound on the bytes queued for one peer (8 MiB), as for the Node transports. */
-const DEFAULT_MAX_SEND_BUFFER = 8 * 1024 * 1024
+import { DEFAULT_MAX_FRAME, DEFAULT_MAX_SEND_BUFFER, Emitter, ErrorCodes, HearsayError, scheduleTask, type Connection, type ConnectionEvents, type Listener, type Transport, type TransportCapabilities } from '@hearsay/core'
 
 /** The part of the WHATWG `WebSocket` the transport uses (the browser's, a worker's, Deno's, ws's). */
 export interface WebSocketLike {
