@@ -16,7 +16,8 @@ export function encodeFrame(payload: Uint8Array): Uint8Array {
  * as soon as its var-uint is complete, before any of the payload is buffered.
  */
 export class FrameDecoder {
-  readonly maxFrame: number
+  /** The cap on a frame's declared length; may be changed between pushes. */
+  maxFrame: number
   #chunks: Uint8Array[] = []
   #buffered = 0
   #need = -1

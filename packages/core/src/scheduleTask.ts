@@ -6,6 +6,9 @@ type Immediate = (fn: () => void) => unknown
 interface Port {
   onmessage: (() => void) | null
   postMessage(message: null): void
+  /** Node's MessagePort: a referenced port keeps the process alive, as a pending setImmediate does. */
+  ref?(): void
+  unref?(): void
 }
 // Typed by hand: the data path is compiled without the DOM library, and Node's types differ.
 const immediate = (globalThis as unknown as { setImmediate?: Immediate }).setImmediate
@@ -13,19 +16,25 @@ const Channel = (globalThis as unknown as { MessageChannel?: new () => { port1: 
 
 let queue: Array<() => void> = []
 let port: Port | undefined
+let receiver: Port | undefined
 
 function viaMessageChannel(fn: () => void): void {
   queue.push(fn)
   if (queue.length > 1) return
   if (port === undefined) {
     const channel = new Channel!()
-    channel.port1.onmessage = () => {
+    const inbox = channel.port1
+    inbox.onmessage = () => {
       const run = queue
       queue = []
       for (const f of run) f()
+      // Held only while tasks wait: an idle port must not keep a Node process (or worker) alive.
+      if (queue.length === 0) inbox.unref?.()
     }
     port = channel.port2
+    receiver = inbox
   }
+  receiver?.ref?.()
   port.postMessage(null)
 }
 

@@ -33,6 +33,12 @@ export interface Connection extends Events<ConnectionEvents> {
   send(frame: Uint8Array): boolean
   /** Closes the link; `close` fires once on both ends. */
   close(reason?: Error): void
+  /**
+   * Caps the frames accepted from now on, checked before a frame is buffered where the
+   * transport can (TCP reads the length prefix first). A secure channel lowers it until the
+   * peer has authenticated. Optional: a transport without it still has its own cap.
+   */
+  limitFrames?(maxFrame: number): void
 }
 
 /** A listening endpoint. */

@@ -47,6 +47,7 @@ export class TcpConnection extends Emitter<ConnectionEvents> implements Connecti
   readonly #socket: net.Socket
   readonly #decoder: FrameDecoder
   readonly #maxSendBuffer: number
+  readonly #maxFrame: number
   #open = true
   #closed = false
   #reason: Error | undefined
@@ -57,6 +58,7 @@ export class TcpConnection extends Emitter<ConnectionEvents> implements Connecti
     this.remoteAddress = remoteAddress
     this.#socket = socket
     this.#decoder = new FrameDecoder(options.maxFrame)
+    this.#maxFrame = options.maxFrame
     this.#maxSendBuffer = options.maxSendBuffer
     socket.setNoDelay(true)
     if (options.keepAlive > 0) socket.setKeepAlive(true, options.keepAlive)
@@ -78,6 +80,11 @@ export class TcpConnection extends Emitter<ConnectionEvents> implements Connecti
 
   get bufferedBytes(): number {
     return this.#open ? this.#socket.writableLength : 0
+  }
+
+  /** Caps the frames accepted from now on (checked from the length prefix, before buffering). */
+  limitFrames(maxFrame: number): void {
+    this.#decoder.maxFrame = Math.min(maxFrame, this.#maxFrame)
   }
 
   /** Stops reading from the socket (the kernel buffers fill and the peer's sends back up). */
