@@ -9,27 +9,55 @@ import { Doc, LWWMap } from '@hearsay/model'
 import { TcpTransport } from '@hearsay/adapters'
 
 // A slow radio link: every frame waits `latency` ms plus its size over `bytesPerSecond`, in
-// order, both ways. Out of range, connecting fails and open connections drop.
-class SlowConnection extends Emitter<ConnectionEvents> implements Connection {
+// order, both ways. Out of range, connecting fails and open connections drop. Each direction is
+// a FIFO drained by one timer at a time: timers of different delays may fire out of order, and
+// a link that reorders frames is not a TCP link (the secure channel would rightly refuse it).
+class SlowLane {
   #due = 0
   #queued = 0
-  constructor(readonly inner: Connection, readonly latency: number, readonly bytesPerSecond: number) {
+  readonly #items: Array<{ at: number; bytes: number; fn: () => void }> = []
+  #timer: ReturnType<typeof setTimeout> | undefined
+  constructor(readonly latency: number, readonly bytesPerSecond: number) {}
+  get queued() { return this.#queued }
+  push(bytes: number, fn: () => void): void {
+    const now = performance.now()
+    this.#due = Math.max(this.#due, now) + (bytes / this.bytesPerSecond) * 1000
+    this.#queued += bytes
+    this.#items.push({ at: this.#due + this.latency, bytes, fn })
+    this.#arm()
+  }
+  #arm(): void {
+    const next = this.#items[0]
+    if (this.#timer !== undefined || next === undefined) return
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined
+      const now = performance.now()
+      while (this.#items[0] !== undefined && this.#items[0].at <= now + 1) {
+        const item = this.#items.shift()!
+        this.#queued -= item.bytes
+        item.fn()
+      }
+      this.#arm()
+    }, Math.max(0, next.at - performance.now()))
+  }
+}
+
+class SlowConnection extends Emitter<ConnectionEvents> implements Connection {
+  readonly #in: SlowLane
+  readonly #out: SlowLane
+  constructor(readonly inner: Connection, latency: number, bytesPerSecond: number) {
     super()
-    inner.on('frame', (f: Uint8Array) => this.#later(f.length, () => this.emit('frame', f)))
+    this.#in = new SlowLane(latency, bytesPerSecond)
+    this.#out = new SlowLane(latency, bytesPerSecond)
+    inner.on('frame', (f: Uint8Array) => this.#in.push(f.length, () => { if (this.inner.isOpen) this.emit('frame', f) }))
     inner.on('close', (reason?: Error) => this.emit('close', reason))
   }
   get remoteAddress() { return this.inner.remoteAddress }
   get isOpen() { return this.inner.isOpen }
-  get bufferedBytes() { return this.#queued + this.inner.bufferedBytes }
-  #later(bytes: number, fn: () => void): void {
-    const now = performance.now()
-    this.#due = Math.max(this.#due, now) + (bytes / this.bytesPerSecond) * 1000
-    this.#queued += bytes
-    setTimeout(() => { this.#queued -= bytes; if (this.inner.isOpen) fn() }, this.#due + this.latency - now)
-  }
+  get bufferedBytes() { return this.#in.queued + this.#out.queued + this.inner.bufferedBytes }
   send(frame: Uint8Array): boolean {
     if (!this.inner.isOpen) return false
-    this.#later(frame.length, () => this.inner.send(frame))
+    this.#out.push(frame.length, () => { if (this.inner.isOpen) this.inner.send(frame) })
     return true
   }
   close(reason?: Error): void { this.inner.close(reason) }
