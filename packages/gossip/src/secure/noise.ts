@@ -153,6 +153,14 @@ export class CipherState {
     return p
   }
 
+  /** A copy with the same key and nonce (to try a later Rekey() epoch without committing to it). */
+  fork(): CipherState {
+    const c = new CipherState()
+    c.#k = this.#k?.slice()
+    c.#n = this.#n
+    return c
+  }
+
   /** Rekey(): k = first 32 bytes of ENCRYPT(k, 2^64-1, empty, 32 zero bytes) (§11.3, §12.3). */
   rekey(): void {
     if (this.#k === undefined) return
