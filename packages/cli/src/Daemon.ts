@@ -1,7 +1,7 @@
-import { appendFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises'
+import { appendFile, link, mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { Emitter, isHearsayError, ErrorCodes, type Replicated } from '@hearsay/core'
-import { Node, MEMBERSHIP_OBJECT_ID, type NodeOptions } from '@hearsay/gossip'
+import { IDENTITY_BYTES, Node, MEMBERSHIP_OBJECT_ID, decodeIdentity, encodeIdentity, generateIdentity, type KeyPair, type NodeOptions } from '@hearsay/gossip'
 import { LWWMap } from '@hearsay/model'
 import { LevelStore, classifyLevelError } from '@hearsay/adapters/level'
 import { TcpTransport, WsTransport } from '@hearsay/adapters'
@@ -31,6 +31,43 @@ export async function retireId(dataDir: string, id: string): Promise<void> {
   await appendFile(join(dataDir, RETIRED_IDS), `${id}\n`)
 }
 
+/** Where a node keeps its static secret key (32 bytes, owner-only) inside its data directory. */
+export function identityPath(dataDir: string): string {
+  return join(dataDir, 'identity')
+}
+
+/**
+ * The node's long-term static keypair: read from the data directory, or created there (mode
+ * 0600, written to a temporary file and linked into place, so a crash never leaves half a key
+ * and two processes starting at once end up with the same one).
+ * @throws CliError when the file exists but is not a key.
+ */
+export async function loadIdentity(dataDir: string): Promise<KeyPair> {
+  const file = identityPath(dataDir)
+  let bytes: Uint8Array | undefined
+  try {
+    bytes = new Uint8Array(await readFile(file))
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'ENOENT') throw new CliError(`cannot read the node key ${file}: ${(err as Error).message}`)
+  }
+  if (bytes !== undefined) {
+    if (bytes.length !== IDENTITY_BYTES) throw new CliError(`the node key ${file} is ${bytes.length} bytes, not ${IDENTITY_BYTES}: restore it from a backup, or delete it to make this node a new one`)
+    return decodeIdentity(bytes)
+  }
+  const kp = generateIdentity()
+  const tmp = `${file}.${process.pid}.tmp`
+  await writeFile(tmp, encodeIdentity(kp), { mode: 0o600 })
+  try {
+    await link(tmp, file)
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'EEXIST') throw err
+    await unlink(tmp).catch(() => {})
+    return loadIdentity(dataDir)
+  }
+  await unlink(tmp).catch(() => {})
+  return kp
+}
+
 /** Options of {@link openDataNode}. */
 export interface DataNodeOptions {
   dataDir: string
@@ -55,6 +92,7 @@ export async function openDataNode(options: DataNodeOptions): Promise<Node> {
   const nodeOptions: NodeOptions = {
     store: new LevelStore(databasePath(options.dataDir)),
     networkKey: options.networkKey,
+    identity: await loadIdentity(options.dataDir),
     transports: [new TcpTransport(), new WsTransport()],
   }
   // An id that `hearsay repair` retired is never taken again: the directory may have lost

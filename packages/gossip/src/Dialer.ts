@@ -23,8 +23,12 @@ export interface DialerOptions {
   /** Uniform in [0, 1), for the backoff jitter. */
   random(): number
   log(level: keyof Logger, message: string, data?: Record<string, unknown>): void
-  /** Wraps a new connection in a session; the session reports back through `ready` and `closed`. */
-  session(connection: Connection, dialed: boolean, url: string | undefined): Session
+  /**
+   * Wraps a new connection in a session (through the secure channel); the session reports back
+   * through `ready` and `closed`. `listener` is set for accepted connections; `undefined` when
+   * the connection was refused (over the bounds on unauthenticated connections) and closed.
+   */
+  session(connection: Connection, dialed: boolean, url: string | undefined, listener: string | undefined, ordered: boolean): Session | undefined
 }
 
 /** How {@link Dialer.ready} judged a session that just authenticated. */
@@ -95,7 +99,8 @@ export class Dialer {
 
   /** Listens on `url`; returns the address peers can use. @throws HearsayError `HEARSAY_NOT_OPEN` when halted meanwhile. */
   async listen(url: string): Promise<string> {
-    const listener = await this.transportFor(url).listen(url, (c) => this.#attach(c, false, undefined))
+    const t = this.transportFor(url)
+    const listener = await t.listen(url, (c) => this.#attach(c, false, undefined, url, t.capabilities.ordered))
     if (this.#halted) {
       await listener.close()
       throw new HearsayError(ErrorCodes.NOT_OPEN, 'node is closed')
@@ -144,7 +149,7 @@ export class Dialer {
       conn.close()
       return
     }
-    this.#attach(conn, true, url)
+    this.#attach(conn, true, url, undefined, this.transportFor(url).capabilities.ordered)
   }
 
   /** Redials every pinned address that has no session and whose peer is not connected otherwise. */
@@ -241,12 +246,13 @@ export class Dialer {
     for (const p of this.#pinned.values()) for (const w of p.waiters.splice(0)) w.reject(new HearsayError(ErrorCodes.NOT_OPEN, 'node closed'))
   }
 
-  #attach(conn: Connection, dialed: boolean, url: string | undefined): void {
+  #attach(conn: Connection, dialed: boolean, url: string | undefined, listener: string | undefined, ordered: boolean): void {
     if (this.#halted) {
       conn.close()
       return
     }
-    this.#sessions.add(this.#options.session(conn, dialed, url))
+    const s = this.#options.session(conn, dialed, url, listener, ordered)
+    if (s !== undefined) this.#sessions.add(s)
   }
 
   #settlePin(url: string, result: { id: string } | { error: Error }): void {

@@ -6,7 +6,6 @@ import {
   MemoryTransport,
   maxUpdateBytesFor,
   randomBytes,
-  randomReplicaId,
   registerType,
   toReplicaId,
   type Connection,
@@ -18,11 +17,11 @@ import {
   type Store,
   type Transport,
 } from '@hearsay/core'
-import { toKeyBytes } from './auth.js'
+import { Security } from './secure/Security.js'
 import { exportBundle, importBundle, type BundleHost, type ImportResult } from './bundle.js'
 import { Dialer } from './Dialer.js'
 import { MEMBERSHIP_OBJECT_ID, Membership, type Member } from './Membership.js'
-import { NONCE_BYTES, assertObjectId } from './messages.js'
+import { assertObjectId } from './messages.js'
 import { ObjectHost, type HostedObject } from './ObjectHost.js'
 import { resolveOptions, type Logger, type NodeOptions, type ResolvedOptions, type Timers } from './options.js'
 import { PeerTable } from './PeerTable.js'
@@ -31,6 +30,8 @@ import { Session, type SessionHost } from './Session.js'
 import { readStatus, type NodeStatus } from './status.js'
 
 const META_NODE_ID = 'node-id'
+/** Store meta key of the node's static secret key when none was given (see `NodeOptions.identity`). */
+const META_IDENTITY = 'node-identity'
 
 /** What a {@link Node} emits. */
 export interface NodeEvents {
@@ -80,7 +81,7 @@ export class Node extends Emitter<NodeEvents> {
   readonly #options: NodeOptions
   readonly #resolved: ResolvedOptions
   readonly #store: Store
-  readonly #key: Uint8Array
+  readonly #security: Security
   readonly #now: () => number
   readonly #timers: Timers
   readonly #random: (() => number) | undefined
@@ -109,12 +110,12 @@ export class Node extends Emitter<NodeEvents> {
     super()
     if (options === null || typeof options !== 'object') throw new TypeError('options is an object such as { networkKey }')
     this.#options = options
-    this.#key = toKeyBytes(options.networkKey)
     const o = (this.#resolved = resolveOptions(options))
     this.#store = options.store ?? new MemoryStore()
     this.#now = options.now ?? Date.now
     this.#timers = options.timers ?? { setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: (h) => clearTimeout(h) }
     this.#random = options.random
+    this.#security = new Security(options, this.#timers, options.random)
     this.#logger = options.logger ?? {}
     this.fanout = o.fanout
     this.interval = o.interval
@@ -155,7 +156,7 @@ export class Node extends Emitter<NodeEvents> {
       now,
       random,
       log,
-      session: (conn, dialed, url) => this.#session(conn, dialed, url),
+      session: (conn, dialed, url, listener, ordered) => this.#session(conn, dialed, url, listener, ordered),
     })
     this.#sessionHost = this.#makeSessionHost()
     this.#bundleHost = this.#makeBundleHost()
@@ -200,21 +201,6 @@ export class Node extends Emitter<NodeEvents> {
     return new DataView(randomBytes(4).buffer).getUint32(0) / 2 ** 32
   }
 
-  #nonce(): Uint8Array {
-    if (this.#random === undefined) return randomBytes(NONCE_BYTES)
-    const b = new Uint8Array(NONCE_BYTES)
-    for (let i = 0; i < b.length; i++) b[i] = Math.floor(this.#random() * 256)
-    return b
-  }
-
-  #newId(): string {
-    if (this.#random === undefined) return randomReplicaId()
-    const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789'
-    let s = ''
-    for (let i = 0; i < 12; i++) s += alphabet[Math.floor(this.#random() * alphabet.length)]
-    return s
-  }
-
   #replicaOptions(): ReplicatedOptions {
     const o: ReplicatedOptions = { id: this.#id!, now: this.#now }
     if (this.#options.maxPending !== undefined) o.maxPending = this.#options.maxPending
@@ -241,7 +227,9 @@ export class Node extends Emitter<NodeEvents> {
     await this.#store.open()
     const saved = await this.#store.getMeta(META_NODE_ID)
     const savedId = saved && new TextDecoder().decode(saved)
-    if (this.#id === undefined) this.#id = savedId ? toReplicaId(savedId) : this.#newId()
+    const key = this.#security.restore(await this.#store.getMeta(META_IDENTITY))
+    if (key !== undefined) await this.#store.putMeta(META_IDENTITY, key)
+    if (this.#id === undefined) this.#id = toReplicaId(this.#security.nodeId(undefined, savedId || undefined))
     if (savedId !== this.#id) await this.#store.putMeta(META_NODE_ID, new TextEncoder().encode(this.#id))
     await this.#objects.restore()
     let membership = this.#objects.get(MEMBERSHIP_OBJECT_ID)?.replica
@@ -417,8 +405,10 @@ export class Node extends Emitter<NodeEvents> {
     this.#dialer.disconnect(url)
   }
 
-  #session(conn: Connection, dialed: boolean, url: string | undefined): Session {
-    return new Session(this.#sessionHost, conn, dialed, url, this.#resolved.authTimeout)
+  #session(conn: Connection, dialed: boolean, url: string | undefined, listener: string | undefined, ordered: boolean): Session | undefined {
+    // Transport, then the Noise channel, then the session.
+    const secure = this.#security.wrap(conn, dialed, this.maxFrame, listener, ordered)
+    return secure && new Session(this.#sessionHost, secure, dialed, url, this.#resolved.authTimeout)
   }
 
   #makeSessionHost(): SessionHost {
@@ -427,8 +417,8 @@ export class Node extends Emitter<NodeEvents> {
       get nodeId() {
         return node.#id!
       },
-      key: this.#key,
-      nonce: () => this.#nonce(),
+      requireBoundIds: this.#security.requireBoundIds,
+      inspect: this.#options.inspect,
       maxFrame: this.maxFrame,
       maxSendBuffer: this.maxSendBuffer,
       now: () => this.#now(),
@@ -526,7 +516,8 @@ export class Node extends Emitter<NodeEvents> {
       get nodeId() {
         return node.#id!
       },
-      key: this.#key,
+      key: this.#options.networkKey,
+      nonce: () => this.#security.randomBytes(24),
       objects: this.#objects,
       seen: this.#seen,
       now: () => this.#now(),

@@ -7,20 +7,19 @@ import {
   UPDATES_PER_FRAME,
   decoding,
   splitRanges,
-  type Connection,
   type Range,
   type ReadonlyVersionVector,
   type Replicated,
 } from '@hearsay/core'
-import { computeProof, verifyProof } from './auth.js'
 import { objectKey } from './DigestIndex.js'
+import { isKeyBoundId, nodeIdFromPublicKey } from './secure/keys.js'
+import type { SecureConnection } from './secure/SecureConnection.js'
 import {
   GossipKind,
   MAX_PREFIX_DEPTH,
   RootFlags,
   buildFrame,
   readGossipMessage,
-  writeAuthMessage,
   writeHelloMessage,
   writeNodesMessage,
   writeRangesHead,
@@ -57,11 +56,12 @@ export interface SessionEvents {
 
 /** What a session needs from its node. */
 export interface SessionHost {
-  /** This node's id and the network key, for the handshake. */
+  /** This node's id, sent in the hello. */
   readonly nodeId: string
-  readonly key: Uint8Array
-  /** A fresh handshake nonce. */
-  nonce(): Uint8Array
+  /** Refuse a peer whose id is not the one bound to its static key ({@link nodeIdFromPublicKey}). */
+  readonly requireBoundIds: boolean
+  /** Sees every plaintext frame of the session (a debugging and test tap). */
+  readonly inspect?: ((dir: 'in' | 'out', frame: Uint8Array, session: Session) => void) | undefined
   readonly maxFrame: number
   readonly maxSendBuffer: number
   now(): number
@@ -74,14 +74,15 @@ export interface SessionHost {
 type Work = Iterator<Uint8Array>
 
 /**
- * One connection to a peer, speaking the gossip session protocol (see PROTOCOL.md): hello and
- * HMAC authentication, then root digest, bucket summaries, per-object vectors and ranges, plus
+ * One connection to a peer, speaking the gossip session protocol (see PROTOCOL.md) over a
+ * {@link SecureConnection}: once its Noise handshake is complete, a hello each way (protocol
+ * version and node id; an id bound to a key must match the peer's static key), then root digest, bucket summaries, per-object vectors and ranges, plus
  * live ranges pushed by the node. Bad frames are reported and dropped, never thrown.
  * Outgoing frames go through a bounded queue: a peer that stops reading is disconnected with
  * `HEARSAY_BACKPRESSURE`; history is encoded lazily, only as the connection drains.
  */
 export class Session {
-  readonly connection: Connection
+  readonly connection: SecureConnection
   /** True when this node dialed the connection. */
   readonly dialed: boolean
   /** The address dialed, when this node dialed. */
@@ -98,9 +99,6 @@ export class Session {
   lastHeard: number
   readonly stats = { bytesIn: 0, bytesOut: 0, framesIn: 0, framesOut: 0, rounds: 0, badFrames: 0 }
   readonly #host: SessionHost
-  readonly #nonce: Uint8Array
-  #peerNonce: Uint8Array | undefined
-  #verified = false
   #authTimer: unknown
   /** What the peer is known to hold, per object (its vectors, ranges it sent, ranges we sent), and the live outbox. */
   readonly #link = new PeerLink<any>((objectId, chunk) => this.#sendChunk(objectId, chunk))
@@ -111,16 +109,19 @@ export class Session {
   /** The last root exchange on this link found the roots different and deferred reconciling. */
   #differed = false
   #onFrame = (f: Uint8Array) => this.#receive(f)
-  #onClose = (err?: Error) => this.#closed(err)
+  #onClose = (err?: Error) => {
+    // The channel refused the peer (handshake failed, timed out, a frame failed authentication).
+    if (this.state === 'hello' && err instanceof HearsayError) this.#host.events.report(err, this)
+    this.#closed(err)
+  }
   #onDrain = () => this.#pump()
 
-  constructor(host: SessionHost, connection: Connection, dialed: boolean, url: string | undefined, authTimeout: number) {
+  constructor(host: SessionHost, connection: SecureConnection, dialed: boolean, url: string | undefined, authTimeout: number) {
     this.#host = host
     this.connection = connection
     this.dialed = dialed
     this.url = url
     this.lastHeard = host.now()
-    this.#nonce = host.nonce()
     connection.on('frame', this.#onFrame)
     connection.on('close', this.#onClose)
     connection.on('drain', this.#onDrain)
@@ -128,7 +129,9 @@ export class Session {
       this.#authTimer = undefined
       if (this.state === 'hello') this.close(new HearsayError(ErrorCodes.TIMEOUT, `peer ${connection.remoteAddress} did not authenticate in ${authTimeout} ms`))
     }, authTimeout)
-    this.#sendNow(buildFrame((e) => writeHelloMessage(e, host.nodeId, this.#nonce)))
+    const hello = () => this.#sendNow(buildFrame((e) => writeHelloMessage(e, host.nodeId)))
+    if (connection.secure) hello()
+    else connection.once('secure', hello)
   }
 
   /** Frames and work waiting to be written. */
@@ -164,9 +167,10 @@ export class Session {
   // ---- sending ----
 
   #sendNow(frame: Uint8Array): void {
-    if (!this.connection.isOpen) return
+    if (!this.connection.isOpen || !this.connection.secure) return
     this.stats.bytesOut += frame.length
     this.stats.framesOut++
+    this.#host.inspect?.('out', frame, this)
     this.connection.send(frame)
   }
 
@@ -223,6 +227,7 @@ export class Session {
     this.stats.bytesIn += frame.length
     this.stats.framesIn++
     this.lastHeard = this.#host.now()
+    this.#host.inspect?.('in', frame, this)
     if (frame.length > this.#host.maxFrame) {
       this.close(new HearsayError(ErrorCodes.FRAME_TOO_LARGE, `frame of ${frame.length} bytes exceeds the cap of ${this.#host.maxFrame}`))
       return
@@ -259,19 +264,17 @@ export class Session {
     }
     if (this.state === 'hello') {
       if (msg.kind === GossipKind.Hello) {
-        if (this.#peerNonce !== undefined) throw new HearsayError(ErrorCodes.DECODE_ERROR, 'second hello')
-        this.peerId = msg.nodeId
-        this.#peerNonce = msg.nonce
-        this.#sendNow(buildFrame((e) => writeAuthMessage(e, computeProof(this.#host.key, this.#host.nodeId, msg.nodeId, this.#nonce, msg.nonce))))
-        return
-      }
-      if (msg.kind === GossipKind.Auth && this.#peerNonce !== undefined && !this.#verified) {
-        if (!verifyProof(this.#host.key, msg.proof, this.peerId!, this.#host.nodeId, this.#peerNonce, this.#nonce)) {
-          this.#host.events.report(new HearsayError(ErrorCodes.AUTH_FAILED, `peer ${this.peerId} at ${this.connection.remoteAddress} does not hold the network key`), this)
-          this.#refuse(ErrorCodes.AUTH_FAILED, 'wrong network key')
+        // The channel authenticated the peer's static key and its knowledge of the network key;
+        // the id it claims must be the one bound to that key (when it has that form, or always
+        // when the node requires it).
+        const keyId = nodeIdFromPublicKey(this.connection.remoteStatic!)
+        if ((isKeyBoundId(msg.nodeId) || this.#host.requireBoundIds) && msg.nodeId !== keyId) {
+          const why = `peer at ${this.connection.remoteAddress} claims node id ${JSON.stringify(msg.nodeId)}, which is not its key's (${keyId})`
+          this.#host.events.report(new HearsayError(ErrorCodes.AUTH_FAILED, why), this)
+          this.#refuse(ErrorCodes.AUTH_FAILED, 'node id not bound to your key')
           return
         }
-        this.#verified = true
+        this.peerId = msg.nodeId
         this.state = 'ready'
         this.readyAt = this.#host.now()
         if (this.#authTimer !== undefined) this.#host.timers.clearTimeout(this.#authTimer)

@@ -1,4 +1,4 @@
-import { timingSafeEqual } from 'node:crypto'
+import { xchacha20poly1305 } from '@noble/ciphers/chacha.js'
 import {
   ErrorCodes,
   HearsayError,
@@ -18,7 +18,7 @@ import {
   type Range,
   type ReadonlyVersionVector,
 } from '@hearsay/core'
-import { bundleTag } from './auth.js'
+import { bundleKeyFromNetworkKey } from './secure/keys.js'
 import { readObjectId } from './messages.js'
 import type { ObjectHost } from './ObjectHost.js'
 import type { SeenDigests } from './SeenDigests.js'
@@ -26,10 +26,13 @@ import type { SeenDigests } from './SeenDigests.js'
 /** The four bytes every bundle starts with: `HSBD`. */
 export const BUNDLE_MAGIC = Uint8Array.of(0x48, 0x53, 0x42, 0x44)
 
-/** Version of the bundle format. */
-export const BUNDLE_FORMAT_VERSION = 1
+/** Version of the bundle format (2: sealed with XChaCha20-Poly1305; 1 had a bare HMAC tag). */
+export const BUNDLE_FORMAT_VERSION = 2
 
-const TAG_BYTES = 32
+/** Bytes of a bundle's random nonce. */
+export const BUNDLE_NONCE_BYTES = 24
+
+const TAG_BYTES = 16
 
 /** A sender's digest: every object it holds, with its type and vector. */
 export type BundleDigest = ReadonlyArray<{ readonly objectId: string; readonly typeId: number; readonly vector: ReadonlyVersionVector }>
@@ -68,13 +71,16 @@ export function readDigest(d: decoding.Decoder): Array<{ objectId: string; typeI
 }
 
 /**
- * Encodes a bundle: magic, format version, sender, recipient, time, digest, objects, then an
- * HMAC-SHA256 tag keyed with the network key over everything before it.
+ * Encodes a bundle: magic, format version and a random 24-byte nonce in the clear, then the
+ * body (sender, recipient, time, digest, objects) sealed with XChaCha20-Poly1305 under a key
+ * derived from the network key, the clear header as associated data. Only holders of the
+ * network key can read it; any altered byte makes it refuse to open.
+ * @param nonce 24 fresh random bytes (default WebCrypto); never reuse one with the same key.
+ * @throws TypeError on an empty network key or a nonce of the wrong length.
  */
-export function encodeBundle(key: Uint8Array, content: BundleContent): Uint8Array {
+export function encodeBundle(networkKey: string | Uint8Array, content: BundleContent, nonce: Uint8Array = crypto.getRandomValues(new Uint8Array(BUNDLE_NONCE_BYTES))): Uint8Array {
+  if (!(nonce instanceof Uint8Array) || nonce.length !== BUNDLE_NONCE_BYTES) throw new TypeError(`a bundle nonce is ${BUNDLE_NONCE_BYTES} bytes`)
   const e = encoding.createEncoder()
-  encoding.writeUint8Array(e, BUNDLE_MAGIC)
-  encoding.writeVarUint(e, BUNDLE_FORMAT_VERSION)
   encoding.writeVarString(e, content.from)
   encoding.writeVarString(e, content.for ?? '')
   encoding.writeVarUint(e, Math.max(0, Math.floor(content.time)))
@@ -86,30 +92,50 @@ export function encodeBundle(key: Uint8Array, content: BundleContent): Uint8Arra
     encoding.writeVarUint8Array(e, o.ranges)
   }
   const body = encoding.toUint8Array(e)
-  const out = new Uint8Array(body.length + TAG_BYTES)
-  out.set(body)
-  out.set(bundleTag(key, body), body.length)
+  const h = encoding.createEncoder()
+  encoding.writeUint8Array(h, BUNDLE_MAGIC)
+  encoding.writeVarUint(h, BUNDLE_FORMAT_VERSION)
+  encoding.writeUint8Array(h, nonce)
+  const header = encoding.toUint8Array(h)
+  const sealed = xchacha20poly1305(bundleKeyFromNetworkKey(networkKey), nonce, header).encrypt(body)
+  const out = new Uint8Array(header.length + sealed.length)
+  out.set(header)
+  out.set(sealed, header.length)
   return out
 }
 
 /**
- * Checks a bundle's tag, then decodes it whole.
- * @throws HearsayError `HEARSAY_AUTH_FAILED` when the tag does not match the network key (another
- * network, or altered bytes); `HEARSAY_DECODE_ERROR` or `HEARSAY_PROTOCOL_VERSION` otherwise.
+ * Opens a bundle and decodes it whole.
+ * @throws HearsayError `HEARSAY_AUTH_FAILED` when it does not open with the network key
+ * (another network, or altered bytes); `HEARSAY_PROTOCOL_VERSION` for another format version
+ * (version 1 bundles, with a bare HMAC tag, are refused); `HEARSAY_DECODE_ERROR` otherwise.
  */
-export function decodeBundle(key: Uint8Array, bytes: Uint8Array): BundleContent {
+export function decodeBundle(networkKey: string | Uint8Array, bytes: Uint8Array): BundleContent {
   if (!(bytes instanceof Uint8Array)) throw new TypeError('a bundle is a Uint8Array')
-  if (bytes.length < BUNDLE_MAGIC.length + TAG_BYTES || !BUNDLE_MAGIC.every((b, i) => bytes[i] === b)) {
+  const key = bundleKeyFromNetworkKey(networkKey)
+  if (bytes.length < BUNDLE_MAGIC.length + 1 || !BUNDLE_MAGIC.every((b, i) => bytes[i] === b)) {
     throw new HearsayError(ErrorCodes.DECODE_ERROR, 'not a hearsay bundle', { offset: 0 })
   }
-  const body = bytes.subarray(0, bytes.length - TAG_BYTES)
-  const tag = bytes.subarray(bytes.length - TAG_BYTES)
-  if (!timingSafeEqual(tag, bundleTag(key, body))) throw new HearsayError(ErrorCodes.AUTH_FAILED, 'bundle tag does not match the network key')
+  const d0 = decoding.createDecoder(bytes)
+  decoding.readUint8Array(d0, BUNDLE_MAGIC.length)
+  const vat = d0.pos
+  let version: number
+  try {
+    version = readSafeUint(d0)
+  } catch (err) {
+    throw new HearsayError(ErrorCodes.DECODE_ERROR, 'bad bundle header', { offset: vat, cause: err })
+  }
+  if (version !== BUNDLE_FORMAT_VERSION) throw new HearsayError(ErrorCodes.PROTOCOL_VERSION, `bundle format ${version} is not ${BUNDLE_FORMAT_VERSION}`, { offset: vat })
+  const headerEnd = d0.pos + BUNDLE_NONCE_BYTES
+  if (bytes.length < headerEnd + TAG_BYTES) throw new HearsayError(ErrorCodes.DECODE_ERROR, 'bundle truncated', { offset: bytes.length })
+  const nonce = bytes.subarray(d0.pos, headerEnd)
+  let body: Uint8Array
+  try {
+    body = xchacha20poly1305(key, nonce, bytes.subarray(0, headerEnd)).decrypt(bytes.subarray(headerEnd))
+  } catch {
+    throw new HearsayError(ErrorCodes.AUTH_FAILED, 'bundle does not open with the network key (another network, or altered bytes)')
+  }
   return decodeWith(body, (d) => {
-    decoding.readUint8Array(d, BUNDLE_MAGIC.length)
-    const vat = d.pos
-    const version = readSafeUint(d)
-    if (version !== BUNDLE_FORMAT_VERSION) throw new HearsayError(ErrorCodes.PROTOCOL_VERSION, `bundle format ${version} is not ${BUNDLE_FORMAT_VERSION}`, { offset: vat })
     const fat = d.pos
     const from = readBoundedString(d, MAX_REPLICA_ID_LENGTH * 3)
     if (!isReplicaId(from)) throw new HearsayError(ErrorCodes.DECODE_ERROR, 'bad sender id', { offset: fat })
@@ -136,7 +162,10 @@ export interface ImportResult {
 /** The parts of a node that bundles are made from and applied to. */
 export interface BundleHost {
   readonly nodeId: string
-  readonly key: Uint8Array
+  /** The network key, from which the bundle key is derived. */
+  readonly key: string | Uint8Array
+  /** A fresh 24-byte nonce for a bundle (seeded in simulations). */
+  nonce(): Uint8Array
   readonly objects: ObjectHost
   readonly seen: SeenDigests
   now(): number
@@ -168,7 +197,7 @@ export async function exportBundle(host: BundleHost, forPeer: string | undefined
     if (cmp !== 'after' && cmp !== 'concurrent') continue
     carried.push({ objectId: id, typeId: o.typeId, ranges: o.replica.encodeRanges(o.replica.historySince(since)) })
   }
-  return encodeBundle(host.key, { from: host.nodeId, for: forPeer, time: host.now(), digest, objects: carried })
+  return encodeBundle(host.key, { from: host.nodeId, for: forPeer, time: host.now(), digest, objects: carried }, host.nonce())
 }
 
 /**

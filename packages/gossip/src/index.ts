@@ -3,8 +3,9 @@
  * scuttlebutt-style gossip, with no leader and no server.
  *
  * - {@link Node}: hosts objects by id (`open`), listens and connects over any registered
- *   transport (`mem://` built in; TCP and WebSocket in `@hearsay/adapters`), authenticates peers
- *   with a shared network key, runs anti-entropy rounds (root digest, bucketed digests, vectors,
+ *   transport (`mem://` built in; TCP and WebSocket in `@hearsay/adapters`), runs every
+ *   connection through a `Noise_XXpsk3_25519_ChaChaPoly_SHA256` channel keyed by the shared
+ *   network key and each node's static key ({@link SecureConnection}), runs anti-entropy rounds (root digest, bucketed digests, vectors,
  *   ranges), pushes and relays live updates, persists to a {@link Store} before anything leaves
  *   the node, and carries membership, suspicion and reconnection.
  * - Bundles: `exportBundle` / `importBundle` move the same ranges through files.
@@ -43,17 +44,19 @@ export { LEAF_OBJECTS, Session } from './Session.js'
 export type { SessionEvents, SessionHost } from './Session.js'
 export { Persister } from './Persister.js'
 export type { CompactionPolicy, SnapshotSource } from './Persister.js'
-export { BUNDLE_FORMAT_VERSION, BUNDLE_MAGIC, decodeBundle, encodeBundle, exportBundle, importBundle, readDigest, writeDigest } from './bundle.js'
+export { BUNDLE_FORMAT_VERSION, BUNDLE_MAGIC, BUNDLE_NONCE_BYTES, decodeBundle, encodeBundle, exportBundle, importBundle, readDigest, writeDigest } from './bundle.js'
 export type { BundleContent, BundleDigest, BundleHost, ImportResult } from './bundle.js'
-export { bundleTag, computeProof, toKeyBytes, verifyProof } from './auth.js'
+export { NOISE_PROTOCOL, DEFAULT_MAX_HANDSHAKE_FRAME, DEFAULT_REKEY_EVERY, SecureConnection } from './secure/SecureConnection.js'
+export type { SecureConnectionEvents, SecureConnectionOptions, SecureTimers } from './secure/SecureConnection.js'
+export { IDENTITY_BYTES, bundleKeyFromNetworkKey, decodeIdentity, encodeIdentity, generateIdentity, isKeyBoundId, nodeIdFromPublicKey, pskFromNetworkKey } from './secure/keys.js'
+export type { KeyPair } from './secure/noise.js'
+export { Admission } from './secure/Admission.js'
 export {
   BUCKET_HASH_BYTES,
   GOSSIP_PROTOCOL_VERSION,
   GossipKind,
   MAX_OBJECT_ID_LENGTH,
   MAX_PREFIX_DEPTH,
-  NONCE_BYTES,
-  PROOF_BYTES,
   ROOT_HASH_BYTES,
   RootFlags,
   readGossipMessage,

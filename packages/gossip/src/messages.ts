@@ -15,16 +15,10 @@ import {
 } from '@hearsay/core'
 
 /** Version of the gossip session protocol; sent in every hello. */
-export const GOSSIP_PROTOCOL_VERSION = 1
+export const GOSSIP_PROTOCOL_VERSION = 2
 
 /** Longest object id accepted, locally or from a peer (UTF-16 units). */
 export const MAX_OBJECT_ID_LENGTH = 512
-
-/** Bytes of the nonce each side sends in its hello. */
-export const NONCE_BYTES = 16
-
-/** Bytes of an authentication proof (a full HMAC-SHA256). */
-export const PROOF_BYTES = 32
 
 /** Bytes of the root hash. */
 export const ROOT_HASH_BYTES = 16
@@ -37,10 +31,9 @@ export const MAX_PREFIX_DEPTH = 16
 
 /** Message kinds of the gossip session protocol: the first var-uint of every frame. */
 export const GossipKind = {
-  /** Protocol version, node id, nonce. The first frame from each side. */
+  /** Protocol version and node id: the first sealed frame from each side. */
   Hello: 1,
-  /** HMAC proof that the sender holds the network key. */
-  Auth: 2,
+  // 2 was Auth, the home-made proof of protocol 1; never reused.
   /** The sender refuses the session (code, message) and closes. */
   Refuse: 3,
   /** Object count and root hash; a reply means "equal to mine". */
@@ -70,8 +63,7 @@ export interface VectorEntry {
 
 /** A decoded gossip frame (all but `Ranges`, which needs the object's type to decode). */
 export type GossipMessage =
-  | { readonly kind: typeof GossipKind.Hello; readonly version: number; readonly nodeId: string; readonly nonce: Uint8Array }
-  | { readonly kind: typeof GossipKind.Auth; readonly proof: Uint8Array }
+  | { readonly kind: typeof GossipKind.Hello; readonly version: number; readonly nodeId: string }
   | { readonly kind: typeof GossipKind.Refuse; readonly code: string; readonly message: string }
   | { readonly kind: typeof GossipKind.Root; readonly flags: number; readonly count: number; readonly hash: Uint8Array }
   | { readonly kind: typeof GossipKind.Nodes; readonly nodes: ReadonlyArray<{ readonly prefix: string; readonly children: readonly BucketSummary[] }> }
@@ -121,17 +113,10 @@ export function readObjectId(d: decoding.Decoder): string {
 }
 
 /** Writes a Hello body. */
-export function writeHelloMessage(e: encoding.Encoder, nodeId: string, nonce: Uint8Array): void {
+export function writeHelloMessage(e: encoding.Encoder, nodeId: string): void {
   encoding.writeVarUint(e, GossipKind.Hello)
   encoding.writeVarUint(e, GOSSIP_PROTOCOL_VERSION)
   encoding.writeVarString(e, nodeId)
-  encoding.writeUint8Array(e, nonce)
-}
-
-/** Writes an Auth body. */
-export function writeAuthMessage(e: encoding.Encoder, proof: Uint8Array): void {
-  encoding.writeVarUint(e, GossipKind.Auth)
-  encoding.writeUint8Array(e, proof)
 }
 
 /** Writes a Refuse body. */
@@ -216,10 +201,8 @@ export function readGossipMessage(d: decoding.Decoder): GossipMessage {
       const iat = d.pos
       const nodeId = readBoundedString(d, MAX_REPLICA_ID_LENGTH * 3)
       if (!isReplicaId(nodeId)) throw new HearsayError(ErrorCodes.DECODE_ERROR, 'bad node id in hello', { offset: iat })
-      return { kind, version, nodeId, nonce: readFixed(d, NONCE_BYTES) }
+      return { kind, version, nodeId }
     }
-    case GossipKind.Auth:
-      return { kind, proof: readFixed(d, PROOF_BYTES) }
     case GossipKind.Refuse:
       return { kind, code: readBoundedString(d, 64), message: readBoundedString(d, 1024) }
     case GossipKind.Root: {

@@ -2,6 +2,8 @@ import { DEFAULT_MAX_FRAME, DEFAULT_MAX_SEND_BUFFER, toReplicaId, type Store, ty
 import { schemeOf } from './Dialer.js'
 import { MAX_MEMBER_ADDRESSES } from './Membership.js'
 import type { CompactionPolicy } from './Persister.js'
+import type { KeyPair } from './secure/noise.js'
+import type { Session } from './Session.js'
 
 /** Timer functions a node uses; inject virtual ones for simulations. */
 export interface Timers {
@@ -24,11 +26,25 @@ export interface Logger {
 
 /** Options of a {@link Node}. */
 export interface NodeOptions {
-  /** The node id: the source id of every replica it hosts. Default: the id saved in the store, else a new random one (saved). */
+  /**
+   * The node id: the source id of every replica it hosts. Default: an id saved in the store
+   * that is not bound to a key (from before ids were bound to keys, or set by `hearsay
+   * repair`), else the id bound to `identity` (its public key in base64url), which no one
+   * without the secret key can use. An id not bound to the key is accepted by peers that do
+   * not `requireBoundIds`.
+   */
   id?: string | undefined
+  /**
+   * The node's long-term static X25519 keypair for the Noise handshake (persist it: `hearsay
+   * peer` keeps it in its data directory). Default: the one kept in the store, else a fresh one
+   * (then kept in the store).
+   */
+  identity?: KeyPair | undefined
+  /** Refuse peers whose node id is not the one bound to their static key (default false). */
+  requireBoundIds?: boolean | undefined
   /** Where replicas and node metadata persist. Default: a fresh {@link MemoryStore} (nothing survives the process). */
   store?: Store
-  /** The secret every node of the network shares; peers prove they hold it before any data moves. */
+  /** The secret every node of the network shares: the psk of every Noise handshake, and the key of bundles. */
   networkKey: string | Uint8Array
   /** Peers picked for anti-entropy every interval (default 3). */
   fanout?: number
@@ -63,8 +79,18 @@ export interface NodeOptions {
   backoff?: number
   /** Longest reconnect delay in ms (default 30 × interval). */
   maxBackoff?: number
-  /** Milliseconds a new connection has to authenticate (default 10 000). */
+  /** Milliseconds a new connection has to complete the hello after its handshake (default 10 000). */
   authTimeout?: number
+  /** Milliseconds a new connection has to complete the Noise handshake (default 5 000). */
+  handshakeTimeout?: number
+  /** Largest frame read from a peer before it proved the network key (default 256 bytes). */
+  maxHandshakeFrame?: number
+  /** Most accepted connections still in their handshake, per listener (default 256); more are closed at once. */
+  maxUnauthenticated?: number
+  /** Most accepted connections still in their handshake from one remote host (default 64). */
+  maxUnauthenticatedPerAddress?: number
+  /** Sees every plaintext frame of every session after the channel opened it (debugging, tests). */
+  inspect?: (dir: 'in' | 'out', frame: Uint8Array, session: Session) => void
   /** When to compact an object's log in the store. */
   compaction?: CompactionPolicy
   /** Causal buffer bound of each hosted replica (see `ReplicatedOptions.maxPending`). */

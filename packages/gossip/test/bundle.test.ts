@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { ErrorCodes, isHearsayError, MemoryStore } from '@hearsay/core'
 import { withSeed } from '@hearsay/core/testing'
 import { LWWMap, ORSet } from '@hearsay/model'
-import { decodeBundle, toKeyBytes, type Node } from '@hearsay/gossip'
+import { decodeBundle, type Node } from '@hearsay/gossip'
 import { TestNet } from './helpers/net.ts'
 
 interface File {
@@ -75,7 +75,7 @@ describe('bundles', () => {
       m.set('one-more', 1)
       const second = await a.exportBundle({ for: 'b' })
       assert.ok(second.length < first.length / 20, `second bundle ${second.length} bytes vs first ${first.length}`)
-      const content = decodeBundle(toKeyBytes('test-key'), second)
+      const content = decodeBundle('test-key', second)
       const mEntry = content.objects.find((o) => o.objectId === 'm')!
       assert.ok(mEntry.ranges.length < 100)
       await b.importBundle(second)
@@ -98,7 +98,7 @@ describe('bundles', () => {
       await a1.close()
       const a2 = net.node({ store, interval: 3_600_000 })
       const again = await a2.exportBundle({ for: 'b' })
-      const content = decodeBundle(toKeyBytes('test-key'), again)
+      const content = decodeBundle('test-key', again)
       assert.equal(content.objects.find((o) => o.objectId === 'm'), undefined, 'nothing of m to resend')
       assert.deepEqual((await a2.digestSeen('b')).get('m')?.toJSON(), m.clock.toJSON())
     } finally {

@@ -5,7 +5,7 @@ import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { decodeWith, MemoryStore, type ReadonlyVersionVector, type Store, type StoredObject, type StoreEntry } from '@hearsay/core'
 import { LWWMap } from '@hearsay/model'
-import { decodeBundle, GossipKind, MEMBERSHIP_OBJECT_ID, readGossipMessage, toKeyBytes, type Node } from '@hearsay/gossip'
+import { decodeBundle, GossipKind, MEMBERSHIP_OBJECT_ID, readGossipMessage, type Node } from '@hearsay/gossip'
 import { RecordingTransport, TestNet, waitFor } from './helpers/net.ts'
 
 const OBJECTS = 64
@@ -77,7 +77,7 @@ async function syncThenClose(net: TestNet, store: Store): Promise<{ b: Node; map
 
 /** The objects a bundle from `a` for b would carry (b holds all of them already). */
 async function resent(a: Node): Promise<string[]> {
-  const content = decodeBundle(toKeyBytes('test-key'), await a.exportBundle({ for: 'b' }))
+  const content = decodeBundle('test-key', await a.exportBundle({ for: 'b' }))
   return content.objects.map((o) => o.objectId).filter((id) => id !== MEMBERSHIP_OBJECT_ID)
 }
 
@@ -107,12 +107,12 @@ describe('peer digests across a restart', () => {
       // While a is down, b changes one object: the next round differs in its bucket only.
       maps[5]!.set('k', 'changed')
       const rec = new RecordingTransport(net.transport())
-      const a2 = net.node({ store, ...quiet, transports: [rec] })
+      const a2 = net.node({ store, ...quiet, transports: [rec], inspect: rec.inspect })
       await a2.connect(net.address('b'))
       await waitFor(() => valueAt(a2, 5) === 'changed', 'a gets the change')
       // The case under test: b's vectors crossed for only a few of the objects.
       const crossed = new Set<string>()
-      for (const f of rec.frames) {
+      for (const f of rec.plain) {
         if (f.dir !== 'in' || f.bytes[0] !== GossipKind.Vectors) continue
         const msg = decodeWith(f.bytes, readGossipMessage)
         if (msg.kind === GossipKind.Vectors) for (const x of msg.entries) crossed.add(x.objectId)

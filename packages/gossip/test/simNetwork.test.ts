@@ -88,7 +88,8 @@ test('connecting to nobody is refused; across a partition it times out; an addre
   await sim.run({ until: sim.time + 100 })
   assert.equal((await ok).isOpen, true)
   assert.equal(net.stats.connectFailures, 2)
-  assert.equal(ta.capabilities.ordered, true)
+  // Links can turn lossy at any time (setLink), so the transport never promises order.
+  assert.equal(ta.capabilities.ordered, false)
 })
 
 test('a partition drops frames silently; after heal, data for a closed end resets the sender', async () => {

@@ -601,10 +601,9 @@ export class SimTransport implements Transport {
     return this.#inc.alive
   }
 
-  /** Ordered and lossless only while the default link injects no loss, duplication or reordering. */
+  /** Never ordered: any link can be made to lose, duplicate or reorder frames at any time ({@link SimNetwork.setLink}). */
   get capabilities(): TransportCapabilities {
-    const d = this.#net.defaults
-    return { ordered: d.loss === 0 && d.duplicate === 0 && d.reorder === 0, remote: false }
+    return { ordered: false, remote: false }
   }
 
   /**

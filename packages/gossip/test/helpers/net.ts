@@ -74,11 +74,20 @@ class RecordingConnection extends Emitter<ConnectionEvents> implements Connectio
   close(reason?: Error): void {
     this.inner.close(reason)
   }
+  limitFrames(maxFrame: number): void {
+    this.inner.limitFrames?.(maxFrame)
+  }
 }
 
 /** Wraps a transport and records every frame sent and received on its connections. */
 export class RecordingTransport implements Transport {
+  /** Frames on the wire (sealed after the handshake). */
   readonly frames: SeenFrame[] = []
+  /** Plaintext session frames, when the node was given `inspect: rec.inspect`. */
+  readonly plain: SeenFrame[] = []
+  readonly inspect = (dir: 'in' | 'out', bytes: Uint8Array): void => {
+    this.plain.push({ dir, bytes })
+  }
   readonly connections: RecordingConnection[] = []
   constructor(readonly inner: Transport) {}
   get scheme(): string {
