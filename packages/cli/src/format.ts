@@ -36,6 +36,35 @@ export interface StatusReport {
   readonly pending: number
 }
 
+// What a string from a peer, a file or a store must not bring to a terminal or a log line
+// verbatim: C0 and C1 controls (ESC starts terminal escape sequences; CR and LF forge lines),
+// DEL, the Unicode line separators, the bidirectional controls (U+202E shows text reversed)
+// and lone surrogates.
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g
+const UNPRINTABLE_BUT_NEWLINE = new RegExp(UNPRINTABLE.source.replace('\\u0000-\\u001f', '\\u0000-\\u0009\\u000b-\\u001f'), 'g')
+
+function escapeCharacter(c: string): string {
+  const n = c.charCodeAt(0)
+  if (n === 0x0a) return '\\n'
+  if (n === 0x0d) return '\\r'
+  if (n === 0x09) return '\\t'
+  return n < 0x100 ? `\\x${n.toString(16).padStart(2, '0')}` : `\\u${n.toString(16).padStart(4, '0')}`
+}
+
+/**
+ * `s` with every control character, line separator, bidirectional control and lone surrogate
+ * written as an escape (`\n`, `\x1b`, `\u202e`), so a name or value from a peer prints on one
+ * line and shows what it holds. Apply it to every peer-supplied string the CLI prints.
+ */
+export function printable(s: string): string {
+  return s.replace(UNPRINTABLE, escapeCharacter)
+}
+
+/** {@link printable}, keeping line breaks: for text of several lines the CLI itself laid out. */
+export function printableLines(s: string): string {
+  return s.replace(UNPRINTABLE_BUT_NEWLINE, escapeCharacter)
+}
+
 /** `1.2 kB`, `3.4 MB`. */
 export function formatBytes(n: number): string {
   if (n < 1000) return `${n} B`
@@ -62,7 +91,7 @@ export function formatDuration(ms: number): string {
 export function formatVector(clock: Record<string, number>): string {
   const parts = Object.keys(clock)
     .sort()
-    .map((k) => `${k}:${clock[k]}`)
+    .map((k) => `${printable(k)}:${clock[k]}`)
   return `{${parts.join(' ')}}`
 }
 
@@ -80,9 +109,10 @@ export function progressBar(fraction: number, width = 30): string {
   return `[${'#'.repeat(full)}${'.'.repeat(width - full)}] ${String(Math.floor(f * 100)).padStart(3)}%`
 }
 
-/** Left-aligned columns. */
-export function formatTable(rows: readonly (readonly string[])[]): string {
-  if (rows.length === 0) return ''
+/** Left-aligned columns; every cell passes through {@link printable}. */
+export function formatTable(cells: readonly (readonly string[])[]): string {
+  if (cells.length === 0) return ''
+  const rows = cells.map((r) => r.map(printable))
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)))
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n')
 }
@@ -96,9 +126,9 @@ export function formatLs(entries: readonly LsEntry[]): string {
 /** The text printed by `hearsay status`. */
 export function formatStatus(s: StatusReport): string {
   const lines = [
-    `node ${s.id}  pid ${s.pid}  up ${formatDuration(s.uptimeMs)}`,
-    `data      ${s.dataDir}`,
-    `listen    ${s.listen.length ? s.listen.join(', ') : '(none)'}`,
+    `node ${printable(s.id)}  pid ${s.pid}  up ${formatDuration(s.uptimeMs)}`,
+    `data      ${printable(s.dataDir)}`,
+    `listen    ${s.listen.length ? printable(s.listen.join(', ')) : '(none)'}`,
     `traffic   in ${formatBytes(s.bytesIn)}  out ${formatBytes(s.bytesOut)}  updates applied ${s.updatesApplied}  pending ${s.pending}`,
     '',
   ]

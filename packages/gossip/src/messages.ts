@@ -4,6 +4,7 @@ import {
   decoding,
   encoding,
   isReplicaId,
+  isSafeName,
   readBoundedString,
   readCount,
   readSafeUint,
@@ -108,7 +109,7 @@ function readFixed(d: decoding.Decoder, n: number): Uint8Array {
 export function readObjectId(d: decoding.Decoder): string {
   const at = d.pos
   const s = readBoundedString(d, MAX_OBJECT_ID_LENGTH * 3)
-  if (s.length === 0 || s.length > MAX_OBJECT_ID_LENGTH) throw new HearsayError(ErrorCodes.DECODE_ERROR, 'bad object id', { offset: at })
+  if (!isSafeName(s, MAX_OBJECT_ID_LENGTH)) throw new HearsayError(ErrorCodes.DECODE_ERROR, `bad object id ${JSON.stringify((s as string).slice(0, 64))} (empty, too long, ill-formed or holding a control character)`, { offset: at })
   return s
 }
 
@@ -263,9 +264,12 @@ export function buildFrame(write: (e: encoding.Encoder) => void): Uint8Array {
   return encoding.toUint8Array(e)
 }
 
-/** Checks a local object id. @throws TypeError when it is empty, not a string or too long. */
+/**
+ * Checks a local object id: the rule of core's `isSafeName`, as every peer checks it.
+ * @throws TypeError when it is empty, not a string, too long, holds a lone surrogate or a control character.
+ */
 export function assertObjectId(objectId: unknown): asserts objectId is string {
-  if (typeof objectId !== 'string' || objectId.length === 0 || objectId.length > MAX_OBJECT_ID_LENGTH) {
-    throw new TypeError(`an object id is a non-empty string of at most ${MAX_OBJECT_ID_LENGTH} characters, got ${JSON.stringify(objectId)}`)
+  if (!isSafeName(objectId, MAX_OBJECT_ID_LENGTH)) {
+    throw new TypeError(`an object id is a non-empty string of at most ${MAX_OBJECT_ID_LENGTH} characters, well-formed, with no control characters, got ${JSON.stringify(objectId)}`)
   }
 }

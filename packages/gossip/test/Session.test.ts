@@ -109,6 +109,38 @@ describe('gossip session', () => {
     }
   })
 
+  it('object and node ids follow one rule everywhere: a control character or a lone surrogate is refused locally and from a peer', async () => {
+    const net = new TestNet()
+    try {
+      const a = net.node({ id: 'a' })
+      const errors: HearsayError[] = []
+      a.on('peer-error', (e: HearsayError) => errors.push(e))
+      await a.listen(net.address('a'))
+      // Locally: a lone surrogate would arrive as U+FFFD on every peer and split the object in two.
+      await assert.rejects(a.open('notes\ud800', LWWMap), TypeError)
+      await assert.rejects(a.open('notes\u001b[2J', LWWMap), TypeError)
+      await assert.rejects(a.open('rlo\u202e', LWWMap), TypeError)
+      const raw = await RawPeer.connect(net.transport(), net.address('a'))
+      await raw.authenticate('raw', 'test-key')
+      raw.send((e) => {
+        encoding.writeVarUint(e, GossipKind.Ranges)
+        encoding.writeVarString(e, 'evil\u001b[2J\n12:00:00 peer admin connected')
+        encoding.writeVarUint(e, LWWMap.typeId)
+        encoding.writeVarUint(e, 0)
+      })
+      await waitFor(() => errors.length >= 1, 'the bad object id is reported')
+      assert.equal(errors[0]!.code, ErrorCodes.DECODE_ERROR)
+      assert.deepEqual(a.status().objects.map((o) => o.id).filter((id) => id.startsWith('evil')), [], 'no object was created')
+      // A hello whose node id holds a line break is refused: such a peer never joins.
+      const liar = await RawPeer.connect(net.transport(), net.address('a'))
+      await liar.authenticate('liar\n12:00:00 node ready', 'test-key').catch(() => {})
+      await waitFor(() => liar.closedWith !== null, 'the liar is dropped')
+      assert.ok(!a.status().peers.some((p) => p.id.startsWith('liar')), 'the liar is no peer')
+    } finally {
+      await net.close()
+    }
+  })
+
   it('disconnects a peer that stops reading (HEARSAY_BACKPRESSURE)', async () => {
     const net = new TestNet()
     try {

@@ -2,7 +2,7 @@ import { resolve } from 'node:path'
 import { CliError, ExitCode, UsageError, dataDirOf, expectPositionals, parseCommand } from '../args.js'
 import { connectControl, requestDaemon } from '../control.js'
 import { bundleError, openDataNode, readBundleFile, writeFileAtomic } from '../Daemon.js'
-import { formatBytes } from '../format.js'
+import { formatBytes, printable } from '../format.js'
 import type { Output } from './client.js'
 import { networkKeyOf } from './peer.js'
 
@@ -36,10 +36,10 @@ export async function bundleCommand(args: readonly string[], io: Output): Promis
     socket.destroy()
     if (action === 'export') {
       const r = (await requestDaemon(dataDir, { op: 'bundle-export', for: peer!, file })) as { bytes: number }
-      io.out(`wrote ${file} (${formatBytes(r.bytes)}) for ${peer}`)
+      io.out(printable(`wrote ${file} (${formatBytes(r.bytes)}) for ${peer}`))
     } else {
       const r = (await requestDaemon(dataDir, { op: 'bundle-import', file })) as { from: string; objects: number; applied: number; waiting: number }
-      io.out(importLine(file, r))
+      io.out(printable(importLine(file, r)))
     }
     return ExitCode.OK
   }
@@ -59,7 +59,7 @@ export async function bundleCommand(args: readonly string[], io: Output): Promis
         throw err
       }
       await writeFileAtomic(file, bytes)
-      io.out(`wrote ${file} (${formatBytes(bytes.length)}) for ${peer}`)
+      io.out(printable(`wrote ${file} (${formatBytes(bytes.length)}) for ${peer}`))
     } else {
       const bytes = await readBundleFile(file)
       let r
@@ -69,7 +69,7 @@ export async function bundleCommand(args: readonly string[], io: Output): Promis
         bundleError(err, file)
       }
       await node.flush()
-      io.out(importLine(file, r))
+      io.out(printable(importLine(file, r)))
     }
   } finally {
     await node.close()

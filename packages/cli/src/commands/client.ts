@@ -1,6 +1,6 @@
 import { CliError, ExitCode, UsageError, dataDirOf, expectPositionals, parseCommand, type OptionTable } from '../args.js'
 import { requestDaemon } from '../control.js'
-import { formatLs, formatStatus, type LsEntry, type StatusReport } from '../format.js'
+import { formatLs, formatStatus, printable, printableLines, type LsEntry, type StatusReport } from '../format.js'
 
 const DATA: OptionTable = { data: { type: 'string' }, help: { type: 'boolean', short: 'h' } }
 
@@ -27,7 +27,7 @@ export async function putCommand(args: readonly string[], io: Output): Promise<n
   }
   const dataDir = dataDirOf(values)
   await requestDaemon(dataDir, { op: 'put', object: object!, key: key!, value })
-  io.out(`${object}.${key} = ${JSON.stringify(value)}`)
+  io.out(printable(`${object}.${key} = ${JSON.stringify(value)}`))
   return ExitCode.OK
 }
 
@@ -36,7 +36,7 @@ export async function getCommand(args: readonly string[], io: Output): Promise<n
   const { values, positionals } = parseCommand('get', args, DATA)
   const [object, key] = expectPositionals('get', positionals, ['object'], ['key'])
   const result = (await requestDaemon(dataDirOf(values), key === undefined ? { op: 'get', object: object! } : { op: 'get', object: object!, key })) as { value: unknown }
-  io.out(JSON.stringify(result.value, null, key === undefined ? 2 : undefined))
+  io.out(printableLines(JSON.stringify(result.value, null, key === undefined ? 2 : undefined)))
   return ExitCode.OK
 }
 
@@ -45,7 +45,7 @@ export async function delCommand(args: readonly string[], io: Output): Promise<n
   const { values, positionals } = parseCommand('del', args, DATA)
   const [object, key] = expectPositionals('del', positionals, ['object', 'key'])
   const result = (await requestDaemon(dataDirOf(values), { op: 'del', object: object!, key: key! })) as { deleted: boolean }
-  io.out(result.deleted ? `deleted ${object}.${key}` : `${object}.${key} was not set`)
+  io.out(printable(result.deleted ? `deleted ${object}.${key}` : `${object}.${key} was not set`))
   return ExitCode.OK
 }
 
@@ -58,12 +58,13 @@ export async function watchCommand(args: readonly string[], io: Output): Promise
     await requestDaemon(dataDirOf(values), { op: 'watch', object: object! }, (event) => {
       const e = event as { type: 'ready' } | { type: 'change'; key: string | null; value: unknown }
       if (e.type === 'ready') {
-        if (!json) io.err(`watching ${object} (Ctrl-C to stop)`)
+        if (!json) io.err(`watching ${printable(object!)} (Ctrl-C to stop)`)
         return
       }
-      if (json) io.out(JSON.stringify({ object, key: e.key, value: e.value ?? null }))
-      else if (e.key === null) io.out(JSON.stringify(e.value))
-      else io.out(e.value === undefined || e.value === null ? `${e.key} (deleted)` : `${e.key} ${JSON.stringify(e.value)}`)
+      // JSON escapes C0 controls but not U+2028 or the bidirectional controls: printable() does.
+      if (json) io.out(printable(JSON.stringify({ object, key: e.key, value: e.value ?? null })))
+      else if (e.key === null) io.out(printable(JSON.stringify(e.value)))
+      else io.out(printable(e.value === undefined || e.value === null ? `${e.key} (deleted)` : `${e.key} ${JSON.stringify(e.value)}`))
     })
   } catch (err) {
     if (err instanceof CliError && /closed the connection/.test(err.message)) throw new CliError('the daemon stopped')
@@ -77,7 +78,7 @@ export async function lsCommand(args: readonly string[], io: Output): Promise<nu
   const { values, positionals } = parseCommand('ls', args, { ...DATA, json: { type: 'boolean' } })
   expectPositionals('ls', positionals, [])
   const result = (await requestDaemon(dataDirOf(values), { op: 'ls' })) as LsEntry[]
-  io.out(values['json'] === true ? JSON.stringify(result, null, 2) : formatLs(result))
+  io.out(printableLines(values['json'] === true ? JSON.stringify(result, null, 2) : formatLs(result)))
   return ExitCode.OK
 }
 
@@ -86,6 +87,6 @@ export async function statusCommand(args: readonly string[], io: Output): Promis
   const { values, positionals } = parseCommand('status', args, { ...DATA, json: { type: 'boolean' } })
   expectPositionals('status', positionals, [])
   const result = (await requestDaemon(dataDirOf(values), { op: 'status' })) as StatusReport
-  io.out(values['json'] === true ? JSON.stringify(result, null, 2) : formatStatus(result))
+  io.out(printableLines(values['json'] === true ? JSON.stringify(result, null, 2) : formatStatus(result)))
   return ExitCode.OK
 }

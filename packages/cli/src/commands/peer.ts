@@ -2,7 +2,7 @@ import { toReplicaId } from '@hearsay/core'
 import { CliError, ExitCode, UsageError, dataDirOf, expectPositionals, parseAddress, parseCommand, parseDuration, parseInteger } from '../args.js'
 import { Daemon, openDataNode, storeFailedError } from '../Daemon.js'
 import { connectControl, readDaemonInfo } from '../control.js'
-import { formatBytes } from '../format.js'
+import { formatBytes, printable } from '../format.js'
 import type { Output } from './client.js'
 
 /** The network key: `--key`, else `$HEARSAY_KEY`. @throws UsageError when neither is set. */
@@ -71,7 +71,8 @@ export async function peerCommand(args: readonly string[], io: Output): Promise<
     throw err
   }
 
-  const log = (line: string): void => io.out(`${time()} ${line}`)
+  // Peer ids, addresses and error messages come from peers: one log line each, escaped.
+  const log = (line: string): void => io.out(`${time()} ${printable(line)}`)
   node.on('peer-connected', (peer: string, address: string) => log(`peer ${peer} connected (${address})`))
   node.on('peer-disconnected', (peer: string, reason?: Error) => log(`peer ${peer} disconnected${reason ? `: ${reason.message}` : ''}`))
   node.on('peer-suspected', (peer: string) => log(`peer ${peer} suspected (no heartbeat)`))

@@ -3,7 +3,7 @@ import { LevelStore, repairLevelStore } from '@hearsay/adapters/level'
 import { CliError, ExitCode, dataDirOf, expectPositionals, parseCommand } from '../args.js'
 import { databasePath, openError, retireId } from '../Daemon.js'
 import { connectControl } from '../control.js'
-import { formatBytes } from '../format.js'
+import { formatBytes, printable } from '../format.js'
 import type { Output } from './client.js'
 
 // The metadata key under which a node keeps its id (see the gossip package's PROTOCOL.md).
@@ -48,16 +48,16 @@ export async function repairCommand(args: readonly string[], io: Output): Promis
     for (const { objectId, typeId } of objects) {
       const Type = getType(typeId)
       if (Type === undefined) {
-        io.out(`  ${objectId}: type ${typeId} (not loaded by this build)`)
+        io.out(printable(`  ${objectId}: type ${typeId} (not loaded by this build)`))
         continue
       }
       const replica = new Type()
       try {
         await restoreReplica(store, objectId, replica)
         const clock = [...replica.clock.entries()].map(([s, n]) => `${s}:${n}`).join(' ')
-        io.out(`  ${objectId} (${Type.typeName}): ${clock || 'empty'}`)
+        io.out(printable(`  ${objectId} (${Type.typeName}): ${clock || 'empty'}`))
       } catch (err) {
-        io.out(`  ${objectId} (${Type.typeName}): unreadable (${(err as Error).message}); its peers hold it`)
+        io.out(printable(`  ${objectId} (${Type.typeName}): unreadable (${(err as Error).message}); its peers hold it`))
       } finally {
         replica.dispose()
       }
