@@ -11,6 +11,7 @@ import '@hearsay/seq'
 import '@hearsay/adapters/yjs'
 import { CliError, ExitCode } from './args.js'
 import { ControlServer, type ControlContext, type ControlRequest } from './control.js'
+import { gatherFacts } from './explain.js'
 import type { LsEntry, PeerReport, StatusReport } from './format.js'
 
 /** Where a node keeps its LevelDB database inside its data directory. */
@@ -251,6 +252,8 @@ export class Daemon extends Emitter<DaemonEvents> {
           bundleError(err, req.file)
         }
       }
+      case 'explain':
+        return gatherFacts(this.node, { ...(req.object !== undefined && { object: req.object }), kept: req.kept === true, skip: MEMBERSHIP_OBJECT_ID })
       default:
         throw new CliError(`unknown control request ${JSON.stringify((req as { op: unknown }).op)}`)
     }

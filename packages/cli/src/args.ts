@@ -13,7 +13,7 @@ export const ExitCode = {
   NO_DAEMON: 3,
   /** `get` asked for an object or key that does not exist. */
   NOT_FOUND: 4,
-  /** `lab` gave up: the peers had not converged when its timeout expired. */
+  /** `lab` gave up: the peers had not converged when its timeout expired; `explain`: the two nodes differ. */
   NOT_CONVERGED: 5,
 } as const
 

@@ -16,6 +16,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   watch: async () => (await import('./commands/client.js')).watchCommand,
   ls: async () => (await import('./commands/client.js')).lsCommand,
   status: async () => (await import('./commands/client.js')).statusCommand,
+  explain: async () => (await import('./commands/client.js')).explainCommand,
   bundle: async () => (await import('./commands/bundle.js')).bundleCommand,
   lab: async () => (await import('./commands/lab.js')).labCommand,
   repair: async () => (await import('./commands/repair.js')).repairCommand,

@@ -22,6 +22,7 @@ export type ControlRequest =
   | { op: 'watch'; object: string }
   | { op: 'bundle-export'; for: string; file: string }
   | { op: 'bundle-import'; file: string }
+  | { op: 'explain'; object?: string; kept?: boolean }
 
 /** One line the daemon sends back. */
 export type ControlResponse =

@@ -6,7 +6,7 @@ const EXIT_CODES = `Exit codes:
   2  bad command line (unknown command or flag, missing or malformed value)
   3  no daemon runs for the data directory (start one with 'hearsay peer')
   4  get: no such object or key
-  5  lab: the peers had not converged before --timeout`
+  5  lab: the peers had not converged before --timeout; explain: the two nodes differ`
 
 const DATA = `  --data DIR        the node's data directory (default ./.hearsay, or $HEARSAY_DATA)`
 
@@ -22,7 +22,8 @@ Commands:
   del       delete a key of a replicated map
   watch     print the changes of an object as they happen
   ls        list the objects the node holds
-  status    show the node's peers, vectors, lag and traffic
+  status    show the node's peers, vectors, lag and traffic (--explain: why it lags)
+  explain   say why two running nodes differ: missing ranges, buffered or refused updates
   bundle    export or import an offline bundle (a file carried by USB stick or email)
   lab       run N peers on loopback behind a fault proxy and watch them converge
   repair    rebuild a damaged data directory (the node stopped); its peers send back the rest
@@ -138,13 +139,34 @@ ${DATA}
 
 ${EXIT_CODES}`,
 
-  status: `Usage: hearsay status [--data DIR]
+  explain: `Usage: hearsay explain --with OTHER_DIR [--data DIR] [object]
 
-Shows the node's id and addresses, its peers (connected or suspected, last sync), the version
-vector of each object and how far each peer lags behind it, and bytes in and out.
+Asks two running nodes on this machine (their daemons, through their data directories) why
+they differ, object by object: the sources and seq ranges one lacks, the updates waiting in a
+causal buffer and the dot they wait for (and whether either node has it), the updates refused
+and why, equal vectors hiding different content (and which dots differ), and what each node
+last heard the other offer (a digest older than the other's state means they have not
+gossiped since). Prints nothing to explain and exits 0 when they hold the same.
 
 Flags:
 ${DATA}
+  --with DIR        the other node's data directory
+  --json            print JSON
+  -h, --help        show this help
+
+${EXIT_CODES}`,
+
+  status: `Usage: hearsay status [--data DIR] [--explain]
+
+Shows the node's id and addresses, its peers (connected or suspected, last sync), the version
+vector of each object and how far each peer lags behind it, and bytes in and out.
+With --explain it also says why: per peer and object, what this node lacks of what the peer
+last offered and what the peer lacked when it last told us, the updates waiting in causal
+buffers (and for which dot), and the latest refused updates (and why).
+
+Flags:
+${DATA}
+  --explain         add the reasons behind the lag
   --json            print JSON
   -h, --help        show this help
 

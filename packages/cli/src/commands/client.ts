@@ -1,5 +1,6 @@
 import { CliError, ExitCode, UsageError, dataDirOf, expectPositionals, parseCommand, type OptionTable } from '../args.js'
 import { requestDaemon } from '../control.js'
+import { explainLocal, explainNodes, type NodeFacts } from '../explain.js'
 import { formatLs, formatStatus, printable, printableLines, type LsEntry, type StatusReport } from '../format.js'
 
 const DATA: OptionTable = { data: { type: 'string' }, help: { type: 'boolean', short: 'h' } }
@@ -82,11 +83,56 @@ export async function lsCommand(args: readonly string[], io: Output): Promise<nu
   return ExitCode.OK
 }
 
-/** `hearsay status`. */
+/** `hearsay status [--explain]`. */
 export async function statusCommand(args: readonly string[], io: Output): Promise<number> {
-  const { values, positionals } = parseCommand('status', args, { ...DATA, json: { type: 'boolean' } })
+  const { values, positionals } = parseCommand('status', args, { ...DATA, json: { type: 'boolean' }, explain: { type: 'boolean' } })
   expectPositionals('status', positionals, [])
-  const result = (await requestDaemon(dataDirOf(values), { op: 'status' })) as StatusReport
-  io.out(printableLines(values['json'] === true ? JSON.stringify(result, null, 2) : formatStatus(result)))
+  const dataDir = dataDirOf(values)
+  const result = (await requestDaemon(dataDir, { op: 'status' })) as StatusReport
+  if (values['explain'] !== true) {
+    io.out(printableLines(values['json'] === true ? JSON.stringify(result, null, 2) : formatStatus(result)))
+    return ExitCode.OK
+  }
+  const facts = (await requestDaemon(dataDir, { op: 'explain' })) as NodeFacts
+  const lines = explainLocal(facts)
+  if (values['json'] === true) io.out(printableLines(JSON.stringify({ ...result, explain: lines }, null, 2)))
+  else {
+    io.out(printableLines(formatStatus(result)))
+    io.out('')
+    io.out(lines.length === 0 ? 'explain: nothing to explain: every peer offered what we hold, nothing waits or was refused here' : 'explain:')
+    for (const l of lines) io.out(printable(`  ${l}`))
+  }
   return ExitCode.OK
+}
+
+/** `hearsay explain --with DIR [object]`: why two running nodes on this machine differ. */
+export async function explainCommand(args: readonly string[], io: Output): Promise<number> {
+  const { values, positionals } = parseCommand('explain', args, { ...DATA, with: { type: 'string' }, json: { type: 'boolean' } })
+  const [object] = expectPositionals('explain', positionals, [], ['object'])
+  const other = values['with']
+  if (typeof other !== 'string' || other === '') throw new UsageError('explain', "--with DIR is the data directory of the other node (a running 'hearsay peer')")
+  const dirs = [dataDirOf(values), dataDirOf({ data: other })] as const
+  const ask = (dir: string, kept: boolean, id?: string): Promise<NodeFacts> =>
+    requestDaemon(dir, { op: 'explain', ...(id !== undefined && { object: id }), ...(kept && { kept }) }) as Promise<NodeFacts>
+  let [a, b] = await Promise.all(dirs.map((d) => ask(d, false, object)))
+  // Equal vectors with different states: ask again for those objects with every kept update,
+  // so the report can name the dots that differ.
+  const hidden = a!.objects.filter((oa) => {
+    const ob = b!.objects.find((o) => o.id === oa.id)
+    return ob !== undefined && oa.state !== ob.state && JSON.stringify(sorted(oa.clock)) === JSON.stringify(sorted(ob.clock))
+  })
+  for (const o of hidden) {
+    const [da, db] = await Promise.all(dirs.map((d) => ask(d, true, o.id)))
+    a = { ...a!, objects: a!.objects.map((x) => (x.id === o.id ? da!.objects[0]! : x)) }
+    b = { ...b!, objects: b!.objects.map((x) => (x.id === o.id ? db!.objects[0]! : x)) }
+  }
+  const lines = explainNodes(a!, b!)
+  if (values['json'] === true) io.out(printableLines(JSON.stringify({ a: a!.node, b: b!.node, converged: lines.length === 0, lines }, null, 2)))
+  else if (lines.length === 0) io.out(printable(`${a!.node} and ${b!.node} hold the same ${object === undefined ? `${a!.objects.length} object${a!.objects.length === 1 ? '' : 's'}` : object}: equal vectors, identical states, nothing waiting or refused`))
+  else for (const l of lines) io.out(printable(l))
+  return lines.length === 0 ? ExitCode.OK : ExitCode.NOT_CONVERGED
+}
+
+function sorted(clock: Record<string, number>): Array<[string, number]> {
+  return Object.entries(clock).filter(([, n]) => n > 0).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0))
 }
