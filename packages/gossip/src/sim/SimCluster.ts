@@ -1,4 +1,4 @@
-import { bytesEqual, type Replicated, type ReplicatedClass, type Store, type Transport } from '@hearsay/core'
+import { bytesEqual, explainDivergence, type Replicated, type ReplicatedClass, type Store, type Transport } from '@hearsay/core'
 import { Simulation, type RunOptions, type SimTimers, type TimerScope } from './Simulation.js'
 import { SimNetwork, type LinkOptions } from './SimNetwork.js'
 import { SimDisk } from './SimDisk.js'
@@ -469,6 +469,32 @@ export class SimCluster {
       }
     }
     return null
+  }
+
+  /**
+   * Why the nodes differ, for a failing run's report: per object, {@link explainDivergence}
+   * between n0 and the first node that differs from it (which ranges one lacks, what waits in a
+   * causal buffer and for which dot, what was refused, equal vectors over different content).
+   * Empty when converged. Deterministic, so reports stay deep-equal across replays.
+   */
+  explain(): string[] {
+    const hosts = this.#hosts
+    const lines: string[] = []
+    for (const h of hosts) if (!h.ready) lines.push(`node ${h.id} is not up`)
+    for (const o of this.objects) {
+      const r0 = hosts[0]?.replicas.get(o.id)
+      if (r0 === undefined) continue
+      for (const h of hosts.slice(1)) {
+        const r = h.replicas.get(o.id)
+        if (r === undefined) continue
+        const report = explainDivergence(r0, r)
+        if (report.converged) continue
+        for (const l of report.lines.slice(0, 12)) lines.push(`${o.id}: ${l}`)
+        if (report.lines.length > 12) lines.push(`${o.id}: and ${report.lines.length - 12} more`)
+        break
+      }
+    }
+    return lines
   }
 
   /**

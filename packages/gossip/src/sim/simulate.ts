@@ -164,7 +164,7 @@ export interface SimReport {
   events: number
   /** SHA-256 over every object's final state on node n0 (hex); the same on every node when converged. */
   stateHash: string
-  /** When not converged: the first difference found. */
+  /** When not converged: the first difference found, then (one per line) why n0 and the first node that differs from it are not converged, from core's `explainDivergence`. */
   divergence: string | null
   /** Why the run is not `ok` beyond divergence: crashed writes (the first 20), errors thrown by node callbacks or while starting nodes, too many refused writes. */
   errors: string[]
@@ -309,7 +309,11 @@ export async function simulate(options: SimulateOptions): Promise<SimReport> {
   })
 
   const convergedAt = await cluster.runUntilConverged({ from: healAt, maxTime, maxEvents: options.maxEvents ?? 50_000_000 })
-  const divergence = convergedAt === null ? (cluster.divergence() ?? 'not converged') : null
+  let divergence: string | null = null
+  if (convergedAt === null) {
+    const why = cluster.explain()
+    divergence = `${cluster.divergence() ?? 'not converged'}${why.length > 0 ? `\n${why.map((l) => `  ${l}`).join('\n')}` : ''}`
+  }
   const hash = sha256.create()
   const utf8 = new TextEncoder()
   for (const o of objects) {
