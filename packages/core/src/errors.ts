@@ -41,6 +41,8 @@ export const ErrorCodes = {
   STORE_FULL: 'HEARSAY_STORE_FULL',
   /** A local write encodes to more bytes than the replication path carries in one update; it was refused before anything changed. */
   VALUE_TOO_LARGE: 'HEARSAY_VALUE_TOO_LARGE',
+  /** A peer went past a per-peer cap (new objects it may make this node create); what it sent waits and is offered again. */
+  LIMIT_EXCEEDED: 'HEARSAY_LIMIT_EXCEEDED',
   /** A transport failed to connect, listen or deliver. */
   TRANSPORT_ERROR: 'HEARSAY_TRANSPORT_ERROR',
   /** Something did not answer in time. */

@@ -18,6 +18,7 @@ import {
   type Transport,
 } from '@hearsay/core'
 import { Security } from './secure/Security.js'
+import { PeerQuota } from './PeerQuota.js'
 import { exportBundle, importBundle, type BundleHost, type ImportResult } from './bundle.js'
 import { Dialer } from './Dialer.js'
 import { MEMBERSHIP_OBJECT_ID, Membership, type Member } from './Membership.js'
@@ -95,6 +96,7 @@ export class Node extends Emitter<NodeEvents> {
   readonly #seen: SeenDigests
   readonly #dialer: Dialer
   readonly #sessionHost: SessionHost
+  readonly #newObjects: PeerQuota
   readonly #bundleHost: BundleHost
   #id: string | undefined
   #membership: Membership | undefined
@@ -158,6 +160,7 @@ export class Node extends Emitter<NodeEvents> {
       log,
       session: (conn, dialed, url, listener, ordered) => this.#session(conn, dialed, url, listener, ordered),
     })
+    this.#newObjects = new PeerQuota(o.newObjectsPerPeer, () => this.#now())
     this.#sessionHost = this.#makeSessionHost()
     this.#bundleHost = this.#makeBundleHost()
     this.use(new MemoryTransport({ maxFrame: this.maxFrame, maxSendBuffer: this.maxSendBuffer }))
@@ -424,6 +427,7 @@ export class Node extends Emitter<NodeEvents> {
       now: () => this.#now(),
       timers: this.#timers,
       objects: this.#objects,
+      admitNewObject: (peerId) => this.#newObjects.take(peerId),
       events: {
         ready: (s) => this.#ready(s),
         closed: (s, reason) => this.#sessionClosed(s, reason),

@@ -68,6 +68,8 @@ export interface SessionHost {
   readonly timers: Timers
   /** The hosted objects: the digest index, the replicas, objects peers bring, durability. */
   readonly objects: ObjectHost
+  /** Takes one of the peer's new-object tokens; false when it spent its budget (see `NodeOptions.newObjectsPerPeer`). */
+  admitNewObject(peerId: string): boolean
   readonly events: SessionEvents
 }
 
@@ -97,7 +99,7 @@ export class Session {
   readyAt: number | undefined
   /** When a frame last arrived. */
   lastHeard: number
-  readonly stats = { bytesIn: 0, bytesOut: 0, framesIn: 0, framesOut: 0, rounds: 0, badFrames: 0 }
+  readonly stats = { bytesIn: 0, bytesOut: 0, framesIn: 0, framesOut: 0, rounds: 0, badFrames: 0, objectsDeferred: 0 }
   readonly #host: SessionHost
   #authTimer: unknown
   /** What the peer is known to hold, per object (its vectors, ranges it sent, ranges we sent), and the live outbox. */
@@ -502,6 +504,14 @@ export class Session {
     let fresh: Replicated<any> | undefined
     if (o !== undefined && o.typeId !== typeId) {
       throw new HearsayError(ErrorCodes.TYPE_MISMATCH, `object ${objectId} is type ${o.typeId} here; ${this.peerId} sent type ${typeId}`)
+    }
+    if (o === undefined && !this.#host.admitNewObject(this.peerId!)) {
+      // Past the peer's budget of new objects: not taken now (and not a bad frame: a peer
+      // syncing a large network legitimately gets here); it is offered again later.
+      if (this.stats.objectsDeferred++ === 0) {
+        this.#host.events.report(new HearsayError(ErrorCodes.LIMIT_EXCEEDED, `${this.peerId} brings new objects faster than newObjectsPerPeer allows; ${objectId} and later ones wait`), this)
+      }
+      return
     }
     const replica = o?.replica ?? (fresh = this.#host.objects.create(typeId))
     let ranges: Range<any>[]

@@ -64,3 +64,5 @@ export {
   writePrefix,
 } from './messages.js'
 export type { BucketSummary, GossipMessage, VectorEntry } from './messages.js'
+export { DEFAULT_NEW_OBJECTS_RATE } from './PeerQuota.js'
+export type { Rate } from './PeerQuota.js'

@@ -4,6 +4,7 @@ import { MAX_MEMBER_ADDRESSES } from './Membership.js'
 import type { CompactionPolicy } from './Persister.js'
 import type { KeyPair } from './secure/noise.js'
 import type { Session } from './Session.js'
+import { DEFAULT_NEW_OBJECTS_RATE, type Rate } from './PeerQuota.js'
 
 /** Timer functions a node uses; inject virtual ones for simulations. */
 export interface Timers {
@@ -93,6 +94,13 @@ export interface NodeOptions {
   inspect?: (dir: 'in' | 'out', frame: Uint8Array, session: Session) => void
   /** When to compact an object's log in the store. */
   compaction?: CompactionPolicy
+  /**
+   * How many new objects one peer (by node id, across its connections) may make this node
+   * create: `burst` at once, then `perSecond` (default 10,000, then 1,000 a second). Ranges for
+   * a new object past the cap are not taken (reported once per session as
+   * `HEARSAY_LIMIT_EXCEEDED`); the peer offers them again later, so nothing is lost.
+   */
+  newObjectsPerPeer?: Rate
   /** Causal buffer bound of each hosted replica (see `ReplicatedOptions.maxPending`). */
   maxPending?: number
   /** Drift bound of each hosted replica (see `ReplicatedOptions.maxDrift`). */
@@ -112,6 +120,7 @@ export interface ResolvedOptions {
   readonly backoff: number
   readonly maxBackoff: number
   readonly authTimeout: number
+  readonly newObjectsPerPeer: Rate
 }
 
 /**
@@ -138,6 +147,10 @@ export function resolveOptions(options: NodeOptions): ResolvedOptions {
     backoff: num(options.backoff, interval, 'backoff'),
     maxBackoff: num(options.maxBackoff, 30 * interval, 'maxBackoff'),
     authTimeout: num(options.authTimeout, 10_000, 'authTimeout'),
+    newObjectsPerPeer: {
+      burst: num(options.newObjectsPerPeer?.burst, DEFAULT_NEW_OBJECTS_RATE.burst, 'newObjectsPerPeer.burst'),
+      perSecond: num(options.newObjectsPerPeer?.perSecond, DEFAULT_NEW_OBJECTS_RATE.perSecond, 'newObjectsPerPeer.perSecond', Number.MIN_VALUE),
+    },
   }
   const id = options.id === undefined ? undefined : toReplicaId(options.id)
   if (options.advertise !== undefined) {
