@@ -378,10 +378,14 @@ export class Daemon extends Emitter<DaemonEvents> {
     const s = this.node.status()
     const objects = this.ls()
     const peers: PeerReport[] = []
-    for (const p of s.peers) {
+    // Every peer's stored digest is read at once: one by one, the first status after a start
+    // with hundreds of peers waited on hundreds of store reads in a row (issue 19 part 5).
+    const digests = await Promise.all(s.peers.map((p) => this.node.digestSeen(p.id).catch(() => undefined)))
+    for (const [i, p] of s.peers.entries()) {
       let lag: number | null = null
       try {
-        const seen = await this.node.digestSeen(p.id)
+        const seen = digests[i]
+        if (seen === undefined) throw new Error('digest unreadable')
         if (seen.size > 0) {
           lag = 0
           for (const o of objects) {

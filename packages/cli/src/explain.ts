@@ -161,8 +161,9 @@ export async function gatherFacts(node: FactSource, options: { object?: string; 
     })
   }
   const peers: PeerFacts[] = []
-  for (const p of s.peers) {
-    const seen = await node.digestSeen(p.id)
+  const digests = await Promise.all(s.peers.map((p) => node.digestSeen(p.id)))
+  for (const [i, p] of s.peers.entries()) {
+    const seen = digests[i]!
     const offered: Record<string, Record<string, number>> = {}
     for (const id of ids) {
       const v = seen.get(id)
