@@ -12,6 +12,7 @@ let n = 0
 transportSuite('BroadcastChannelTransport', (limits) => ({
   transport: new BroadcastChannelTransport({ maxFrame: limits.maxFrame }),
   address: () => `bc://suite-${process.pid}-${++n}`,
+  unbuffered: 'postMessage hands every frame to the platform at once; no send buffer is visible',
 }))
 
 test('BroadcastChannelTransport refuses malformed addresses and fails a connect nobody answers', async () => {

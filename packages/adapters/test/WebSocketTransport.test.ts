@@ -20,7 +20,7 @@ transportSuite('WebSocketTransport (browser API) to a WsTransport listener', (li
     listen: (url, on) => server.listen(url, on),
     connect: (url) => client.connect(url),
   }
-  return { transport, address: () => 'ws://127.0.0.1:0/hearsay', stopReading: (c) => (c as WsConnection).pause() }
+  return { transport, address: () => 'ws://127.0.0.1:0/hearsay', stopReading: (c) => (c as WsConnection).pause(), resumeReading: (c) => (c as WsConnection).resume() }
 })
 
 const closed = (c: Connection) => new Promise<Error | undefined>((resolve) => c.once('close', resolve))

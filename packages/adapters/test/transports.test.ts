@@ -8,12 +8,14 @@ transportSuite('TcpTransport', (limits) => ({
   transport: new TcpTransport(limits),
   address: () => 'tcp://127.0.0.1:0',
   stopReading: (c) => (c as TcpConnection).pause(),
+  resumeReading: (c) => (c as TcpConnection).resume(),
 }))
 
 transportSuite('WsTransport', (limits) => ({
   transport: new WsTransport(limits),
   address: () => 'ws://127.0.0.1:0/hearsay',
   stopReading: (c) => (c as WsConnection).pause(),
+  resumeReading: (c) => (c as WsConnection).resume(),
 }))
 
 const closed = (c: Connection) => new Promise<Error | undefined>((resolve) => c.once('close', resolve))

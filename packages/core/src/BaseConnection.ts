@@ -18,15 +18,17 @@ export interface ConnectionLimits {
  * The base every transport's connection extends, in abstract-level's style: the public
  * `send` and `close` do the checks every transport needs and then call the transport's
  * protected hooks, {@link sendFrame} and {@link closeLink}. The transport reports back with
- * {@link flushed} (its buffer shrank), {@link closed} (the link is gone) and emits `frame`.
+ * {@link flushed} (its buffer shrank), {@link closed} (the link is gone: `close` is emitted),
+ * {@link ended} (the link is gone, `close` follows later) and emits `frame`.
  *
  * What the base guarantees, for every transport:
  * - `send` after close returns false and sends nothing; a non-Uint8Array is a `TypeError`.
  * - A frame over `maxFrame` is never sent: the connection closes with `HEARSAY_FRAME_TOO_LARGE`.
  * - A send that would take `bufferedBytes` past `maxSendBuffer` closes the connection with
  *   `HEARSAY_BACKPRESSURE` and returns false: a peer that stops reading never grows our memory.
- * - `drain` fires once the bytes a send left buffered have all been handed on (`bufferedBytes`
- *   back to 0), so a writer that paused on a full buffer can wait for it instead of polling.
+ * - `drain` keeps the contract of {@link ConnectionEvents.drain}: once a `send` left bytes
+ *   buffered, it fires when the transport calls {@link flushed} and `bufferedBytes` is 0, once,
+ *   and never after close.
  * - `close` calls `closeLink` once; `close` is emitted once, when the transport calls `closed`.
  */
 export abstract class BaseConnection extends Emitter<ConnectionEvents> implements Connection {
@@ -96,10 +98,19 @@ export abstract class BaseConnection extends Emitter<ConnectionEvents> implement
     this.emit('drain')
   }
 
-  /** The link is gone (closed by either side or failed): marks the connection closed and emits `close` once. */
-  protected closed(reason: Error | undefined): void {
+  /**
+   * The link is gone but `close` is not emitted yet (the transport still delivers frames that
+   * arrived before, or the owner is dead and must not hear of it): `send` returns false and
+   * `close` does nothing from now on. The transport calls {@link closed} when `close` is due.
+   */
+  protected ended(): void {
     this.#open = false
     this.#owesDrain = false
+  }
+
+  /** The link is gone (closed by either side or failed): marks the connection closed and emits `close` once. */
+  protected closed(reason: Error | undefined): void {
+    this.ended()
     if (this.#closeEmitted) return
     this.#closeEmitted = true
     this.emit('close', reason)

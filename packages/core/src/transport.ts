@@ -1,5 +1,4 @@
 import type { Events } from './Emitter.js'
-import type { BaseConnection } from './BaseConnection.js'
 
 /** What a {@link Connection} emits. */
 export interface ConnectionEvents {
@@ -8,23 +7,29 @@ export interface ConnectionEvents {
   /** The link closed, by either side; `reason` is set when it closed on an error. Fires once. */
   close: (reason?: Error) => void
   /**
-   * The bytes a `send` left buffered have all been handed on (`bufferedBytes` is 0 again).
-   * {@link BaseConnection} and the memory transport emit it; TCP, WebSocket and the simulator
-   * do not yet, so a writer must not wait for it alone.
+   * The send buffer emptied. Precisely: once a `send` returned true and left `bufferedBytes`
+   * above 0, `drain` fires once when `bufferedBytes` is 0 again while the connection is open
+   * (at once where the platform reports its writes, within a bounded poll where it does not:
+   * the browser WebSocket); sends made meanwhile are covered by the same `drain`, a send that
+   * leaves nothing buffered is owed none, and none fires after close. So while bytes are
+   * buffered a `drain` or a `close` is coming, and a writer that stops on a full buffer waits
+   * for it instead of polling. Every transport emits it; one with no send buffer
+   * (`bufferedBytes` always 0: BroadcastChannel) is never owed one.
    */
   drain: () => void
 }
 
 /**
  * One open link to a peer, carrying whole frames (the transport does the framing).
- * Events: see {@link ConnectionEvents}.
+ * Events: see {@link ConnectionEvents}. Transports implement it by extending
+ * `BaseConnection`, which does the checks of `send` and `close` and keeps the `drain` promise.
  */
 export interface Connection extends Events<ConnectionEvents> {
   /** The other end's address, for logs and status. */
   readonly remoteAddress: string
   /** True until closed by either side. */
   readonly isOpen: boolean
-  /** Bytes accepted by `send` and not yet handed to the operating system. */
+  /** Bytes accepted by `send` and not yet handed on (to the operating system, or the peer); see the `drain` event. */
   readonly bufferedBytes: number
   /**
    * Queues one frame. When the bounded send buffer would overflow the connection closes itself

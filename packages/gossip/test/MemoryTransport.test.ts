@@ -7,4 +7,5 @@ transportSuite('MemoryTransport', (limits) => ({
   transport: new MemoryTransport({ ...limits, network: new MemoryNetwork() }),
   address: () => `mem://suite-${++n}`,
   stopReading: (c) => (c as MemoryConnection).pause(),
+  resumeReading: (c) => (c as MemoryConnection).resume(),
 }))

@@ -12,6 +12,7 @@ transportSuite('SimTransport', (limits) => {
     transport: net.transport('suite'),
     address: () => `sim://suite-${++n}`,
     stopReading: (c) => (c as SimConnection).pause(),
+    resumeReading: (c) => (c as SimConnection).resume(),
     teardown: () => stop(),
   }
 })

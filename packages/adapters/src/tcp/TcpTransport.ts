@@ -1,5 +1,5 @@
 import * as net from 'node:net'
-import { DEFAULT_MAX_FRAME, DEFAULT_MAX_SEND_BUFFER, Emitter, ErrorCodes, FrameDecoder, HearsayError, encodeFrame, type Connection, type ConnectionEvents, type Listener, type Transport, type TransportCapabilities } from '@hearsay/core'
+import { BaseConnection, DEFAULT_MAX_FRAME, DEFAULT_MAX_SEND_BUFFER, ErrorCodes, FrameDecoder, HearsayError, encodeFrame, type Connection, type Listener, type Transport, type TransportCapabilities } from '@hearsay/core'
 
 
 /** Options of a {@link TcpTransport}. */
@@ -39,27 +39,23 @@ function formatUrl(host: string, port: number): string {
  * One TCP link carrying length-prefixed frames (core's `encodeFrame`/`FrameDecoder`: a var-uint
  * length, then the payload). Frames arrive whole and in order; a length over `maxFrame` closes
  * the link with `HEARSAY_FRAME_TOO_LARGE` before any of that frame is buffered; a peer that
- * stops reading is disconnected with `HEARSAY_BACKPRESSURE` once `maxSendBuffer` bytes wait.
- * Events: `frame` (Uint8Array), `close` (reason?: Error), once.
+ * stops reading is disconnected with `HEARSAY_BACKPRESSURE` once `maxSendBuffer` bytes wait
+ * (the checks of `send` are `BaseConnection`'s). `bufferedBytes` is the socket's
+ * `writableLength`; `drain` fires when a write's callback finds it 0.
+ * Events: `frame` (Uint8Array), `drain`, `close` (reason?: Error), once.
  */
-export class TcpConnection extends Emitter<ConnectionEvents> implements Connection {
-  readonly remoteAddress: string
+export class TcpConnection extends BaseConnection {
   readonly #socket: net.Socket
   readonly #decoder: FrameDecoder
-  readonly #maxSendBuffer: number
-  readonly #maxFrame: number
-  #open = true
-  #closed = false
   #reason: Error | undefined
+  // One function for every write: node calls it once the bytes reached the kernel.
+  readonly #written = () => this.flushed()
 
   /** @internal Wraps a connected socket. */
   constructor(socket: net.Socket, remoteAddress: string, options: Required<Pick<TcpTransportOptions, 'maxFrame' | 'maxSendBuffer' | 'keepAlive' | 'idleTimeout'>>) {
-    super()
-    this.remoteAddress = remoteAddress
+    super(remoteAddress, options)
     this.#socket = socket
     this.#decoder = new FrameDecoder(options.maxFrame)
-    this.#maxFrame = options.maxFrame
-    this.#maxSendBuffer = options.maxSendBuffer
     socket.setNoDelay(true)
     if (options.keepAlive > 0) socket.setKeepAlive(true, options.keepAlive)
     if (options.idleTimeout > 0) {
@@ -71,20 +67,16 @@ export class TcpConnection extends Emitter<ConnectionEvents> implements Connecti
     socket.on('error', (err) => {
       this.#reason ??= new HearsayError(ErrorCodes.TRANSPORT_ERROR, `tcp link to ${remoteAddress} failed: ${err.message}`, { cause: err })
     })
-    socket.on('close', () => this.#finish())
-  }
-
-  get isOpen(): boolean {
-    return this.#open
+    socket.on('close', () => this.closed(this.#reason))
   }
 
   get bufferedBytes(): number {
-    return this.#open ? this.#socket.writableLength : 0
+    return this.isOpen ? this.#socket.writableLength : 0
   }
 
   /** Caps the frames accepted from now on (checked from the length prefix, before buffering). */
   limitFrames(maxFrame: number): void {
-    this.#decoder.maxFrame = Math.min(maxFrame, this.#maxFrame)
+    this.#decoder.maxFrame = Math.min(maxFrame, this.maxFrame)
   }
 
   /** Stops reading from the socket (the kernel buffers fill and the peer's sends back up). */
@@ -97,25 +89,15 @@ export class TcpConnection extends Emitter<ConnectionEvents> implements Connecti
     this.#socket.resume()
   }
 
-  send(frame: Uint8Array): boolean {
-    if (!this.#open) return false
-    if (!(frame instanceof Uint8Array)) throw new TypeError('a frame is a Uint8Array')
-    const bytes = encodeFrame(frame)
-    if (this.#socket.writableLength + bytes.length > this.#maxSendBuffer) {
-      this.close(new HearsayError(ErrorCodes.BACKPRESSURE, `peer ${this.remoteAddress} stopped reading: ${this.#socket.writableLength} bytes queued`))
-      return false
-    }
-    this.#socket.write(bytes)
-    return true
+  protected sendFrame(frame: Uint8Array): void {
+    this.#socket.write(encodeFrame(frame), this.#written)
   }
 
   /**
-   * Closes the link. Without a reason it is graceful: frames already sent are flushed first.
-   * With one the socket is destroyed at once. `close` fires once, with the reason.
+   * Without a reason the close is graceful: frames already sent are flushed first. With one
+   * the socket is destroyed at once. `close` fires once, with the reason, when the socket closed.
    */
-  close(reason?: Error): void {
-    if (!this.#open) return
-    this.#open = false
+  protected closeLink(reason: Error | undefined): void {
     if (reason !== undefined) {
       this.#reason = reason
       this.#socket.destroy()
@@ -131,7 +113,7 @@ export class TcpConnection extends Emitter<ConnectionEvents> implements Connecti
   }
 
   #onData(chunk: Buffer): void {
-    if (!this.#open) return
+    if (!this.isOpen) return
     let frames: Uint8Array[]
     try {
       frames = this.#decoder.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength))
@@ -141,16 +123,9 @@ export class TcpConnection extends Emitter<ConnectionEvents> implements Connecti
     }
     for (const f of frames) {
       // A listener may close us while we deliver a burst.
-      if (!this.#open) return
+      if (!this.isOpen) return
       this.emit('frame', f)
     }
-  }
-
-  #finish(): void {
-    if (this.#closed) return
-    this.#closed = true
-    this.#open = false
-    this.emit('close', this.#reason)
   }
 }
 

@@ -1,4 +1,4 @@
-import { DEFAULT_MAX_FRAME, Emitter, ErrorCodes, HearsayError, randomReplicaId, scheduleTask, type Connection, type ConnectionEvents, type Listener, type Transport, type TransportCapabilities } from '@hearsay/core'
+import { BaseConnection, DEFAULT_MAX_FRAME, ErrorCodes, HearsayError, randomReplicaId, scheduleTask, type Connection, type Listener, type Transport, type TransportCapabilities } from '@hearsay/core'
 
 /** The part of the WHATWG `BroadcastChannel` the transport uses. */
 export interface BroadcastChannelLike {
@@ -34,28 +34,24 @@ function parseBcUrl(url: string): string {
 /**
  * One link between two contexts of one origin (tabs, workers, frames) over a pair of
  * `BroadcastChannel`s, in order. A frame over `maxFrame` closes it with
- * `HEARSAY_FRAME_TOO_LARGE` on the side that sends (or receives) it, never delivered. A
- * `BroadcastChannel` has no send buffer to watch: `bufferedBytes` is 0 and there is no
- * backpressure. Events: `frame`, `close` (once, on both ends).
+ * `HEARSAY_FRAME_TOO_LARGE` on the side that sends (or receives) it, never delivered (the
+ * checks of `send` are `BaseConnection`'s). A `BroadcastChannel` has no send buffer to watch:
+ * `postMessage` hands the frame to the browser at once, so `bufferedBytes` is always 0, a
+ * send is never back-pressured and never owed a `drain`. Events: `frame`, `close` (once, on
+ * both ends).
  */
-export class BroadcastChannelConnection extends Emitter<ConnectionEvents> implements Connection {
-  readonly remoteAddress: string
-  readonly bufferedBytes = 0
+export class BroadcastChannelConnection extends BaseConnection {
   readonly #in: BroadcastChannelLike
   readonly #out: BroadcastChannelLike
-  readonly #maxFrame: number
-  #open = true
-  #closed = false
+  #finished = false
   #held: Uint8Array[] | undefined
-  #reason: Error | undefined
 
   /** @internal */
   constructor(remoteAddress: string, inbox: BroadcastChannelLike, outbox: BroadcastChannelLike, maxFrame: number, hold: boolean) {
-    super()
-    this.remoteAddress = remoteAddress
+    // No send buffer: nothing to bound.
+    super(remoteAddress, { maxFrame, maxSendBuffer: Infinity })
     this.#in = inbox
     this.#out = outbox
-    this.#maxFrame = maxFrame
     inbox.onmessage = (event) => this.#onMessage(event.data as Message)
     if (hold) {
       // Frames the server sent as it accepted wait one task, until connect()'s caller listens.
@@ -64,38 +60,31 @@ export class BroadcastChannelConnection extends Emitter<ConnectionEvents> implem
     }
   }
 
-  get isOpen(): boolean {
-    return this.#open
+  /** Always 0: `postMessage` buffers nothing this side can see. */
+  get bufferedBytes(): number {
+    return 0
   }
 
-  send(frame: Uint8Array): boolean {
-    if (!this.#open) return false
-    if (!(frame instanceof Uint8Array)) throw new TypeError('a frame is a Uint8Array')
-    if (frame.length > this.#maxFrame) {
-      this.close(new HearsayError(ErrorCodes.FRAME_TOO_LARGE, `outgoing frame of ${frame.length} bytes exceeds the cap of ${this.#maxFrame}`))
-      return false
-    }
+  protected sendFrame(frame: Uint8Array): void {
     this.#out.postMessage({ frame })
-    return true
   }
 
-  /** Closes the link: the other end sees `close` (with this reason's message when there is one). */
-  close(reason?: Error): void {
-    if (!this.#open) return
+  /** The other end sees `close` (with this reason's message when there is one). */
+  protected closeLink(reason: Error | undefined): void {
     this.#out.postMessage(reason === undefined ? { fin: true } : { fin: true, reason: reason.message })
     this.#finish(reason)
   }
 
   #onMessage(m: Message): void {
-    if (!this.#open || typeof m !== 'object' || m === null) return
+    if (!this.isOpen || typeof m !== 'object' || m === null) return
     if ('frame' in m) {
       const f = m.frame
       if (!ArrayBuffer.isView(f)) {
         this.close(new HearsayError(ErrorCodes.DECODE_ERROR, `a message from ${this.remoteAddress} is not a frame`))
         return
       }
-      if (f.byteLength > this.#maxFrame) {
-        this.close(new HearsayError(ErrorCodes.FRAME_TOO_LARGE, `message from ${this.remoteAddress} exceeds the frame cap of ${this.#maxFrame}`))
+      if (f.byteLength > this.maxFrame) {
+        this.close(new HearsayError(ErrorCodes.FRAME_TOO_LARGE, `message from ${this.remoteAddress} exceeds the frame cap of ${this.maxFrame}`))
         return
       }
       const frame = new Uint8Array(f.buffer, f.byteOffset, f.byteLength)
@@ -110,20 +99,20 @@ export class BroadcastChannelConnection extends Emitter<ConnectionEvents> implem
   #release(): void {
     const held = this.#held
     this.#held = undefined
-    for (const f of held ?? []) if (this.#open) this.emit('frame', f)
+    for (const f of held ?? []) if (this.isOpen) this.emit('frame', f)
   }
 
   #finish(reason: Error | undefined): void {
-    if (this.#closed) return
-    this.#closed = true
-    this.#open = false
-    this.#reason = reason
+    if (this.#finished) return
+    this.#finished = true
+    // Closed now (the channels are), `close` emitted asynchronously, as over a socket: the
+    // caller of close() sees it after close() returns.
+    this.ended()
     this.#held = undefined
     this.#in.onmessage = null
     this.#in.close()
     this.#out.close()
-    // Asynchronous, as over a socket: the caller of close() sees `close` after it returns.
-    scheduleTask(() => this.emit('close', this.#reason))
+    scheduleTask(() => this.closed(reason))
   }
 }
 

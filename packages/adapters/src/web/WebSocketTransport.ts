@@ -1,4 +1,4 @@
-import { DEFAULT_MAX_FRAME, DEFAULT_MAX_SEND_BUFFER, Emitter, ErrorCodes, HearsayError, scheduleTask, type Connection, type ConnectionEvents, type Listener, type Transport, type TransportCapabilities } from '@hearsay/core'
+import { BaseConnection, DEFAULT_MAX_FRAME, DEFAULT_MAX_SEND_BUFFER, ErrorCodes, HearsayError, scheduleTask, type Connection, type Listener, type Transport, type TransportCapabilities } from '@hearsay/core'
 
 /** The part of the WHATWG `WebSocket` the transport uses (the browser's, a worker's, Deno's, ws's). */
 export interface WebSocketLike {
@@ -33,31 +33,35 @@ const CLOSE_NORMAL = 1000
 const CLOSE_ERROR = 4000
 const OPEN = 1
 
+// The WHATWG WebSocket has no drain event and no write callback: while something is buffered,
+// `bufferedAmount` is polled, first after 4 ms, then at doubling intervals up to 64 ms (a link
+// that drains fast is noticed fast; one stuck for long costs 16 wake-ups a second at most). No
+// timer runs while nothing is buffered, nor after close.
+const DRAIN_POLL_FIRST = 4
+const DRAIN_POLL_MAX = 64
+
 /**
  * One link over a WHATWG `WebSocket`: every binary message is one frame, in order. A text
  * message closes it with `HEARSAY_DECODE_ERROR`, one over `maxFrame` with
  * `HEARSAY_FRAME_TOO_LARGE` (never delivered), and a peer that stops reading with
- * `HEARSAY_BACKPRESSURE` once `maxSendBuffer` bytes wait. Heartbeats are the server's: a
- * browser answers its pings by itself. Events: `frame`, `close` (once), `drain`.
+ * `HEARSAY_BACKPRESSURE` once `maxSendBuffer` bytes wait (the checks of `send` are
+ * `BaseConnection`'s). `drain` comes from polling `bufferedAmount` while it is above 0.
+ * Heartbeats are the server's: a browser answers its pings by itself.
+ * Events: `frame`, `close` (once), `drain`.
  */
-export class WebSocketConnection extends Emitter<ConnectionEvents> implements Connection {
-  readonly remoteAddress: string
+export class WebSocketConnection extends BaseConnection {
   readonly #ws: WebSocketLike
-  readonly #maxFrame: number
-  readonly #maxSendBuffer: number
-  #open = true
-  #closed = false
+  #finished = false
   #reason: Error | undefined
   #held: Uint8Array[] | undefined = []
   #closeTimer: ReturnType<typeof setTimeout> | undefined
+  #pollTimer: ReturnType<typeof setTimeout> | undefined
+  #pollDelay = DRAIN_POLL_FIRST
 
   /** @internal Wraps an open socket; `early` holds what arrived before the caller could listen. */
   constructor(ws: WebSocketLike, remoteAddress: string, options: { maxFrame: number; maxSendBuffer: number }, early: unknown[]) {
-    super()
-    this.remoteAddress = remoteAddress
+    super(remoteAddress, options)
     this.#ws = ws
-    this.#maxFrame = options.maxFrame
-    this.#maxSendBuffer = options.maxSendBuffer
     ws.onmessage = (event) => this.#onMessage(event.data)
     ws.onclose = (event) => {
       if (this.#reason === undefined && event.code === CLOSE_ERROR) {
@@ -75,33 +79,33 @@ export class WebSocketConnection extends Emitter<ConnectionEvents> implements Co
     scheduleTask(() => this.#release())
   }
 
-  get isOpen(): boolean {
-    return this.#open
-  }
-
   get bufferedBytes(): number {
-    return this.#open ? this.#ws.bufferedAmount : 0
+    return this.isOpen ? this.#ws.bufferedAmount : 0
   }
 
-  send(frame: Uint8Array): boolean {
-    if (!this.#open) return false
-    if (!(frame instanceof Uint8Array)) throw new TypeError('a frame is a Uint8Array')
-    if (frame.length > this.#maxFrame) {
-      this.close(new HearsayError(ErrorCodes.FRAME_TOO_LARGE, `outgoing frame of ${frame.length} bytes exceeds the cap of ${this.#maxFrame}`))
-      return false
-    }
-    if (this.#ws.bufferedAmount + frame.length > this.#maxSendBuffer) {
-      this.close(new HearsayError(ErrorCodes.BACKPRESSURE, `peer ${this.remoteAddress} stopped reading: ${this.#ws.bufferedAmount} bytes queued`))
-      return false
-    }
+  protected sendFrame(frame: Uint8Array): void {
     this.#ws.send(frame)
-    return true
+    if (this.#pollTimer === undefined && this.#ws.bufferedAmount > 0) {
+      this.#pollDelay = DRAIN_POLL_FIRST
+      this.#poll()
+    }
   }
 
-  /** Closes the link (a WebSocket close handshake; code 4000 with a reason). `close` fires once, with the reason. */
-  close(reason?: Error): void {
-    if (!this.#open) return
-    this.#open = false
+  #poll(): void {
+    this.#pollTimer = setTimeout(() => {
+      this.#pollTimer = undefined
+      if (!this.isOpen) return
+      if (this.#ws.bufferedAmount === 0) {
+        this.flushed()
+        return
+      }
+      this.#pollDelay = Math.min(this.#pollDelay * 2, DRAIN_POLL_MAX)
+      this.#poll()
+    }, this.#pollDelay)
+  }
+
+  /** A WebSocket close handshake (code 4000 with a reason). `close` fires once, with the reason. */
+  protected closeLink(reason: Error | undefined): void {
     if (reason !== undefined) {
       this.#reason = reason
       this.#held = undefined
@@ -117,7 +121,7 @@ export class WebSocketConnection extends Emitter<ConnectionEvents> implements Co
   }
 
   #onMessage(data: unknown): void {
-    if (!this.#open) return
+    if (!this.isOpen) return
     if (typeof data === 'string') {
       this.close(new HearsayError(ErrorCodes.DECODE_ERROR, `text message from ${this.remoteAddress}; hearsay frames are binary`))
       return
@@ -127,8 +131,8 @@ export class WebSocketConnection extends Emitter<ConnectionEvents> implements Co
       this.close(new HearsayError(ErrorCodes.DECODE_ERROR, `message of an unknown kind from ${this.remoteAddress}`))
       return
     }
-    if (frame.length > this.#maxFrame) {
-      this.close(new HearsayError(ErrorCodes.FRAME_TOO_LARGE, `message from ${this.remoteAddress} exceeds the frame cap of ${this.#maxFrame}`))
+    if (frame.length > this.maxFrame) {
+      this.close(new HearsayError(ErrorCodes.FRAME_TOO_LARGE, `message from ${this.remoteAddress} exceeds the frame cap of ${this.maxFrame}`))
       return
     }
     if (this.#held !== undefined) this.#held.push(frame)
@@ -145,13 +149,14 @@ export class WebSocketConnection extends Emitter<ConnectionEvents> implements Co
   }
 
   #finish(): void {
-    if (this.#closed) return
+    if (this.#finished) return
+    this.#finished = true
     if (this.#reason === undefined) this.#release()
-    this.#closed = true
-    this.#open = false
     if (this.#closeTimer !== undefined) clearTimeout(this.#closeTimer)
+    if (this.#pollTimer !== undefined) clearTimeout(this.#pollTimer)
+    this.#pollTimer = undefined
     this.#ws.onmessage = this.#ws.onclose = this.#ws.onerror = null
-    this.emit('close', this.#reason)
+    this.closed(this.#reason)
   }
 }
 

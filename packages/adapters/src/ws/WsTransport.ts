@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net'
 import { WebSocket, WebSocketServer, type RawData } from 'ws'
-import { DEFAULT_MAX_FRAME, DEFAULT_MAX_SEND_BUFFER, Emitter, ErrorCodes, HearsayError, type Connection, type ConnectionEvents, type Listener, type Transport, type TransportCapabilities } from '@hearsay/core'
+import { BaseConnection, DEFAULT_MAX_FRAME, DEFAULT_MAX_SEND_BUFFER, ErrorCodes, HearsayError, type Connection, type Listener, type Transport, type TransportCapabilities } from '@hearsay/core'
 
 
 /** Options of a {@link WsTransport}. */
@@ -44,16 +44,17 @@ function toView(data: RawData): Uint8Array {
  * message over `maxFrame` is refused by ws while parsing and the link closes with
  * `HEARSAY_FRAME_TOO_LARGE`; a text message closes it with `HEARSAY_DECODE_ERROR`; a peer that
  * stops reading is disconnected with `HEARSAY_BACKPRESSURE` once `maxSendBuffer` bytes wait;
- * a peer that stops answering pings is disconnected with `HEARSAY_TIMEOUT`.
- * Events: `frame` (Uint8Array), `close` (reason?: Error), once.
+ * a peer that stops answering pings is disconnected with `HEARSAY_TIMEOUT`. The checks of
+ * `send` are `BaseConnection`'s (a frame over `maxFrame` is not sent: this end closes with
+ * `HEARSAY_FRAME_TOO_LARGE`). `bufferedBytes` is ws's `bufferedAmount`; `drain` fires when a
+ * send's callback (ws calls it once the message reached the kernel) finds it 0.
+ * Events: `frame` (Uint8Array), `drain`, `close` (reason?: Error), once.
  */
-export class WsConnection extends Emitter<ConnectionEvents> implements Connection {
-  readonly remoteAddress: string
+export class WsConnection extends BaseConnection {
   readonly #ws: WebSocket
-  readonly #maxSendBuffer: number
-  #open = true
-  #closed = false
   #reason: Error | undefined
+  // One function for every send: ws calls it once the message was written to the socket.
+  readonly #written = () => this.flushed()
   #alive = true
   #heartbeat: NodeJS.Timeout | undefined
   // Frames that arrived before the caller could listen (see `early` in the constructor).
@@ -65,15 +66,13 @@ export class WsConnection extends Emitter<ConnectionEvents> implements Connectio
    * `open`, before `connect()` has returned. Those, and anything arriving until the next
    * macrotask, are delivered then, in order, once the caller has attached its listeners.
    */
-  constructor(ws: WebSocket, remoteAddress: string, options: Required<Pick<WsTransportOptions, 'maxSendBuffer' | 'heartbeatInterval'>>, early?: Array<[RawData, boolean]>) {
-    super()
-    this.remoteAddress = remoteAddress
+  constructor(ws: WebSocket, remoteAddress: string, options: Required<Pick<WsTransportOptions, 'maxFrame' | 'maxSendBuffer' | 'heartbeatInterval'>>, early?: Array<[RawData, boolean]>) {
+    super(remoteAddress, options)
     this.#ws = ws
-    this.#maxSendBuffer = options.maxSendBuffer
     ws.binaryType = 'nodebuffer'
     const onMessage = (data: RawData, isBinary: boolean) => {
       this.#alive = true
-      if (!this.#open) return
+      if (!this.isOpen) return
       if (!isBinary) {
         this.close(new HearsayError(ErrorCodes.DECODE_ERROR, `text message from ${remoteAddress}; hearsay frames are binary`))
         return
@@ -102,7 +101,9 @@ export class WsConnection extends Emitter<ConnectionEvents> implements Connectio
       } else if (this.#reason === undefined && code === CLOSE_POLICY && reason.length > 0) {
         this.#reason = new HearsayError(ErrorCodes.TRANSPORT_ERROR, `peer ${remoteAddress} closed: ${reason.toString()}`)
       }
-      this.#finish()
+      if (this.#heartbeat !== undefined) clearInterval(this.#heartbeat)
+      this.#release()
+      this.closed(this.#reason)
     })
     if (options.heartbeatInterval > 0) {
       this.#heartbeat = setInterval(() => {
@@ -121,12 +122,8 @@ export class WsConnection extends Emitter<ConnectionEvents> implements Connectio
     }
   }
 
-  get isOpen(): boolean {
-    return this.#open
-  }
-
   get bufferedBytes(): number {
-    return this.#open ? this.#ws.bufferedAmount : 0
+    return this.isOpen ? this.#ws.bufferedAmount : 0
   }
 
   /** Stops reading (the peer's sends back up, and pongs stop). */
@@ -139,24 +136,15 @@ export class WsConnection extends Emitter<ConnectionEvents> implements Connectio
     this.#ws.resume()
   }
 
-  send(frame: Uint8Array): boolean {
-    if (!this.#open) return false
-    if (!(frame instanceof Uint8Array)) throw new TypeError('a frame is a Uint8Array')
-    if (this.#ws.bufferedAmount + frame.length > this.#maxSendBuffer) {
-      this.close(new HearsayError(ErrorCodes.BACKPRESSURE, `peer ${this.remoteAddress} stopped reading: ${this.#ws.bufferedAmount} bytes queued`))
-      return false
-    }
-    this.#ws.send(frame, { binary: true })
-    return true
+  protected sendFrame(frame: Uint8Array): void {
+    this.#ws.send(frame, { binary: true }, this.#written)
   }
 
   /**
-   * Closes the link. Without a reason it is graceful (a WebSocket close handshake after the
-   * queued frames); with one the socket is terminated at once. `close` fires once, with the reason.
+   * Without a reason the close is graceful (a WebSocket close handshake after the queued
+   * frames); with one the socket is terminated at once. `close` fires once, with the reason.
    */
-  close(reason?: Error): void {
-    if (!this.#open) return
-    this.#open = false
+  protected closeLink(reason: Error | undefined): void {
     if (reason !== undefined) {
       this.#reason = reason
       this.#ws.terminate()
@@ -175,18 +163,9 @@ export class WsConnection extends Emitter<ConnectionEvents> implements Connectio
     const held = this.#held
     this.#held = undefined
     for (const f of held ?? []) {
-      if (!this.#open && this.#reason !== undefined) return
+      if (!this.isOpen && this.#reason !== undefined) return
       this.emit('frame', f)
     }
-  }
-
-  #finish(): void {
-    if (this.#closed) return
-    this.#release()
-    this.#closed = true
-    this.#open = false
-    if (this.#heartbeat !== undefined) clearInterval(this.#heartbeat)
-    this.emit('close', this.#reason)
   }
 }
 

@@ -22,6 +22,15 @@ export interface TransportSuiteSetup {
    * so the other end's send buffer fills. Omit it and the backpressure test is skipped.
    */
   stopReading?(connection: Connection): void
+  /** Makes a connection {@link stopReading} stopped read again; with it, the drain test runs. */
+  resumeReading?(connection: Connection): void
+  /**
+   * Declares that the transport has no send buffer, with the reason: `bufferedBytes` is always
+   * 0, so it is never back-pressured and never owes `drain`. The suite checks that
+   * `bufferedBytes` stays 0 and skips the backpressure and drain tests. A transport with a
+   * buffer gives {@link stopReading} and {@link resumeReading} instead.
+   */
+  readonly unbuffered?: string
   /** Called after each test. */
   teardown?(): void | Promise<void>
 }
@@ -107,7 +116,10 @@ const tick = () => new Promise<void>((r) => setTimeout(r, 0))
  * frames up to the cap arrive intact, a frame one byte over the cap is never delivered and
  * closes the connection with `HEARSAY_FRAME_TOO_LARGE` on at least one end, close reaches both
  * ends once and `send` returns false afterwards, a peer that stops reading gets the sender
- * closed with `HEARSAY_BACKPRESSURE` (needs `stopReading`), many concurrent connections keep
+ * closed with `HEARSAY_BACKPRESSURE` (needs `stopReading`), a send buffer filled while the peer
+ * does not read empties after it reads again and `drain` fires then, once, with
+ * `bufferedBytes` 0 (needs `stopReading` and `resumeReading`, or an `unbuffered` declaration),
+ * many concurrent connections keep
  * their frames apart, and closing a listener closes what it accepted and refuses new
  * connections.
  *
@@ -120,6 +132,7 @@ const tick = () => new Promise<void>((r) => setTimeout(r, 0))
  *   transport: new MemoryTransport({ ...limits, network: new MemoryNetwork() }),
  *   address: () => `mem://suite-${++n}`,
  *   stopReading: (c) => (c as MemoryConnection).pause(),
+ *   resumeReading: (c) => (c as MemoryConnection).resume(),
  * }))
  * ```
  */
@@ -298,7 +311,12 @@ export function transportSuite(
     it('disconnects a peer that stops reading (backpressure)', async (t) => {
       const probe = await factory(limits)
       const supported = typeof probe.stopReading === 'function'
+      const unbuffered = probe.unbuffered
       await probe.teardown?.()
+      if (unbuffered !== undefined) {
+        t.skip(`no send buffer: ${unbuffered}`)
+        return
+      }
       if (!supported) {
         t.skip('the factory gives no stopReading')
         return
@@ -320,6 +338,66 @@ export function transportSuite(
         const err = await reason
         assert.ok(isHearsayError(err, ErrorCodes.BACKPRESSURE), `closed with ${err?.message ?? 'no reason'} after ${sent} bytes`)
         assert.equal(client.send(chunk), false)
+      })
+    })
+
+    it('emits drain once a send buffer filled while the peer did not read has emptied', async (t) => {
+      const probe = await factory(limits)
+      const { unbuffered, stopReading, resumeReading } = probe
+      await probe.teardown?.()
+      if (unbuffered !== undefined) {
+        await withSetup(async (_s, open) => {
+          const { client, server } = await open()
+          const got = collect(server, 20)
+          for (let i = 0; i < 20; i++) {
+            client.send(pattern(64 * 1024, i))
+            assert.equal(client.bufferedBytes, 0, 'a transport declared unbuffered reports bufferedBytes 0')
+          }
+          await got
+        })
+        t.skip(`no send buffer: ${unbuffered}`)
+        return
+      }
+      assert.ok(typeof stopReading === 'function' && typeof resumeReading === 'function', 'drain is in the Connection contract: give stopReading and resumeReading, or declare the transport unbuffered')
+      await withSetup(async (s, open) => {
+        const { client, server } = await open()
+        let drains = 0
+        let bufferedAtDrain = -1
+        client.on('drain', () => {
+          drains++
+          bufferedAtDrain = client.bufferedBytes
+        })
+        let received = 0
+        server.on('frame', () => received++)
+        s.stopReading!(server)
+        // Fill the sender's own buffer to half its bound (kernel buffers take their share first).
+        const chunk = pattern(64 * 1024, 11)
+        const target = limits.maxSendBuffer / 2
+        const ceiling = 64 * limits.maxSendBuffer
+        let frames = 0
+        while (client.bufferedBytes + chunk.length <= target && frames * chunk.length < ceiling) {
+          assert.equal(client.send(chunk), true, `send ${frames} refused with ${client.bufferedBytes} bytes buffered`)
+          frames++
+          if (frames % 16 === 0) await new Promise((r) => setTimeout(r, 1))
+        }
+        assert.ok(client.bufferedBytes > 0, `nothing stayed buffered after ${frames} frames to a peer that does not read`)
+        await new Promise((r) => setTimeout(r, 20))
+        assert.equal(drains, 0, 'drain fired while the peer was not reading')
+        const drained = new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error(`no drain within 10 s of the peer reading again (${client.bufferedBytes} bytes buffered)`)), 10_000)
+          client.once('drain', () => {
+            clearTimeout(timer)
+            resolve()
+          })
+        })
+        s.resumeReading!(server)
+        await drained
+        assert.equal(bufferedAtDrain, 0, 'drain fired with bytes still buffered')
+        for (let i = 0; i < 2000 && received < frames; i++) await new Promise((r) => setTimeout(r, 5))
+        assert.equal(received, frames, 'every frame sent before the drain arrived')
+        await new Promise((r) => setTimeout(r, 20))
+        assert.equal(drains, 1, 'one drain for one emptying of the buffer')
+        assert.equal(client.isOpen, true)
       })
     })
 

@@ -1,5 +1,5 @@
-import { DEFAULT_MAX_FRAME, Emitter, ErrorCodes, HearsayError } from '@hearsay/core'
-import type { Connection, ConnectionEvents, Listener, Transport, TransportCapabilities } from '@hearsay/core'
+import { BaseConnection, DEFAULT_MAX_FRAME, ErrorCodes, HearsayError } from '@hearsay/core'
+import type { Connection, Listener, Transport, TransportCapabilities } from '@hearsay/core'
 import type { Simulation } from './Simulation.js'
 
 /** How a simulated link behaves; every field applies per frame and per direction. */
@@ -34,9 +34,9 @@ export interface SimNetworkOptions extends LinkOptions {
 
 /** Traffic counters of the network or of one host. */
 export interface TrafficStats {
-  /** Frames handed to `send` (each counted once, whatever happened to it). */
+  /** Frames `send` accepted (within the frame cap and the send buffer), each counted once, whatever happened to it on the way. */
   framesSent: number
-  /** Payload bytes handed to `send`. */
+  /** Payload bytes of those frames. */
   bytesSent: number
   /** Frames that reached an open end (duplicates counted again). */
   framesDelivered: number
@@ -349,16 +349,18 @@ export function hostOf(url: string): string {
 
 /**
  * One end of a simulated connection. Frames are whole (the link does the framing); they arrive
- * after the link's latency, or not at all, or twice, or out of order, as the link says.
- * Events: `frame` (payload), `close` (error?).
+ * after the link's latency, or not at all, or twice, or out of order, as the link says; a frame
+ * lost on the way still makes `send` return true. The checks of `send` are `BaseConnection`'s:
+ * a frame over the network's `maxFrame` closes this end with `HEARSAY_FRAME_TOO_LARGE`, one
+ * that would take the bytes in flight past `maxBuffered` with `HEARSAY_BACKPRESSURE`.
+ * `bufferedBytes` counts the bytes in flight (sent, not yet arrived at a reading peer, lost
+ * frames excepted), and `drain` fires in virtual time when the last of them arrives.
+ * Events: `frame` (payload), `drain`, `close` (error?).
  */
-export class SimConnection extends Emitter<ConnectionEvents> implements Connection {
-  /** `sim://name` for the dialing end; `sim://<host>:<port>` (an ephemeral port) for the accepted end. */
-  readonly remoteAddress: string
+export class SimConnection extends BaseConnection {
   readonly #net: SimNetwork
   readonly #inc: Incarnation
   #peer: SimConnection | undefined
-  #open = true
   #ready = false
   #backlog: Uint8Array[] = []
   #buffered = 0
@@ -368,22 +370,19 @@ export class SimConnection extends Emitter<ConnectionEvents> implements Connecti
   // overtake it.
   #laneTail = 0
 
-  /** @internal created by {@link SimNetwork}. */
+  /**
+   * @internal created by {@link SimNetwork}. `remoteAddress` is `sim://name` for the dialing
+   * end, `sim://<host>:<port>` (an ephemeral port) for the accepted end.
+   */
   constructor(net: SimNetwork, inc: Incarnation, remoteAddress: string) {
-    super()
+    super(remoteAddress, { maxFrame: net.maxFrame, maxSendBuffer: net.maxBuffered })
     this.#net = net
     this.#inc = inc
-    this.remoteAddress = remoteAddress
   }
 
   /** The host this end belongs to. */
   get host(): string {
     return this.#inc.host
-  }
-
-  /** True until either end closed (or the host crashed). */
-  get isOpen(): boolean {
-    return this.#open
   }
 
   /** Bytes sent from this end that have not reached a reading peer yet. */
@@ -403,20 +402,14 @@ export class SimConnection extends Emitter<ConnectionEvents> implements Connecti
     const backlog = this.#backlog
     this.#backlog = []
     for (const f of backlog) {
-      if (!this.#open) break
+      if (!this.isOpen) break
       this.emit('frame', f)
     }
   }
 
-  /**
-   * Sends one frame through the link's faults. Returns false after close, and when the frame
-   * is over the cap or would overflow the send buffer (the connection then closes itself with
-   * `HEARSAY_FRAME_TOO_LARGE` or `HEARSAY_BACKPRESSURE`). A frame lost on the way still returns true.
-   * @throws TypeError when `frame` is not a Uint8Array.
-   */
-  send(frame: Uint8Array): boolean {
-    if (!this.#open || !this.#inc.alive) return false
-    if (!(frame instanceof Uint8Array)) throw new TypeError('a frame is a Uint8Array')
+  /** Sends one checked frame through the link's faults. */
+  protected sendFrame(frame: Uint8Array): boolean {
+    if (!this.#inc.alive) return false
     const net = this.#net
     const sim = net.sim
     const me = this.#inc.host
@@ -427,14 +420,6 @@ export class SimConnection extends Emitter<ConnectionEvents> implements Connecti
       s.framesSent++
       s.bytesSent += len
     })
-    if (len > net.maxFrame) {
-      this.close(new HearsayError(ErrorCodes.FRAME_TOO_LARGE, `frame of ${len} bytes exceeds the cap of ${net.maxFrame}`))
-      return false
-    }
-    if (this.#buffered + len > net.maxBuffered) {
-      this.close(new HearsayError(ErrorCodes.BACKPRESSURE, `${this.remoteAddress} is not reading: ${this.#buffered} bytes in flight`))
-      return false
-    }
     const link = net.linkOf(me, them)
     if (!net.canReach(me, them) || sim.chance(link.loss)) {
       net.count(me, (s) => s.framesDropped++)
@@ -454,7 +439,13 @@ export class SimConnection extends Emitter<ConnectionEvents> implements Connecti
         this.#laneTail = at
         delay = at - sim.time
       }
-      const drained = i === 0 ? () => (this.#buffered -= len) : undefined
+      const drained =
+        i === 0
+          ? () => {
+              this.#buffered -= len
+              this.flushed()
+            }
+          : undefined
       sim.schedule(delay, () => peer.#arrive(copy, me, drained))
     }
     return true
@@ -484,18 +475,18 @@ export class SimConnection extends Emitter<ConnectionEvents> implements Connecti
 
   #arrive(frame: Uint8Array, from: string, drained: (() => void) | undefined): void {
     const net = this.#net
-    if (this.#paused && this.#open && this.#inc.alive) {
+    if (this.#paused && this.isOpen && this.#inc.alive) {
       this.#held.push({ frame, from, drained })
       return
     }
     drained?.()
-    if (!this.#open || !this.#inc.alive) {
+    if (!this.isOpen || !this.#inc.alive) {
       net.count(from, (s) => s.framesDropped++)
       // Like a TCP reset: data for a connection this side closed, or that a crashed process
       // held (once the host is up again), tells the sender the connection is gone. A host
       // that is down answers nothing.
       const peer = this.#peer!
-      if (peer.#open && net.isUp(this.host) && net.canReach(this.host, from)) {
+      if (peer.isOpen && net.isUp(this.host) && net.canReach(this.host, from)) {
         net.sim.schedule(net.delay(this.host, from), () => peer.#closedByPeer(new HearsayError(ErrorCodes.TRANSPORT_ERROR, 'connection reset by peer')))
       }
       return
@@ -511,21 +502,19 @@ export class SimConnection extends Emitter<ConnectionEvents> implements Connecti
     this.emit('frame', frame)
   }
 
-  /** Closes this end (`close` fires here at once, at the peer after the frames already sent). Idempotent. */
-  close(reason?: Error): void {
-    if (!this.#open) return
-    this.#open = false
+  /** `close` fires here at once, at the peer after the frames already sent. */
+  protected closeLink(reason: Error | undefined): void {
     this.#backlog = []
     this.#releaseHeld()
     this.#inc.ends.delete(this)
-    if (this.#inc.alive) this.emit('close', reason)
+    if (this.#inc.alive) this.closed(reason)
     this.#notifyPeer()
   }
 
   /** @internal the process died: stop without telling the dead owner anything. */
   die(): void {
-    if (!this.#open) return
-    this.#open = false
+    if (!this.isOpen) return
+    this.ended()
     this.#backlog = []
     this.#releaseHeld()
     this.#notifyPeer()
@@ -535,7 +524,7 @@ export class SimConnection extends Emitter<ConnectionEvents> implements Connecti
     const net = this.#net
     const peer = this.#peer!
     const me = this.host
-    if (!peer.#open || !net.canReach(me, peer.host)) return
+    if (!peer.isOpen || !net.canReach(me, peer.host)) return
     // The close travels behind the frames already sent in the lane, like a FIN.
     const at = Math.max(net.sim.time + net.delay(me, peer.host), this.#laneTail)
     net.sim.scheduleAt(at, () => {
@@ -549,12 +538,12 @@ export class SimConnection extends Emitter<ConnectionEvents> implements Connecti
   }
 
   #closedByPeer(reason: Error | undefined): void {
-    if (!this.#open) return
-    this.#open = false
+    if (!this.isOpen) return
+    this.ended()
     this.#releaseHeld()
     this.#inc.ends.delete(this)
     if (this.#ready) {
-      if (this.#inc.alive) this.emit('close', reason)
+      if (this.#inc.alive) this.closed(reason)
     } else {
       // Not handed out yet: deliver what arrived, then the close, once the owner has it.
       const backlog = this.#backlog
@@ -562,7 +551,7 @@ export class SimConnection extends Emitter<ConnectionEvents> implements Connecti
       this.#net.sim.schedule(0, () => {
         if (!this.#inc.alive) return
         for (const f of backlog) this.emit('frame', f)
-        this.emit('close', reason)
+        this.closed(reason)
       })
     }
   }
