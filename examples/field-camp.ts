@@ -3,7 +3,7 @@
 // bandwidth), then leaves again. Devices never meet each other; the camp relays what one
 // brought to the others. In the end every device holds everyone's edits.
 // Run: npx tsx --conditions=source examples/field-camp.ts
-import { Emitter, HearsayError, ErrorCodes, type Connection, type ConnectionEvents, type Listener, type Transport } from '@hearsay/core'
+import { BaseConnection, HearsayError, ErrorCodes, type Connection, type Listener, type Transport } from '@hearsay/core'
 import { Node } from '@hearsay/gossip'
 import { Doc, LWWMap } from '@hearsay/model'
 import { TcpTransport } from '@hearsay/adapters'
@@ -42,25 +42,27 @@ class SlowLane {
   }
 }
 
-class SlowConnection extends Emitter<ConnectionEvents> implements Connection {
+// A connection of one's own extends BaseConnection: it does the checks of send and close and
+// keeps the drain promise; this one says when its lane and the link under it have emptied.
+class SlowConnection extends BaseConnection {
   readonly #in: SlowLane
   readonly #out: SlowLane
   constructor(readonly inner: Connection, latency: number, bytesPerSecond: number) {
-    super()
+    super(inner.remoteAddress)
     this.#in = new SlowLane(latency, bytesPerSecond)
     this.#out = new SlowLane(latency, bytesPerSecond)
     inner.on('frame', (f: Uint8Array) => this.#in.push(f.length, () => { if (this.inner.isOpen) this.emit('frame', f) }))
-    inner.on('close', (reason?: Error) => this.emit('close', reason))
+    inner.on('drain', () => this.flushed())
+    inner.on('close', (reason?: Error) => this.closed(reason))
   }
-  get remoteAddress() { return this.inner.remoteAddress }
-  get isOpen() { return this.inner.isOpen }
-  get bufferedBytes() { return this.#in.queued + this.#out.queued + this.inner.bufferedBytes }
-  send(frame: Uint8Array): boolean {
-    if (!this.inner.isOpen) return false
-    this.#out.push(frame.length, () => { if (this.inner.isOpen) this.inner.send(frame) })
-    return true
+  get bufferedBytes() { return this.#out.queued + this.inner.bufferedBytes }
+  protected sendFrame(frame: Uint8Array): void {
+    this.#out.push(frame.length, () => {
+      if (this.inner.isOpen) this.inner.send(frame)
+      this.flushed()
+    })
   }
-  close(reason?: Error): void { this.inner.close(reason) }
+  protected closeLink(reason: Error | undefined): void { this.inner.close(reason) }
 }
 
 class RadioLink implements Transport {

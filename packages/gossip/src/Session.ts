@@ -107,7 +107,6 @@ export class Session {
   #queue: Uint8Array[] = []
   #queued = 0
   #work: Work[] = []
-  #pumpTimer: unknown
   /** The last root exchange on this link found the roots different and deferred reconciling. */
   #differed = false
   #onFrame = (f: Uint8Array) => this.#receive(f)
@@ -156,8 +155,7 @@ export class Session {
     if (this.state === 'closed') return
     this.state = 'closed'
     if (this.#authTimer !== undefined) this.#host.timers.clearTimeout(this.#authTimer)
-    if (this.#pumpTimer !== undefined) this.#host.timers.clearTimeout(this.#pumpTimer)
-    this.#authTimer = this.#pumpTimer = undefined
+    this.#authTimer = undefined
     this.#queue = []
     this.#queued = 0
     this.#work = []
@@ -208,13 +206,10 @@ export class Session {
       if (r.done) this.#work.shift()
       else this.#sendNow(r.value)
     }
-    if ((this.#queue.length > 0 || this.#work.length > 0) && this.#pumpTimer === undefined && this.connection.isOpen) {
-      // Not every transport emits 'drain'; poll as well.
-      this.#pumpTimer = this.#host.timers.setTimeout(() => {
-        this.#pumpTimer = undefined
-        this.#pump()
-      }, 5)
-    }
+    // What is left waits for `drain`: the loop stops with work left only when the connection
+    // closed or holds `high` bytes, and a connection holding bytes owes a `drain` (the
+    // Connection contract, checked for every transport by the transport suite). No timer: one
+    // would only hide a connection that breaks the contract.
   }
 
   #refuse(code: string, message: string): void {
