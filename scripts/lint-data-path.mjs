@@ -26,9 +26,6 @@ const NEUTRAL = new Set(['core', 'model', 'seq', 'gossip'])
 const NODE_ALLOWED = [
   // The test kit registers node:test suites with node:assert; it is not part of the data path.
   { under: 'packages/core/src/testing/', spec: /^node:(test|assert(\/strict)?)$/ },
-  // Pending work of others: remove each line when its import is gone.
-  { under: 'packages/gossip/src/auth.ts', spec: /^node:crypto$/, why: 'until the Noise channel replaces the HMAC proof' },
-  { under: 'packages/gossip/src/bundle.ts', spec: /^node:crypto$/, why: 'until the bundle tag moves to an AEAD' },
   // @hearsay/core/node: Node streams for Node users, never imported by the platform-neutral entry.
   { under: 'packages/core/src/node/', spec: /^node:/ },
   { under: 'packages/core/src/testing/checkConvergence.ts', spec: /^node:util$/, why: 'isDeepStrictEqual' },
