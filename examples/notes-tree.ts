@@ -1,6 +1,7 @@
 // A tree of notes replicated over three nodes, each with its own LevelDB directory. One node
 // goes down and its disk is wiped; the other two keep serving reads and writes; the node comes
-// back empty and recovers the whole tree from its peers. The service never goes down.
+// back empty under its own id and recovers the whole tree from its peers. The service never
+// goes down.
 // Run: npx tsx --conditions=source examples/notes-tree.ts
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -67,18 +68,22 @@ try {
   cairo.notes.get('roses')!.set('parent', 'home')
   await converge([berlin.notes, cairo.notes])
 
-  // A wiped node must not reuse its old id: its update counter is gone, and new updates would
-  // repeat (source, seq) pairs its peers already hold. It comes back as a new node.
-  console.log('\nparis comes back empty (as node paris-2) and syncs from its peers')
-  const paris2 = await start('paris-2')
+  // The wiped node comes back under its own id. Its update counter is gone with its disk, but
+  // every start writes under a fresh incarnation of the id (paris.<n>.<random>), so even a note
+  // written before it has synced never repeats a (source, seq) its peers already hold.
+  console.log('\nparis comes back empty, under its own id, and writes a note before it syncs')
+  const paris2 = await start('paris')
   nodes.push(paris2.node)
-  console.log(`paris-2 holds ${paris2.notes.size} notes before syncing`)
+  paris2.notes.set('seeds', { title: 'Buy seeds', parent: 'garden' })
+  console.log(`paris holds ${paris2.notes.size} note before syncing; it writes as ${paris2.node.source}`)
   await paris2.node.connect(cairo.url)
   await converge([berlin.notes, cairo.notes, paris2.notes])
   const lines = tree(paris2.notes)
-  console.log(`paris-2 recovered ${paris2.notes.size} notes:`)
+  console.log(`paris recovered ${paris2.notes.size} notes:`)
   console.log(lines.join('\n'))
-  ok = paris2.notes.size === 7 && lines.join('\n') === tree(berlin.notes).join('\n')
+  const alarms = paris2.node.status().historyAlarms
+  console.log(`its peers sent back what it wrote in its earlier life (${alarms} of its own sources; status counts them as history alarms)`)
+  ok = paris2.notes.size === 8 && alarms > 0 && lines.join('\n') === tree(berlin.notes).join('\n') && same([berlin.notes, cairo.notes, paris2.notes])
   console.log(ok ? '\nall three nodes hold the whole tree (byte-identical); nothing was lost' : '\nMISMATCH')
 } finally {
   await Promise.all(nodes.map((n) => n.close()))

@@ -9,6 +9,7 @@ import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, rmSync, statSyn
 import { join } from 'node:path'
 import { Running, hearsay, tempDir } from '../packages/cli/test/helpers.ts'
 import { requestDaemon } from '../packages/cli/src/control.ts'
+import { getObject, putMany, startPeer as startDaemon, waitForKeys } from './daemons.ts'
 
 const KEY = { HEARSAY_KEY: 'storage-faults' }
 
@@ -41,34 +42,8 @@ async function withTmpfs(t: TestContext, prefix: string, size: string, fn: (mnt:
   }
 }
 
-async function startPeer(dataDir: string, extra: string[] = []): Promise<{ p: Running; url: string }> {
-  const p = new Running(['peer', '--data', dataDir, '--listen', 'tcp://127.0.0.1:0', '--interval', '100ms', ...extra], KEY)
-  const [, url] = await p.waitFor(/listening on (tcp:\/\/127\.0\.0\.1:\d+)/)
-  await p.waitFor(/ready/)
-  return { p, url: url! }
-}
-
-async function putMany(dataDir: string, object: string, n: number, prefix: string): Promise<void> {
-  for (let i = 0; i < n; i++) await requestDaemon(dataDir, { op: 'put', object, key: `${prefix}${i}`, value: i })
-}
-
-async function getObject(dataDir: string, object: string): Promise<Record<string, unknown>> {
-  return ((await requestDaemon(dataDir, { op: 'get', object })) as { value: Record<string, unknown> }).value
-}
-
-async function waitForKeys(dataDir: string, object: string, n: number, timeoutMs = 30_000): Promise<Record<string, unknown>> {
-  const until = Date.now() + timeoutMs
-  let last: Record<string, unknown> = {}
-  while (Date.now() < until) {
-    try {
-      last = await getObject(dataDir, object)
-      if (Object.keys(last).length >= n) return last
-    } catch {
-      // the object has not arrived yet
-    }
-    await new Promise((r) => setTimeout(r, 100))
-  }
-  assert.fail(`${dataDir} holds ${Object.keys(last).length} of ${n} keys of ${object} after ${timeoutMs} ms`)
+function startPeer(dataDir: string, extra: string[] = []): ReturnType<typeof startDaemon> {
+  return startDaemon(dataDir, KEY, extra)
 }
 
 test("a deleted CURRENT file: the node refuses to start, names the cause and leaves every file as it was; 'hearsay repair' brings the data back", { timeout: 120_000 }, async () => {
@@ -94,12 +69,12 @@ test("a deleted CURRENT file: the node refuses to start, names the cause and lea
 
     const rep = await hearsay(['repair', '--data', a])
     assert.equal(rep.code, 0, rep.stderr)
-    assert.match(rep.stdout, /prices \(LWWMap\): alice:40/)
-    assert.match(rep.stdout, /now writes as alice-/)
+    assert.match(rep.stdout, /prices \(LWWMap\): alice\.1\.[\w-]{8}:40/)
+    assert.match(rep.stdout, /the node keeps its id alice; its next start writes under a fresh incarnation/)
     const { p: again } = await startPeer(a, ['--id', 'alice'])
     running.push(again)
     assert.equal(Object.keys(await getObject(a, 'prices')).length, 40)
-    assert.match(again.output, /node alice-\S+ ready/)
+    assert.match(again.output, /node alice ready; writes as alice\.2\.[\w-]{8};/)
   } finally {
     for (const p of running) await p.stop('SIGKILL')
     await cleanup()
@@ -139,11 +114,11 @@ test('a damaged write-ahead log tail: the node refuses to start (again on a seco
 
     const rep = await hearsay(['repair', '--data', a])
     assert.equal(rep.code, 0, rep.stderr)
-    const kept = Number(/prices \(LWWMap\): alice:(\d+)/.exec(rep.stdout)?.[1])
+    const kept = Number(/prices \(LWWMap\): alice\.1\.[\w-]{8}:(\d+)/.exec(rep.stdout)?.[1])
     assert.ok(kept < N, `the damage cost writes (${kept} of ${N} kept): the test damages what it means to`)
     const again = await startPeer(a, ['--peer', pb.url])
     running.push(again.p)
-    // Every acknowledged write is back (from bob), and the node writes under its new id.
+    // Every acknowledged write is back (from bob), and the node writes under a fresh incarnation.
     const all = await waitForKeys(a, 'prices', N)
     for (let i = 0; i < N; i++) assert.equal(all[`k${i}`], i)
     await putMany(a, 'prices', 5, 'after')

@@ -1,4 +1,4 @@
-import { appendFile, link, mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises'
+import { link, mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { Emitter, isHearsayError, ErrorCodes, type Replicated } from '@hearsay/core'
 import { IDENTITY_BYTES, Node, MEMBERSHIP_OBJECT_ID, decodeIdentity, encodeIdentity, generateIdentity, type KeyPair, type NodeOptions } from '@hearsay/gossip'
@@ -17,19 +17,6 @@ import type { LsEntry, PeerReport, StatusReport } from './format.js'
 /** Where a node keeps its LevelDB database inside its data directory. */
 export function databasePath(dataDir: string): string {
   return join(dataDir, 'db')
-}
-
-const RETIRED_IDS = 'retired-ids'
-
-/** The node ids `hearsay repair` retired in a data directory (one per line in `<dataDir>/retired-ids`). */
-export async function readRetiredIds(dataDir: string): Promise<string[]> {
-  const text = await readFile(join(dataDir, RETIRED_IDS), 'utf8').catch(() => '')
-  return text.split('\n').filter((l) => l !== '')
-}
-
-/** Records that a data directory's node must never write under `id` again. */
-export async function retireId(dataDir: string, id: string): Promise<void> {
-  await appendFile(join(dataDir, RETIRED_IDS), `${id}\n`)
 }
 
 /** Where a node keeps its static secret key (32 bytes, owner-only) inside its data directory. */
@@ -96,9 +83,9 @@ export async function openDataNode(options: DataNodeOptions): Promise<Node> {
     identity: await loadIdentity(options.dataDir),
     transports: [new TcpTransport(), new WsTransport()],
   }
-  // An id that `hearsay repair` retired is never taken again: the directory may have lost
-  // updates written under it that its peers hold, so writing under it would reuse their seqs.
-  if (options.id !== undefined && !(await readRetiredIds(options.dataDir)).includes(options.id)) nodeOptions.id = options.id
+  // Taking an id again is safe whatever this directory lost: every start writes under a fresh
+  // incarnation of the id (see the gossip package's PROTOCOL.md).
+  if (options.id !== undefined) nodeOptions.id = options.id
   if (options.fanout !== undefined) nodeOptions.fanout = options.fanout
   if (options.interval !== undefined) nodeOptions.interval = options.interval
   const node = new Node(nodeOptions)
@@ -408,6 +395,8 @@ export class Daemon extends Emitter<DaemonEvents> {
     }
     return {
       id: s.id,
+      source: s.source,
+      historyAlarms: s.historyAlarms,
       pid: process.pid,
       dataDir: this.dataDir,
       listen: s.addresses,

@@ -24,6 +24,10 @@ export interface PeerReport {
 /** What `hearsay status` prints (and returns with `--json`). */
 export interface StatusReport {
   readonly id: string
+  /** The source the node writes under in this run (a fresh incarnation of its id on every start). */
+  readonly source: string
+  /** Own sources of which a peer held updates this node had lost (its history went back). */
+  readonly historyAlarms: number
   readonly pid: number
   readonly dataDir: string
   readonly listen: readonly string[]
@@ -129,9 +133,13 @@ export function formatStatus(s: StatusReport): string {
     `node ${printable(s.id)}  pid ${s.pid}  up ${formatDuration(s.uptimeMs)}`,
     `data      ${printable(s.dataDir)}`,
     `listen    ${s.listen.length ? printable(s.listen.join(', ')) : '(none)'}`,
+    `writes as ${printable(s.source)}`,
     `traffic   in ${formatBytes(s.bytesIn)}  out ${formatBytes(s.bytesOut)}  updates applied ${s.updatesApplied}  pending ${s.pending}`,
-    '',
   ]
+  if (s.historyAlarms > 0) {
+    lines.push(`ALARM     peers held updates of ${s.historyAlarms} of this node's own source${s.historyAlarms === 1 ? '' : 's'} that its data directory had lost (a restored backup, a damaged or wiped store); they were received, and it writes under a fresh incarnation`)
+  }
+  lines.push('')
   if (s.peers.length === 0) lines.push('peers     (none)')
   else {
     lines.push(

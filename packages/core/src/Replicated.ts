@@ -212,8 +212,7 @@ export abstract class Replicated<Op, Json = unknown, E extends ReplicatedEvents<
   /** Human-readable type name, set by `registerType` (or a static field). */
   static readonly typeName: string = 'Replicated'
 
-  /** This replica's id: the source of the updates it writes. */
-  readonly id: ReplicaId
+  #id: ReplicaId
   /** The hybrid logical clock stamping local updates. */
   readonly hlc: HybridClock
   /** The options the replica was created with (used by {@link clone}). */
@@ -238,7 +237,7 @@ export abstract class Replicated<Op, Json = unknown, E extends ReplicatedEvents<
     super()
     if (options === null || typeof options !== 'object') throw new TypeError('options is an object such as { id }')
     this.options = options
-    this.id = options.id === undefined ? randomReplicaId() : toReplicaId(options.id)
+    this.#id = options.id === undefined ? randomReplicaId() : toReplicaId(options.id)
     this.hlc = new HybridClock({ now: options.now, maxDrift: options.maxDrift ?? DEFAULT_MAX_DRIFT_MS })
     this.#maxPending = options.maxPending ?? 1_000_000
     this.#maxUpdateBytes = options.maxUpdateBytes ?? DEFAULT_MAX_UPDATE_BYTES
@@ -299,6 +298,32 @@ export abstract class Replicated<Op, Json = unknown, E extends ReplicatedEvents<
   get typeName(): string {
     return (this.constructor as ReplicatedClass).typeName
   }
+
+  /** This replica's id: the source of the updates it writes (see {@link reincarnate}). */
+  get id(): ReplicaId {
+    return this.#id
+  }
+
+  /**
+   * Writes every later local update under source `id` instead: a node moves its replicas to a
+   * fresh incarnation when its own source may hold, elsewhere, updates it does not (a restored
+   * backup, a damaged store). Updates already written keep their source; `id` counts on from
+   * what the clock holds of it (0 for a fresh id). Idempotent for the current id.
+   * @throws TypeError on a bad id; HearsayError `HEARSAY_NOT_OPEN` after {@link dispose}.
+   */
+  reincarnate(id: string): void {
+    this.assertOpen()
+    const next = toReplicaId(id)
+    if (next === this.#id) return
+    this.#id = next
+    this.sourceChanged()
+  }
+
+  /**
+   * Called after {@link reincarnate} changed {@link id}: a type that keeps state derived from
+   * its own source (a per-source log it appends local edits to) refreshes it here.
+   */
+  protected sourceChanged(): void {}
 
   /** What this replica has seen: source → highest seq covered. A live read-only view. */
   get clock(): ReadonlyVersionVector {

@@ -64,18 +64,21 @@ export class Membership extends Replicated<MembershipOp, Record<string, { addres
   }
 
   /**
-   * Writes this replica's own entry: its addresses and the next heartbeat.
-   * @throws TypeError on too many or malformed addresses.
+   * Writes a node's own entry: its addresses and the next heartbeat. `node` is the node's id,
+   * by default this replica's id (a gossip node passes its node id: its replicas write under
+   * an incarnation of it).
+   * @throws TypeError on too many or malformed addresses, or a bad node id.
    */
-  beat(addresses: readonly string[]): Member {
+  beat(addresses: readonly string[], node: string = this.id): Member {
+    if (!isReplicaId(node)) throw new TypeError(`node is a non-empty string of at most ${MAX_REPLICA_ID_LENGTH} characters`)
     if (!Array.isArray(addresses) || addresses.length > MAX_MEMBER_ADDRESSES) throw new TypeError(`addresses is an array of at most ${MAX_MEMBER_ADDRESSES} strings`)
     for (const a of addresses) {
       if (typeof a !== 'string' || a.length === 0 || a.length > MAX_ADDRESS_LENGTH) throw new TypeError(`an address is a non-empty string of at most ${MAX_ADDRESS_LENGTH} characters`)
     }
-    const prev = this.#entries.get(this.id)
+    const prev = this.#entries.get(node)
     const heartbeat = (prev?.op.heartbeat ?? 0) + 1
-    const u = this.commit({ node: this.id, addresses: [...addresses], heartbeat })
-    return { id: this.id, addresses: u.op.addresses, heartbeat, time: u.time }
+    const u = this.commit({ node, addresses: [...addresses], heartbeat })
+    return { id: node, addresses: u.op.addresses, heartbeat, time: u.time }
   }
 
   /** One node's entry. */

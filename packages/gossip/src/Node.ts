@@ -21,6 +21,7 @@ import { Security } from './secure/Security.js'
 import { PeerQuota } from './PeerQuota.js'
 import { exportBundle, importBundle, type BundleHost, type ImportResult } from './bundle.js'
 import { Dialer } from './Dialer.js'
+import { Incarnation } from './Incarnation.js'
 import { MEMBERSHIP_OBJECT_ID, Membership, type Member } from './Membership.js'
 import { assertObjectId } from './messages.js'
 import { ObjectHost, type HostedObject } from './ObjectHost.js'
@@ -58,6 +59,13 @@ export interface NodeEvents {
    * written. Close the node; what it had not stored is lost from it (never acknowledged).
    */
   'store-failed': (error: unknown) => void
+  /**
+   * A peer or a bundle brought updates of this node's own `source` (an earlier incarnation, or
+   * its id from before incarnations) that its store did not hold: its history went back (a
+   * restored backup, a damaged or wiped store). They were applied like anyone else's; when
+   * `source` was the current incarnation, the node moved to a fresh one first. Once per source.
+   */
+  'history-alarm': (source: string, objectId: string, peerId: string | undefined) => void
   /** The node closed. */
   close: () => void
 }
@@ -99,6 +107,8 @@ export class Node extends Emitter<NodeEvents> {
   readonly #newObjects: PeerQuota
   readonly #bundleHost: BundleHost
   #id: string | undefined
+  #incarnation: Incarnation | undefined
+  readonly #alarmed = new Set<string>()
   #membership: Membership | undefined
   #starting: Promise<void> | undefined
   #closed = false
@@ -173,6 +183,17 @@ export class Node extends Emitter<NodeEvents> {
     return this.#id
   }
 
+  /**
+   * The source this node's replicas write under now: a fresh incarnation of its id on every
+   * start (`<id>.<n>.<random>`, see PROTOCOL.md §6), so that no (source, seq) is ever reused
+   * after a restored backup or a lost store.
+   * @throws HearsayError `HEARSAY_NOT_OPEN` before {@link start} resolved.
+   */
+  get source(): string {
+    if (this.#incarnation === undefined) throw new HearsayError(ErrorCodes.NOT_OPEN, 'the source is known once start() resolved')
+    return this.#incarnation.source
+  }
+
   /** Addresses this node listens on. */
   get addresses(): readonly string[] {
     return this.#dialer.addresses
@@ -205,7 +226,7 @@ export class Node extends Emitter<NodeEvents> {
   }
 
   #replicaOptions(): ReplicatedOptions {
-    const o: ReplicatedOptions = { id: this.#id!, now: this.#now }
+    const o: ReplicatedOptions = { id: this.#incarnation!.source, now: this.#now }
     if (this.#options.maxPending !== undefined) o.maxPending = this.#options.maxPending
     if (this.#options.maxDrift !== undefined) o.maxDrift = this.#options.maxDrift
     // A local write must fit what this node's sessions carry in one frame.
@@ -234,6 +255,9 @@ export class Node extends Emitter<NodeEvents> {
     if (key !== undefined) await this.#store.putMeta(META_IDENTITY, key)
     if (this.#id === undefined) this.#id = toReplicaId(this.#security.nodeId(undefined, savedId || undefined))
     if (savedId !== this.#id) await this.#store.putMeta(META_NODE_ID, new TextEncoder().encode(this.#id))
+    // Recorded before any replica exists, so before anything is written under it.
+    this.#incarnation = await Incarnation.begin(this.#store, this.#id, (n) => this.#security.randomBytes(n))
+    this.#log('info', 'writing under a fresh incarnation', { source: this.#incarnation.source })
     await this.#objects.restore()
     let membership = this.#objects.get(MEMBERSHIP_OBJECT_ID)?.replica
     if (!(membership instanceof Membership)) {
@@ -310,6 +334,7 @@ export class Node extends Emitter<NodeEvents> {
   }
 
   #forward(o: HostedObject, ranges: readonly Range<any>[], origin: unknown): void {
+    if (origin !== undefined) for (const r of ranges) if (this.#incarnation!.owns(r.source)) this.#ownHistoryArrived(o, r, origin)
     const targets: Session[] = []
     for (const s of this.#dialer.sessions) if (s !== origin && s.state === 'ready') targets.push(s)
     // Heartbeats spread as rumors: to `fanout` random peers, who pass them on the same way
@@ -322,11 +347,34 @@ export class Node extends Emitter<NodeEvents> {
     for (const s of targets) s.push(o, ranges)
   }
 
+  // A peer held updates of one of this node's own sources that the node did not: its history
+  // went back. They were just applied; writing on under that source would reuse seqs of
+  // updates that exist elsewhere, so the current source is left for a fresh one.
+  #ownHistoryArrived(o: HostedObject, r: Range<any>, origin: unknown): void {
+    const inc = this.#incarnation!
+    const current = r.source === inc.source
+    if (current) {
+      inc.next().catch((err: unknown) => this.#log('warn', 'could not record the new incarnation', { error: String(err) }))
+      for (const x of this.#objects.values()) x.replica.reincarnate(inc.source)
+    }
+    if (this.#alarmed.has(r.source)) return
+    this.#alarmed.add(r.source)
+    const peerId = origin instanceof Session ? origin.peerId : undefined
+    this.#log('warn', 'history went back: a peer held updates of this node\'s own source that its store did not (a restored backup, a damaged or wiped store); received them', {
+      source: r.source,
+      object: o.objectId,
+      seqs: `${r.from + 1}..${r.to}`,
+      peer: peerId ?? String(origin),
+      ...(current && { now: inc.source }),
+    })
+    if (this.listenerCount('history-alarm') > 0) this.emit('history-alarm', r.source, o.objectId, peerId)
+  }
+
   // ---- rounds ----
 
   #beat(): void {
     this.#peers.beaten()
-    this.#membership!.beat(this.#options.advertise ?? this.#dialer.addresses)
+    this.#membership!.beat(this.#options.advertise ?? this.#dialer.addresses, this.#id!)
   }
 
   #schedule(): void {
@@ -541,6 +589,8 @@ export class Node extends Emitter<NodeEvents> {
       objects: this.#objects,
       updatesApplied: this.#updatesApplied,
       rounds: this.#rounds,
+      source: this.#incarnation?.source,
+      historyAlarms: this.#alarmed.size,
     })
   }
 

@@ -139,6 +139,9 @@ export class ObjectHost {
 
   /** Hosts a replica under `objectId`: indexes it and persists and forwards what it applies from now on. */
   host(objectId: string, replica: Replicated<any>): HostedObject {
+    // A replica made before the node moved to a fresh incarnation (while it loaded) writes under the new one.
+    const source = this.#options.replicaOptions().id
+    if (source !== undefined) replica.reincarnate(source)
     const hosted: HostedObject = {
       objectId,
       typeId: replica.typeId,

@@ -33,6 +33,13 @@ export interface ObjectStatus {
 /** A snapshot of a node's state, from {@link Node.status}. */
 export interface NodeStatus {
   readonly id: string
+  /** The source the node writes under now (its incarnation; see `Node.source`). */
+  readonly source: string
+  /**
+   * Own sources of which a peer or a bundle held updates this node's store did not (its
+   * history went back: a restored backup, a damaged or wiped store); see the `history-alarm` event.
+   */
+  readonly historyAlarms: number
   readonly addresses: readonly string[]
   readonly peers: readonly PeerStatus[]
   readonly objects: readonly ObjectStatus[]
@@ -52,6 +59,8 @@ export interface NodeStatus {
 /** The parts of a node a status is read from. */
 export interface StatusSource {
   readonly id: string | undefined
+  readonly source: string | undefined
+  readonly historyAlarms: number
   readonly dialer: Dialer
   readonly peers: PeerTable
   readonly membership: Membership | undefined
@@ -97,6 +106,8 @@ export function readStatus(node: StatusSource): NodeStatus {
   })
   return {
     id: node.id ?? '',
+    source: node.source ?? '',
+    historyAlarms: node.historyAlarms,
     addresses: [...node.dialer.addresses],
     peers,
     objects,

@@ -42,12 +42,12 @@ describe('Node over mem://', () => {
       await waitFor(() => (b.get('prices') as LWWMap | undefined)?.get('apples') === 3, 'b sees apples')
       ma.set('apples', 4)
       await waitFor(() => (b.get('prices') as LWWMap | undefined)?.get('apples') === 4, 'b sees the live push')
-      // The push arrived without vectors; the next in-sync round must record that b holds a:2.
+      // The push arrived without vectors; the next in-sync round must record that b holds a's 2.
       let seen = new Map<string, { get(s: string): number }>()
       await waitFor(async () => {
         seen = await a.digestSeen('b')
-        return seen.get('prices')?.get('a') === 2
-      }, 'a records b at a:2 once a round finds them in sync', 5_000)
+        return seen.get('prices')?.get(a.source) === 2
+      }, 'a records b at 2 of its source once a round finds them in sync', 5_000)
     } finally {
       await net.close()
     }
@@ -150,13 +150,15 @@ describe('Node over mem://', () => {
       await waitFor(() => a.status().peers.some((p) => p.id === 'b' && p.lastSync !== undefined), 'a synced with b')
       const s = a.status()
       assert.equal(s.id, 'a')
+      assert.match(s.source, /^a\.1\.[A-Za-z0-9_-]{8}$/)
+      assert.equal(s.historyAlarms, 0)
       assert.deepEqual(s.addresses, [net.address('a')])
       const pb = s.peers.find((p) => p.id === 'b')!
       assert.equal(pb.connected, true)
       assert.equal(pb.suspected, false)
       assert.ok(pb.bytesIn > 0 && pb.bytesOut > 0)
       assert.ok(s.bytesIn >= pb.bytesIn && s.bytesOut >= pb.bytesOut)
-      assert.deepEqual(s.objects.find((o) => o.id === 'm'), { id: 'm', typeId: LWWMap.typeId, typeName: 'LWWMap', vector: { a: 1 }, pending: 0 })
+      assert.deepEqual(s.objects.find((o) => o.id === 'm'), { id: 'm', typeId: LWWMap.typeId, typeName: 'LWWMap', vector: { [a.source]: 1 }, pending: 0 })
       assert.ok(s.objects.some((o) => o.id === MEMBERSHIP_OBJECT_ID))
       assert.equal(s.pendingUpdates, 0)
       assert.ok(b.status().updatesApplied >= 1)

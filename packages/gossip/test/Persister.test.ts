@@ -51,7 +51,7 @@ describe('persistence', () => {
     }
   })
 
-  it('restores the node id and every object after a restart, and never reuses a seq', async () => {
+  it('restores the node id and every object after a restart, and writes under a fresh incarnation', async () => {
     const net = new TestNet()
     try {
       const store = new MemoryStore()
@@ -64,6 +64,7 @@ describe('persistence', () => {
       s1.add('blue')
       s1.delete('red')
       const id = a1.id
+      const first = a1.source
       const before = { m: m1.encodeState(), s: s1.encodeState(), clock: m1.clock.toJSON() }
       await a1.close()
       const a2 = net.node({ store })
@@ -74,7 +75,10 @@ describe('persistence', () => {
       assert.deepEqual(m2.encodeState(), before.m)
       assert.deepEqual(s2.encodeState(), before.s)
       m2.set('z', 3)
-      assert.equal(m2.clock.get(id), before.clock[id]! + 1)
+      assert.notEqual(a2.source, first)
+      assert.ok(a2.source.startsWith(`${id}.2.`), a2.source)
+      assert.equal(m2.clock.get(first), before.clock[first])
+      assert.equal(m2.clock.get(a2.source), 1)
       // A peer that saw the first life accepts the second without conflict.
       const b = net.node({ id: 'b' })
       await a2.listen(net.address('a'))

@@ -105,7 +105,9 @@ export class Doc extends Replicated<DocOp, Record<string, RowData>, DocEvents> {
     super(options)
     const doc = this
     this.#host = {
-      replicaId: this.id,
+      get replicaId() {
+        return doc.id
+      },
       fieldOf: (id, key) => doc.#rows.get(id)?.fields.get(key)?.value,
       fieldsOf: (id) => doc.#fieldsOf(id),
       isLive: (id) => doc.#isLive(doc.#rows.get(id)),

@@ -52,7 +52,7 @@ export abstract class SequenceBase<C, Json, D = C> extends Replicated<SeqOp<C>, 
   static {
     engineOf = <C>(sequence: SequenceBase<C, unknown>) => sequence.engine
   }
-  readonly #me: SourceLog<C>
+  #me: SourceLog<C>
   readonly #codec: ContentCodec<C>
   readonly #isList: boolean
   #localOp: SeqOp<C> | null = null
@@ -64,6 +64,11 @@ export abstract class SequenceBase<C, Json, D = C> extends Replicated<SeqOp<C>, 
     this.#me = this.engine.agent(this.id)
     this.#codec = codec
     this.#isList = isList
+  }
+
+  // Local edits go to the log of the replica's current source.
+  protected override sourceChanged(): void {
+    this.#me = this.engine.agent(this.id)
   }
 
   /** Number of visible items (UTF-16 code units for Text, elements for List). */

@@ -80,6 +80,9 @@ export async function peerCommand(args: readonly string[], io: Output): Promise<
   node.on('peer-error', (err: Error & { code?: string }, peer?: string) => log(`peer ${peer ?? '?'} error ${err.code ?? ''}: ${err.message}`))
   node.on('object', (objectId: string, replica: { typeName: string }) => log(`new object ${objectId} (${replica.typeName}) from a peer`))
   node.on('store-error', (err) => log(`store error: ${err instanceof Error ? err.message : String(err)}`))
+  node.on('history-alarm', (source: string, objectId: string, peer?: string) =>
+    log(`history went back: ${peer === undefined ? 'a bundle' : `peer ${peer}`} held updates of ${objectId} written by this node as ${source} that this data directory lost (a restored backup, a damaged or wiped store); received them, and this node writes as ${node.source}`),
+  )
   let failed: unknown
   // Fail-stop: a node whose store refuses writes must not keep answering as if it stored them.
   const onFailed = new Promise<void>((resolve) => node.once('store-failed', (err: unknown) => {
@@ -105,7 +108,7 @@ export async function peerCommand(args: readonly string[], io: Output): Promise<
     log(`connecting to ${url}`)
     node.connect(url).catch((err: Error) => log(`cannot reach ${url} yet (${err.message}); retrying in the background`))
   }
-  log(`node ${node.id} ready; data in ${dataDir}; Ctrl-C to stop`)
+  log(`node ${node.id} ready; writes as ${node.source}; data in ${dataDir}; Ctrl-C to stop`)
 
   const timer =
     statusEvery > 0

@@ -1,7 +1,7 @@
-import { getType, isHearsayError, randomReplicaId, restoreReplica, ErrorCodes } from '@hearsay/core'
+import { getType, isHearsayError, restoreReplica, ErrorCodes } from '@hearsay/core'
 import { LevelStore, repairLevelStore } from '@hearsay/adapters/level'
 import { CliError, ExitCode, dataDirOf, expectPositionals, parseCommand } from '../args.js'
-import { databasePath, openError, retireId } from '../Daemon.js'
+import { databasePath, openError } from '../Daemon.js'
 import { connectControl } from '../control.js'
 import { formatBytes, printable } from '../format.js'
 import type { Output } from './client.js'
@@ -10,9 +10,10 @@ import type { Output } from './client.js'
 const META_NODE_ID = 'node-id'
 
 /**
- * `hearsay repair`: rebuilds a damaged data directory with LevelDB's repair, reports what it
- * kept, and gives the node a new id, so that it never writes again under sequence numbers of
- * its old id that may have been lost here but exist at its peers; the peers send back the rest.
+ * `hearsay repair`: rebuilds a damaged data directory with LevelDB's repair and reports what it
+ * kept. The node keeps its id: like every start, its next one writes under a fresh incarnation
+ * of it, so it never reuses a sequence number that was lost here but exists at its peers; the
+ * peers send back the rest.
  */
 export async function repairCommand(args: readonly string[], io: Output): Promise<number> {
   const { values, positionals } = parseCommand('repair', args, { data: { type: 'string' }, help: { type: 'boolean', short: 'h' } })
@@ -62,13 +63,10 @@ export async function repairCommand(args: readonly string[], io: Output): Promis
         replica.dispose()
       }
     }
-    const newId = `${oldId === undefined ? 'node' : oldId.slice(0, 100)}-${randomReplicaId()}`
-    if (oldId !== undefined) await retireId(dataDir, oldId)
-    await store.putMeta(META_NODE_ID, new TextEncoder().encode(newId))
     io.out(
       `anything written after the vectors above is not in this store any more: its peers send it back once it runs again.\n` +
-        `${oldId === undefined ? 'the node id was lost' : `this node wrote as ${oldId}`}; it now writes as ${newId}, so it never reuses a sequence number its peers may hold.\n` +
-        `start it with: hearsay peer --data ${dataDir} --key <network key> (an --id of a retired id is ignored)`,
+        `${oldId === undefined ? 'the node id was lost (the node takes the id of its key, or --id)' : `the node keeps its id ${oldId}`}; its next start writes under a fresh incarnation of it, so it never reuses a sequence number its peers may hold.\n` +
+        `start it with: hearsay peer --data ${dataDir} --key <network key>`,
     )
   } finally {
     await store.close()
