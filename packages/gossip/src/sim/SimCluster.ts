@@ -133,6 +133,8 @@ interface Host {
   node: SimulatedNode | undefined
   timers: TimerScope | undefined
   replicas: Map<string, Replicated<any>>
+  /** A rollback of the disk under way; the next start waits for it. */
+  diskFault: Promise<unknown> | undefined
 }
 
 /** @internal */
@@ -204,6 +206,9 @@ export class SimCluster {
   #updates = 0
   #crashes = 0
   #restarts = 0
+  #rollbacks = 0
+  #tailLosses = 0
+  #lostWrites = 0
   #closed = false
 
   /** @throws TypeError / RangeError for invalid options. */
@@ -272,6 +277,7 @@ export class SimCluster {
         node: undefined,
         timers: undefined,
         replicas: new Map(),
+        diskFault: undefined,
       }
     })
   }
@@ -299,6 +305,21 @@ export class SimCluster {
   /** Restarts so far. */
   get restarts(): number {
     return this.#restarts
+  }
+
+  /** Disk rollbacks so far ({@link rollBack}). */
+  get rollbacks(): number {
+    return this.#rollbacks
+  }
+
+  /** Log tails lost so far ({@link loseTail}). */
+  get tailLosses(): number {
+    return this.#tailLosses
+  }
+
+  /** Durable disk writes (appends, compactions, metadata) that rollbacks and lost tails undid. */
+  get lostWrites(): number {
+    return this.#lostWrites
   }
 
   #index(node: string | number): number {
@@ -338,6 +359,8 @@ export class SimCluster {
 
   async #start(h: Host): Promise<void> {
     h.starting = false
+    if (h.up || this.#closed) return
+    if (h.diskFault !== undefined) await h.diskFault
     if (h.up || this.#closed) return
     const incarnation = ++h.incarnation
     const transport = this.network.transport(h.id)
@@ -406,6 +429,42 @@ export class SimCluster {
     for (const r of h.replicas.values()) r.off('ranges', this.#changed)
     h.replicas = new Map()
     h.node = undefined
+  }
+
+  /**
+   * Crashes a node (when up) and puts its disk back as it was after its first `mark` durable
+   * writes (read {@link SimDisk.writes} earlier): its data directory restored from a backup
+   * taken then. It stays down until {@link restart}.
+   * @throws RangeError for an unknown node or a mark past what the disk wrote.
+   */
+  rollBack(node: string | number, mark: number): void {
+    const h = this.#hosts[this.#index(node)]!
+    if (!Number.isSafeInteger(mark) || mark < 0 || mark > h.disk.writes) throw new RangeError(`mark must be an integer in [0, ${h.disk.writes}], got ${mark}`)
+    this.crash(h.index)
+    this.#rollbacks++
+    this.#lostWrites += h.disk.writes - mark
+    this.#diskFault(h, () => h.disk.rollBack(mark))
+  }
+
+  /**
+   * Crashes a node (when up) and loses the last `count` durable writes of its disk, as a log
+   * whose tail a crash or a fault took. It stays down until {@link restart}.
+   * @returns how many writes were lost (at most what the disk holds).
+   */
+  loseTail(node: string | number, count: number): number {
+    const h = this.#hosts[this.#index(node)]!
+    checkInt('count', count, 0)
+    this.crash(h.index)
+    const lost = Math.min(count, h.disk.writes)
+    this.#tailLosses++
+    this.#lostWrites += lost
+    this.#diskFault(h, () => h.disk.loseTail(lost))
+    return lost
+  }
+
+  #diskFault(h: Host, fn: () => Promise<unknown>): void {
+    const before = h.diskFault ?? Promise.resolve()
+    h.diskFault = before.then(fn).catch((err: unknown) => this.#record(err))
   }
 
   /** Restarts a crashed node from its disk (it becomes ready once its objects are loaded). No-op when it is up. */

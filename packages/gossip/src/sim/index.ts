@@ -39,4 +39,4 @@ export type { SimClusterObject, SimClusterOptions, SimHost, SimNodeEnv, SimRando
 export { simulate } from './simulate.js'
 export { shrinkSimulation } from './shrink.js'
 export type { ShrinkOptions, ShrinkResult } from './shrink.js'
-export type { SimCrash, SimFaults, SimNodeReport, SimObject, SimPartition, SimReport, SimulateOptions } from './simulate.js'
+export type { SimCrash, SimFaults, SimNodeReport, SimObject, SimPartition, SimReport, SimRollback, SimTailLoss, SimulateOptions } from './simulate.js'

@@ -45,6 +45,30 @@ export interface SimCrash {
   restart?: number
 }
 
+/** A disk rollback in the fault plan: the node's data directory restored from an older backup. */
+export interface SimRollback {
+  /** The node (id or index). */
+  node: string | number
+  /** Virtual ms the backup is taken: the disk goes back to what was durable then. */
+  backup: number
+  /** Virtual ms the node crashes and its disk is put back (after `backup`). */
+  at: number
+  /** Virtual ms it restarts (default: the run's `heal`). */
+  restart?: number
+}
+
+/** A lost log tail in the fault plan: the node crashes and its last durable writes are gone. */
+export interface SimTailLoss {
+  /** The node (id or index). */
+  node: string | number
+  /** Virtual ms it crashes. */
+  at: number
+  /** How many of its last durable writes (appends, compactions, metadata) are lost (default 1..16, drawn from the seed). */
+  writes?: number
+  /** Virtual ms it restarts (default: the run's `heal`). */
+  restart?: number
+}
+
 /** Faults to inject, all before `heal` unless noted. */
 export interface SimFaults {
   /** Every link's behaviour (latency default 20 ms). Loss, duplication and reordering stay on after heal unless `healLinks` is set. */
@@ -55,6 +79,14 @@ export interface SimFaults {
   partitions?: SimPartition[]
   /** Crash-restarts: a count (distinct random nodes at random times before heal) or an explicit list. */
   crashes?: number | SimCrash[]
+  /**
+   * Disk rollbacks: a count (random nodes, each restored from a backup taken at a random earlier
+   * time) or an explicit list. What the node wrote after the backup and no peer received is lost
+   * with it; nothing else may be, and the run must still converge.
+   */
+  rollbacks?: number | SimRollback[]
+  /** Lost log tails: a count (random nodes at random times, 1..16 writes each) or an explicit list. */
+  tailLosses?: number | SimTailLoss[]
   /** Each node's wall clock is off by a fixed amount drawn from [-skew, skew] ms (default 0). */
   skew?: number
   /** Virtual ms a store write takes to become durable (default 0); a crash loses writes in flight. */
@@ -160,6 +192,12 @@ export interface SimReport {
   crashes: number
   /** Restarts performed (each crashed node restarts by heal at the latest). */
   restarts: number
+  /** Disk rollbacks injected. */
+  rollbacks: number
+  /** Lost log tails injected. */
+  tailLosses: number
+  /** Durable disk writes the rollbacks and lost tails undid. */
+  lostWrites: number
   /** Events the simulation ran. */
   events: number
   /** SHA-256 over every object's final state on node n0 (hex); the same on every node when converged. */
@@ -175,7 +213,8 @@ export interface SimReport {
 /**
  * Runs a whole network of nodes on virtual time: starts `nodes` nodes that each host every
  * object, performs random writes on random ready nodes, injects the faults (lossy, duplicating,
- * reordering links; partitions; crashes with restart from the store; clock skew; slow disks),
+ * reordering links; partitions; crashes with restart from the store; disks rolled back to an
+ * older backup; lost log tails; clock skew; slow disks),
  * heals at `heal`, then runs until every node holds byte-identical `encodeState()` per object,
  * equal vectors and empty causal buffers, or until `maxTime`.
  *
@@ -269,6 +308,39 @@ export async function simulate(options: SimulateOptions): Promise<SimReport> {
       return { host: cluster.host(c.node).index, at, restart }
     })
   }
+  // Disk faults after the crashes, so that plans without them draw exactly as before.
+  const rollbackPlan: Array<{ host: number; backup: number; at: number; restart: number }> = []
+  if (typeof faults.rollbacks === 'number') {
+    for (let i = checkInt('faults.rollbacks', faults.rollbacks, 0); i > 0; i--) {
+      const host = sim.int(0, n - 1)
+      const backup = opFrom + (0.05 + 0.4 * sim.random()) * (healAt - opFrom)
+      const at = backup + (0.1 + 0.5 * sim.random()) * (healAt - backup)
+      rollbackPlan.push({ host, backup, at, restart: Math.min(healAt, at + 2 * interval + sim.random() * 0.25 * (healAt - opFrom)) })
+    }
+  } else {
+    for (const r of faults.rollbacks ?? []) {
+      const backup = checkTime('rollback.backup', r.backup)
+      const at = checkTime('rollback.at', r.at)
+      const restart = checkTime('rollback.restart', r.restart ?? healAt)
+      if (at < backup || restart < at || restart > healAt) throw new RangeError('a rollback is taken, then done, then restarts, by the run heal')
+      rollbackPlan.push({ host: cluster.host(r.node).index, backup, at, restart })
+    }
+  }
+  const tailPlan: Array<{ host: number; at: number; writes: number; restart: number }> = []
+  if (typeof faults.tailLosses === 'number') {
+    for (let i = checkInt('faults.tailLosses', faults.tailLosses, 0); i > 0; i--) {
+      const host = sim.int(0, n - 1)
+      const at = opFrom + (0.1 + 0.6 * sim.random()) * (healAt - opFrom)
+      tailPlan.push({ host, at, writes: sim.int(1, 16), restart: Math.min(healAt, at + 2 * interval + sim.random() * 0.25 * (healAt - opFrom)) })
+    }
+  } else {
+    for (const t of faults.tailLosses ?? []) {
+      const at = checkTime('tailLoss.at', t.at)
+      const restart = checkTime('tailLoss.restart', t.restart ?? healAt)
+      if (restart < at || restart > healAt) throw new RangeError('a lost tail restarts between its crash and the run heal')
+      tailPlan.push({ host: cluster.host(t.node).index, at, writes: checkInt('tailLoss.writes', t.writes ?? sim.int(1, 16), 0), restart })
+    }
+  }
   const opTimes = Array.from({ length: opCount }, () => opFrom + sim.random() * (opUntil - opFrom)).sort((a, b) => a - b)
 
   let writes = 0
@@ -301,6 +373,17 @@ export async function simulate(options: SimulateOptions): Promise<SimReport> {
   for (const c of crashPlan) {
     sim.scheduleAt(c.at, () => cluster.crash(c.host))
     sim.scheduleAt(c.restart, () => cluster.restart(c.host))
+  }
+  for (const r of rollbackPlan) {
+    let mark = 0
+    sim.scheduleAt(r.backup, () => (mark = hosts[r.host]!.disk.writes))
+    // An earlier fault on the same disk may have cut it below the mark.
+    sim.scheduleAt(r.at, () => cluster.rollBack(r.host, Math.min(mark, hosts[r.host]!.disk.writes)))
+    sim.scheduleAt(r.restart, () => cluster.restart(r.host))
+  }
+  for (const t of tailPlan) {
+    sim.scheduleAt(t.at, () => cluster.loseTail(t.host, t.writes))
+    sim.scheduleAt(t.restart, () => cluster.restart(t.host))
   }
   sim.scheduleAt(healAt, () => {
     net.heal()
@@ -362,6 +445,9 @@ export async function simulate(options: SimulateOptions): Promise<SimReport> {
     network: stats,
     crashes: cluster.crashes,
     restarts: cluster.restarts,
+    rollbacks: cluster.rollbacks,
+    tailLosses: cluster.tailLosses,
+    lostWrites: cluster.lostWrites,
     events,
     stateHash: toHex(hash.digest()),
     divergence,
