@@ -50,6 +50,8 @@ const present = (faults: SimFaults): Record<string, boolean> => ({
   'no clock skew': (faults.skew ?? 0) > 0,
   'no link loss, duplication or reordering': (faults.link?.loss ?? 0) + (faults.link?.duplicate ?? 0) + (faults.link?.reorder ?? 0) > 0,
   'no disk latency': (faults.writeLatency ?? 0) > 0,
+  'no disk rollbacks': typeof faults.rollbacks === 'number' ? faults.rollbacks > 0 : (faults.rollbacks?.length ?? 0) > 0,
+  'no lost log tails': typeof faults.tailLosses === 'number' ? faults.tailLosses > 0 : (faults.tailLosses?.length ?? 0) > 0,
 })
 /** `faults` without the one a step names. */
 const without = (faults: SimFaults, step: string): SimFaults => {
@@ -57,6 +59,8 @@ const without = (faults: SimFaults, step: string): SimFaults => {
   if (step === 'no crashes') return { ...faults, crashes: 0 }
   if (step === 'no clock skew') return { ...faults, skew: 0 }
   if (step === 'no disk latency') return { ...faults, writeLatency: 0 }
+  if (step === 'no disk rollbacks') return { ...faults, rollbacks: 0 }
+  if (step === 'no lost log tails') return { ...faults, tailLosses: 0 }
   return { ...faults, link: { ...faults.link, loss: 0, duplicate: 0, reorder: 0 } }
 }
 
@@ -64,7 +68,7 @@ const without = (faults: SimFaults, step: string): SimFaults => {
  * Shrinks a failing {@link simulate} run to the fewest nodes, writes and faults that still fail
  * the same way (a crashing write, a divergence, or another error), keeping its seed: the
  * fewest nodes that fail (sizes tried smallest first), then the fewest writes, then without
- * partitions, crashes, clock skew, link faults and disk latency one at a time, in passes while
+ * partitions, crashes, clock skew, link faults, disk latency, disk rollbacks and lost log tails one at a time, in passes while
  * a pass shrinks something. Each
  * candidate is one full `simulate` run, so the search is bounded by `maxRuns`. Deterministic:
  * the same options give the same result.
