@@ -66,6 +66,7 @@ test('nodes over TCP and WebSocket with LevelStore converge on Y.Text and LWW ed
 
       // Restart c from its directory while the others keep writing.
       const cId = c.id
+      const cSource = c.source
       const bId = b.id
       await c.flush()
       await c.close()
@@ -76,7 +77,8 @@ test('nodes over TCP and WebSocket with LevelStore converge on Y.Text and LWW ed
       await c2.start()
       assert.equal(c2.id, cId, 'node id restored from the store')
       const seen = await c2.digestSeen(bId)
-      assert.ok((seen.get('notes')?.get(cId) ?? 0) > 0, 'the digest last seen from b was restored')
+      assert.ok((seen.get('notes')?.get(cSource) ?? 0) > 0, 'the digest last seen from b was restored')
+      assert.notEqual(c2.source, cSource, 'the restarted node writes under a fresh incarnation')
       const d2 = await c2.open('notes', YDocReplica)
       const m2 = await c2.open('prices', LWWMap)
       d2.doc.getText('t')
