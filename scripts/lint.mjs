@@ -8,7 +8,8 @@
 // - scripts/lint-data-path.mjs: no `node:` import or `Buffer` in the data path (browsers).
 // - tsc -p tsconfig.test.json: tests, examples, bench and scripts type-check against the built
 //   declarations (run `npm run build` first); test/types proves with `@ts-expect-error` lines
-//   that misspelled events and wrongly typed listeners do not compile.
+//   that misspelled events and wrongly typed listeners do not compile. tsconfig.web.json does
+//   the same for the browser page (examples/web/app.ts) with the DOM.
 import { spawnSync } from 'node:child_process'
 import { join, resolve } from 'node:path'
 
@@ -20,6 +21,7 @@ const checks = [
   ['production dependencies (knip --production)', bin('knip'), ['--dependencies', '--exclude', 'optionalPeerDependencies', '--production', '--no-progress', '--no-config-hints']],
   ['data path (scripts/lint-data-path.mjs)', process.execPath, [join(root, 'scripts', 'lint-data-path.mjs')]],
   ['types of tests, examples, bench (tsc)', bin('tsc'), ['-p', 'tsconfig.test.json']],
+  ['types of the browser example (tsc, DOM)', bin('tsc'), ['-p', 'tsconfig.web.json']],
 ]
 let failed = 0
 for (const [name, cmd, args] of checks) {

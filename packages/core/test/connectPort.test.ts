@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { MessageChannel } from 'node:worker_threads'
-import { connectPort, ErrorCodes, isHearsayError, type HearsayError, type ReplicaLink } from '@hearsay/core'
+import { MessageChannel, type MessagePort } from 'node:worker_threads'
+import { connectPort, ErrorCodes, isHearsayError, type FramePort, type HearsayError, type ReplicaLink } from '@hearsay/core'
 import { TestGSet } from './helpers/types.ts'
 
 // connectPort speaks createStream()'s protocol over a MessagePort, with no Node streams. The
@@ -12,7 +12,10 @@ async function until(what: string, cond: () => boolean): Promise<void> {
   assert.ok(cond(), `timed out waiting for ${what}`)
 }
 
-function closed(link: ReplicaLink<unknown>): Promise<HearsayError | undefined> {
+// Node's MessagePort is an EventTarget with `onmessage` at run time; @types/node leaves it out.
+const framePort = (port: MessagePort): FramePort => port as unknown as FramePort
+
+function closed<Op>(link: ReplicaLink<Op>): Promise<HearsayError | undefined> {
   return new Promise((resolve) => link.on('close', (e) => resolve(e)))
 }
 
@@ -22,8 +25,8 @@ test('two replicas converge over a MessageChannel, then stay in sync live', asyn
   a.add('from-a')
   b.add('from-b')
   const { port1, port2 } = new MessageChannel()
-  const la = connectPort(a, port1, { meta: { name: 'alice' } })
-  const lb = connectPort(b, port2)
+  const la = connectPort(a, framePort(port1), { meta: { name: 'alice' } })
+  const lb = connectPort(b, framePort(port2))
   try {
     await until('sync', () => la.synced && lb.synced)
     assert.deepEqual(lb.peerMeta, { name: 'alice' })
@@ -46,13 +49,13 @@ test('a message that is not bytes, or a bad frame, closes the link with a typed 
     b.add('kept')
     const before = b.encodeState()
     const { port1, port2 } = new MessageChannel()
-    const lb = connectPort(b, port2)
+    const lb = connectPort(b, framePort(port2))
     const why = closed(lb)
     port1.postMessage(bad)
     const error = await why
     assert.ok(isHearsayError(error, ErrorCodes.DECODE_ERROR), `got ${error}`)
     assert.ok(lb.closed)
-    assert.equal(port2.onmessage, null, 'the port handler is cleared')
+    assert.equal(framePort(port2).onmessage, null, 'the port handler is cleared')
     assert.deepEqual(b.encodeState(), before)
     b.add('after')
     port1.close()
@@ -64,8 +67,8 @@ test('a read-only link sends the history and ends; the other side takes it in', 
   for (let i = 0; i < 10; i++) a.add(`x${i}`)
   const b = new TestGSet({ id: 'b' })
   const { port1, port2 } = new MessageChannel()
-  connectPort(a, port1, { readable: true, writable: false, tail: false })
-  const lb = connectPort(b, port2, { readable: false, writable: true })
+  connectPort(a, framePort(port1), { readable: true, writable: false, tail: false })
+  const lb = connectPort(b, framePort(port2), { readable: false, writable: true })
   await until('history', () => b.toJSON().length === 10)
   assert.ok(lb.synced)
   assert.deepEqual(b.encodeState(), a.encodeState())

@@ -17,8 +17,8 @@ function host(store: MemoryStore, compaction?: { minBatches: number; maxBatches:
     compaction,
     replicaOptions: () => ({ id }),
     log: (level, message) => logs.push(`${level}: ${message}`),
-    retry: (fn) => setTimeout(fn, 1),
     storeError: () => {},
+    storeFailed: () => {},
     forward: (o: HostedObject, ranges, origin) => forwarded.push({ objectId: o.objectId, ranges, origin }),
     adopted: (objectId) => adopted.push(objectId),
   })
