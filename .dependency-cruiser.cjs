@@ -20,8 +20,8 @@ module.exports = {
     {
       name: 'no-other-package-tests',
       severity: 'error',
-      comment: "A package, or a fixture, never imports another package's test files: share through src or @hearsay/core/testing.",
-      from: { path: '^(packages/([^/]+)/|test/fixtures/)' },
+      comment: "Only a package's own files import its test files: other packages, root tests, benchmarks, examples and scripts share through src (a ./testing export) or test/helpers.",
+      from: { path: '^(packages/([^/]+)/|test/|bench/|examples/|scripts/)' },
       to: { path: '^packages/[^/]+/test/', pathNot: '^packages/$2/test/' },
     },
   ],

@@ -1,8 +1,8 @@
-// How fast the law checker catches each broken type of its corpus (packages/core/test/helpers/mutants.ts),
+// How fast the law checker catches each broken type of its corpus (packages/core/src/testing/mutants.ts, exported by @hearsay/core/testing),
 // over many seeds: the run that caught it (1 = the first of the default 100) and the time to a
 // shrunk failure. Run: node --conditions=source --import tsx bench/mutants.ts [seeds=20] [first seed=1]
 import { ConvergenceCheckError } from '@hearsay/core/testing'
-import { mutants } from '../packages/core/test/helpers/mutants.ts'
+import { mutants } from '@hearsay/core/testing'
 
 const seeds = Number(process.argv[2] ?? 20)
 const first = Number(process.argv[3] ?? 1)

@@ -7,7 +7,7 @@
 import { LWWMap } from '@hearsay/model'
 import { SimCluster, type SimNodeEnv, type SimulatedNode } from '@hearsay/gossip/sim'
 import type { NodeOptions } from '@hearsay/gossip'
-import { MiniNode } from '../packages/gossip/test/simHelpers.ts'
+import { MiniNode } from '@hearsay/gossip/testing'
 import { group } from './harness.ts'
 
 const INTERVAL = 1000

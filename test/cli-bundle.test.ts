@@ -4,7 +4,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { statSync } from 'node:fs'
-import { Running, hearsay, tempDir } from '../packages/cli/test/helpers.ts'
+import { Running, hearsay, tempDir } from './helpers/cli.ts'
 
 test('bundle export --for / bundle import carry a map between two data directories', { timeout: 120_000 }, async () => {
   const { dir, cleanup } = await tempDir('bundle')

@@ -4,7 +4,7 @@
 // the characters written as escapes. An object id with a control character is refused at once.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { Running, hearsay, tempDir } from '../packages/cli/test/helpers.ts'
+import { Running, hearsay, tempDir } from './helpers/cli.ts'
 
 const raw = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/
 const evilKey = 'k\u001b[2J\n12:00:00 peer admin connected\u202e'

@@ -3,7 +3,7 @@
 // once connected and converged, explain finds nothing and exits 0.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { Running, hearsay, tempDir } from '../packages/cli/test/helpers.ts'
+import { Running, hearsay, tempDir } from './helpers/cli.ts'
 
 test('explain names the missing ranges and the missing link, then nothing once the nodes converged', { timeout: 120_000 }, async () => {
   const { dir, cleanup } = await tempDir('explain')

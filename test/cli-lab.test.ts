@@ -5,7 +5,7 @@ import assert from 'node:assert/strict'
 import { readdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { testSeed } from '@hearsay/core/testing'
-import { hearsay } from '../packages/cli/test/helpers.ts'
+import { hearsay } from './helpers/cli.ts'
 
 test('lab: 4 nodes with loss, latency and a partition converge and exit 0 with a summary', { timeout: 120_000 }, async () => {
   const seed = testSeed()

@@ -2,7 +2,7 @@
 // socket: two real processes gossiping over TCP and WebSocket on loopback, as a user runs them.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { Running, hearsay, tempDir } from '../packages/cli/test/helpers.ts'
+import { Running, hearsay, tempDir } from './helpers/cli.ts'
 
 test('two peers gossip; put/get/del/watch/ls/status reach the daemon; SIGTERM closes cleanly and the data survives', { timeout: 120_000 }, async () => {
   const { dir, cleanup } = await tempDir('peer')

@@ -3,7 +3,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { hearsay, root, tempDir } from '../packages/cli/test/helpers.ts'
+import { hearsay, root, tempDir } from './helpers/cli.ts'
 
 const COMMANDS = ['peer', 'put', 'get', 'del', 'watch', 'ls', 'status', 'bundle', 'lab']
 

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs'
 import { FrameDecoder, VersionVector, encodeFrame, encoding } from '@hearsay/core'
 import { LWWMap } from '@hearsay/model'
 import { GossipKind } from '@hearsay/gossip'
-import { Running, hearsay, tempDir } from '../packages/cli/test/helpers.ts'
+import { Running, hearsay, tempDir } from './helpers/cli.ts'
 
 const KEY = { HEARSAY_KEY: 'camp-network-key' }
 const SECRET = 'hunter2-the-password'

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
 import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, rmSync, statSync, statfsSync, writeFileSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
-import { Running, hearsay, tempDir } from '../packages/cli/test/helpers.ts'
+import { Running, hearsay, tempDir } from './helpers/cli.ts'
 import { requestDaemon } from '../packages/cli/src/control.ts'
 import { getObject, putMany, startPeer as startDaemon, waitForKeys } from './daemons.ts'
 

@@ -1,11 +1,11 @@
-// Runs the real `hearsay` command as a child process, as a user would, for the CLI tests.
+// Runs the real `hearsay` command as a child process, as a user would, for the cross-package CLI tests.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
-export const root = new URL('../../../', import.meta.url).pathname
+export const root = new URL('../../', import.meta.url).pathname
 const main = join(root, 'packages/cli/src/main.ts')
 
 /** The node arguments that run the CLI from source. */

@@ -2,8 +2,7 @@
 // default run count, or this test fails. Prints, per mutant, the run that caught it and the time.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { ConvergenceCheckError, testSeed } from '@hearsay/core/testing'
-import { mutants } from './helpers/mutants.ts'
+import { ConvergenceCheckError, mutants, testSeed } from '@hearsay/core/testing'
 
 test('the law checker catches every broken type in the corpus within the default run count', async () => {
   assert.ok(mutants.length >= 10)

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict'
 import { Replicated, registerType, type Update } from '@hearsay/core'
 import { testSeed } from '@hearsay/core/testing'
 import { shrinkSimulation, simulate, type SimObject, type SimulateOptions } from '@hearsay/gossip/sim'
-import { MiniNode, SimGSet } from './simHelpers.ts'
+import { MiniNode, SimGSet } from '@hearsay/gossip/testing'
 
 /** Broken on purpose: keeps only the op that arrived last, so replicas keep different updates under equal vectors. */
 class ArrivalRegister extends Replicated<number, number | null> {

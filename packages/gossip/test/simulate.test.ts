@@ -1,11 +1,11 @@
-// The simulator driving MiniNode (test/simHelpers.ts), a minimal anti-entropy node: this tests
+// The simulator driving MiniNode (@hearsay/gossip/testing), a minimal anti-entropy node: this tests
 // `simulate` itself (plan, faults, crash/restart, convergence check, replay) independently of
 // the gossip Node, whose own simulated runs are in simNode.test.ts.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { testSeed } from '@hearsay/core/testing'
 import { SimCluster, simulate, type SimObject, type SimulateOptions, type SimNodeEnv } from '@hearsay/gossip/sim'
-import { MiniNode, SimGSet, SimLWWMap } from './simHelpers.ts'
+import { MiniNode, SimGSet, SimLWWMap } from '@hearsay/gossip/testing'
 
 const objects: SimObject<any>[] = [
   { id: 'set', type: SimGSet, write: (s: SimGSet, r) => s.add(r.word(3)) },

@@ -3,6 +3,8 @@
  *
  * - {@link checkConvergence}: the law checker every hearsay type passes.
  * - {@link withSeed}, {@link createPrng}, {@link testSeed}: seeded randomness that prints how to replay.
+ * - {@link transportSuite}, {@link storeSuite}: the conformance suites of the `Transport` and `Store` contracts.
+ * - {@link mutants}: broken types, one per law, that the checker must catch.
  *
  * @example
  * ```ts
@@ -18,4 +20,6 @@ export { createPrng, prng, testSeed, withSeed } from './prng.js'
 export { TRANSPORT_SUITE_LIMITS, transportSuite } from './transportSuite.js'
 export type { TransportSuiteLimits, TransportSuiteOptions, TransportSuiteSetup } from './transportSuite.js'
 export { storeSuite } from './storeSuite.js'
+export { mutants } from './mutants.js'
+export type { Mutant } from './mutants.js'
 export type { StoreFixture, StoreSuiteOptions } from './storeSuite.js'
