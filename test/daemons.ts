@@ -1,7 +1,7 @@
 // Real `hearsay peer` daemons for the fault tests: start one on a data directory, write through
 // its control socket as `hearsay put` does, read an object back, wait for keys to arrive.
 import assert from 'node:assert/strict'
-import { Running } from '../packages/cli/test/helpers.ts'
+import { Running } from './helpers/cli.ts'
 import { requestDaemon } from '../packages/cli/src/control.ts'
 
 /** Starts `hearsay peer` on `dataDir`, listening on a loopback port; resolves once it is ready. */

@@ -11,7 +11,7 @@ import { LevelStore } from '@hearsay/adapters/level'
 import { restoreReplica } from '@hearsay/core'
 import { LWWMap } from '@hearsay/model'
 import { requestDaemon } from '../packages/cli/src/control.ts'
-import { Running, tempDir } from '../packages/cli/test/helpers.ts'
+import { Running, tempDir } from './helpers/cli.ts'
 import { getObject, putMany, startPeer, waitForKeys } from './daemons.ts'
 
 const KEY = { HEARSAY_KEY: 'incarnations' }
