@@ -397,6 +397,8 @@ export class Daemon extends Emitter<DaemonEvents> {
       id: s.id,
       source: s.source,
       historyAlarms: s.historyAlarms,
+      contentMismatches: s.contentMismatches,
+      contentRepairs: s.contentRepairs,
       pid: process.pid,
       dataDir: this.dataDir,
       listen: s.addresses,

@@ -28,6 +28,9 @@ export interface StatusReport {
   readonly source: string
   /** Own sources of which a peer held updates this node had lost (its history went back). */
   readonly historyAlarms: number
+  /** Objects found with equal vectors but different content at a peer, and how many of them this node repaired. */
+  readonly contentMismatches: number
+  readonly contentRepairs: number
   readonly pid: number
   readonly dataDir: string
   readonly listen: readonly string[]
@@ -138,6 +141,9 @@ export function formatStatus(s: StatusReport): string {
   ]
   if (s.historyAlarms > 0) {
     lines.push(`ALARM     peers held updates of ${s.historyAlarms} of this node's own source${s.historyAlarms === 1 ? '' : 's'} that its data directory had lost (a restored backup, a damaged or wiped store); they were received, and it writes under a fresh incarnation`)
+  }
+  if (s.contentMismatches > 0) {
+    lines.push(`ALARM     ${s.contentMismatches} object${s.contentMismatches === 1 ? '' : 's'} had equal vectors but different content at a peer; ${s.contentRepairs} repaired here by taking the peer's state`)
   }
   lines.push('')
   if (s.peers.length === 0) lines.push('peers     (none)')

@@ -20,7 +20,7 @@ test('ls and status tables escape every cell', () => {
   assert.ok(!raw.test(ls) && ls.split('\n').length === 2, ls)
   assert.match(formatVector({ [evil]: 1 }), /x\\x1b\[31m\\nFAKE\\u202e:1/)
   const status = formatStatus({
-    id: evil, source: evil, historyAlarms: 1, pid: 1, dataDir: evil, listen: [evil], uptimeMs: 5, bytesIn: 0, bytesOut: 0, updatesApplied: 0, pending: 0,
+    id: evil, source: evil, historyAlarms: 1, contentMismatches: 1, contentRepairs: 0, pid: 1, dataDir: evil, listen: [evil], uptimeMs: 5, bytesIn: 0, bytesOut: 0, updatesApplied: 0, pending: 0,
     peers: [{ id: evil, address: evil, state: 'connected', lastSync: null, bytesIn: 0, bytesOut: 0, lag: 0 }],
     objects: [{ id: evil, type: 'LWWMap', size: 1, clock: {} }],
   })

@@ -66,6 +66,13 @@ export interface NodeEvents {
    * `source` was the current incarnation, the node moved to a fresh one first. Once per source.
    */
   'history-alarm': (source: string, objectId: string, peerId: string | undefined) => void
+  /**
+   * An object has equal vectors here and at `peerId` but different content (found by the
+   * content check of the in-sync exchange); `repaired` when this node then took the peer's
+   * state (the node with the smaller id keeps its own). A repaired object has a new replica:
+   * take it from `get(objectId)`, the old one is disposed.
+   */
+  'content-mismatch': (objectId: string, peerId: string, repaired: boolean) => void
   /** The node closed. */
   close: () => void
 }
@@ -116,6 +123,8 @@ export class Node extends Emitter<NodeEvents> {
   #timer: unknown
   #rounds = 0
   #updatesApplied = 0
+  #contentMismatches = 0
+  #contentRepairs = 0
 
   /** @throws TypeError on bad options (missing network key, bad numbers). */
   constructor(options: NodeOptions) {
@@ -490,6 +499,16 @@ export class Node extends Emitter<NodeEvents> {
           this.#updatesApplied += n
         },
         peerVectors: (s, entries) => this.#seen.record(s.peerId!, entries),
+        contentMismatch: (s, ids) => {
+          this.#contentMismatches += ids.length
+          this.#log('warn', 'equal vectors over different content', { peer: s.peerId, objects: ids.slice(0, 10).join(' '), count: ids.length, repair: this.#id! < s.peerId! ? 'the peer takes this state' : 'this node takes the peer state' })
+          if (this.listenerCount('content-mismatch') > 0) for (const id of ids) this.emit('content-mismatch', id, s.peerId!, false)
+        },
+        contentRepaired: (s, id) => {
+          this.#contentRepairs++
+          this.#log('warn', 'took the peer state of an object whose content differed', { peer: s.peerId, object: id })
+          if (this.listenerCount('content-mismatch') > 0) this.emit('content-mismatch', id, s.peerId!, true)
+        },
       },
     }
   }
@@ -591,6 +610,8 @@ export class Node extends Emitter<NodeEvents> {
       rounds: this.#rounds,
       source: this.#incarnation?.source,
       historyAlarms: this.#alarmed.size,
+      contentMismatches: this.#contentMismatches,
+      contentRepairs: this.#contentRepairs,
     })
   }
 

@@ -12,6 +12,7 @@ import {
   type ReplicatedOptions,
   type Store,
 } from '@hearsay/core'
+import { ContentHashes } from './ContentHashes.js'
 import { DigestIndex } from './DigestIndex.js'
 import type { Logger } from './options.js'
 import { Persister, type CompactionPolicy } from './Persister.js'
@@ -57,6 +58,8 @@ export class ObjectHost {
   #halted = false
   /** Root digest, buckets and per-object hashes over every hosted object's vector. */
   readonly index = new DigestIndex()
+  /** Content hashes of the hosted objects, for the content check. */
+  readonly contents = new ContentHashes()
   /** The store appends and compactions of every hosted object. */
   readonly persister: Persister
 
@@ -158,6 +161,26 @@ export class ObjectHost {
     return hosted
   }
 
+  /** XOR of the content hashes of every non-empty hosted object (see {@link ContentHashes}). */
+  contentRoot(): Uint8Array {
+    return this.contents.root(this.#objects.values())
+  }
+
+  /**
+   * Hosts `replica` instead of the object's current replica, which is disposed (later calls on
+   * it throw `HEARSAY_NOT_OPEN`; take the new one from `get`): the repair of content that
+   * differed under equal vectors. Its state replaces the object's log in the store at once.
+   */
+  replace(objectId: string, replica: Replicated<any>): HostedObject {
+    const old = this.#objects.get(objectId)
+    this.index.delete(objectId)
+    this.contents.invalidate(objectId)
+    old?.replica.dispose()
+    const hosted = this.host(objectId, replica)
+    this.persister.compactNow(objectId).catch(() => {})
+    return hosted
+  }
+
   /** Resolves once every append queued for the object is durable. */
   whenDurable(objectId: string): Promise<void> {
     return this.persister.whenDurable(objectId)
@@ -189,6 +212,7 @@ export class ObjectHost {
 
   #applied(o: HostedObject, ranges: readonly Range<any>[], origin: unknown, encode: (r: readonly Range<any>[]) => Uint8Array): void {
     this.index.touch(o.objectId)
+    this.contents.invalidate(o.objectId)
     if (origin === 'store' || this.#halted) return
     const durable = this.persister.append(o.objectId, o.typeId, ranges, encode)
     // A failed append is reported once, as 'store-failed'; a local write it held never leaves.

@@ -227,11 +227,28 @@ export class Persister {
     this.#onFailed(error)
   }
 
+  /**
+   * Replaces the object's stored log by a snapshot of its state now, on the serial chain (after
+   * every append queued before it). Errors go to `onError` as for any compaction.
+   */
+  compactNow(objectId: string): Promise<void> {
+    if (!this.#logs.has(objectId)) this.#logs.set(objectId, { batches: 0, bytes: 0, snapshotBytes: 0, lastSeq: 0 })
+    const run = this.#chain.then(() => this.#compact(objectId))
+    this.#chain = run.catch(() => {})
+    return run
+  }
+
   async #maybeCompact(objectId: string): Promise<void> {
     const log = this.#logs.get(objectId)!
     const { minBatches, maxBatches } = this.#policy
     if (log.batches < minBatches) return
     if (log.batches < maxBatches && log.bytes <= log.snapshotBytes) return
+    await this.#compact(objectId)
+  }
+
+  async #compact(objectId: string): Promise<void> {
+    if (this.#failure !== undefined) return
+    const log = this.#logs.get(objectId)!
     const source = this.#snapshot(objectId)
     if (source === undefined || this.#closed) return
     const snapshot = source.encodeState()

@@ -11,7 +11,7 @@ import {
   type ReadonlyVersionVector,
   type Replicated,
 } from '@hearsay/core'
-import { objectKey } from './DigestIndex.js'
+import { entryHash, objectKey } from './DigestIndex.js'
 import { isKeyBoundId, nodeIdFromPublicKey } from './secure/keys.js'
 import type { SecureConnection } from './secure/SecureConnection.js'
 import {
@@ -26,6 +26,10 @@ import {
   writeRefuseMessage,
   writeRootMessage,
   writeVectorsMessage,
+  writeContentsMessage,
+  writeStateMessage,
+  CONTENT_ENTRY_HASH_BYTES,
+  type ContentEntry,
   type BucketSummary,
   type GossipMessage,
   type VectorEntry,
@@ -35,6 +39,13 @@ import type { Timers } from './options.js'
 
 /** Buckets holding at most this many objects (on either side) are listed object by object instead of split further. */
 export const LEAF_OBJECTS = 16
+
+/**
+ * A periodic round on a link whose last root exchange was equal carries the content root once
+ * every this many rounds (and every `syncNow()` round does): equal vectors over different
+ * content are found within about this many intervals.
+ */
+export const CONTENT_CHECK_EVERY = 10
 
 /** Bad frames tolerated from one peer before the connection is dropped. */
 const MAX_BAD_FRAMES = 16
@@ -52,6 +63,10 @@ export interface SessionEvents {
   applied(count: number): void
   /** The peer sent its vectors of these objects. */
   peerVectors(session: Session, entries: readonly VectorEntry[]): void
+  /** These objects have equal vectors here and at the peer but different content. */
+  contentMismatch(session: Session, objectIds: readonly string[]): void
+  /** This node took the peer's state of an object whose content differed (the repair). */
+  contentRepaired(session: Session, objectId: string): void
 }
 
 /** What a session needs from its node. */
@@ -109,6 +124,8 @@ export class Session {
   #work: Work[] = []
   /** The last root exchange on this link found the roots different and deferred reconciling. */
   #differed = false
+  /** Objects whose state this node expects from the peer, after a content mismatch. */
+  readonly #awaitingState = new Set<string>()
   #onFrame = (f: Uint8Array) => this.#receive(f)
   #onClose = (err?: Error) => {
     // The channel refused the peer (handshake failed, timed out, a frame failed authentication).
@@ -283,7 +300,11 @@ export class Session {
     }
     switch (msg.kind) {
       case GossipKind.Root:
-        return this.#onRoot(msg.flags, msg.count, msg.hash)
+        return this.#onRoot(msg.flags, msg.count, msg.hash, msg.content)
+      case GossipKind.Contents:
+        return this.#onContents(msg.reply, msg.entries)
+      case GossipKind.State:
+        return this.#onState(msg.objectId, msg.typeId, msg.state)
       case GossipKind.Nodes:
         return this.#onNodes(msg.nodes)
       case GossipKind.Vectors:
@@ -307,10 +328,13 @@ export class Session {
     if (this.state !== 'ready') return
     this.stats.rounds++
     const root = this.#host.objects.index.root()
-    this.send(buildFrame((e) => writeRootMessage(e, now ? RootFlags.Now : 0, root.count, root.hash)))
+    // The content check rides on rounds of a link in sync only: while vectors differ, content does too.
+    const check = this.inSync && (now || this.stats.rounds % CONTENT_CHECK_EVERY === 0)
+    const content = check ? this.#host.objects.contentRoot() : undefined
+    this.send(buildFrame((e) => writeRootMessage(e, now ? RootFlags.Now : 0, root.count, root.hash, content)))
   }
 
-  #onRoot(flags: number, count: number, hash: Uint8Array): void {
+  #onRoot(flags: number, count: number, hash: Uint8Array, content: Uint8Array | undefined): void {
     const mine = this.#host.objects.index.root()
     const equal = mine.count === count && bytesEqual(mine.hash, hash)
     this.lastSync = this.#host.now()
@@ -319,6 +343,12 @@ export class Session {
     const answer = (flags & (RootFlags.Equal | RootFlags.Deferred)) !== 0
     if (equal) {
       this.#differed = false
+      if (content !== undefined && !answer && !bytesEqual(content, this.#host.objects.contentRoot())) {
+        // Equal vectors over different content: list every object's hashes to find which.
+        this.inSync = false
+        this.#sendContents(false, this.#contentEntries(undefined))
+        return
+      }
       if (!answer) this.send(buildFrame((e) => writeRootMessage(e, RootFlags.Equal, mine.count, mine.hash)))
       return
     }
@@ -437,24 +467,104 @@ export class Session {
     if (!reply) this.#sendVectors(true, prefixes)
   }
 
+  #contentEntries(ids: Iterable<string> | undefined): ContentEntry[] {
+    const out: ContentEntry[] = []
+    const objects = this.#host.objects
+    for (const o of ids === undefined ? objects.values() : [...ids].map((id) => objects.get(id)!)) {
+      if (o === undefined || o.clock.size === 0) continue
+      out.push({ objectId: o.objectId, vector: entryHash(o.objectId, o.typeId, o.clock), content: objects.contents.of(o) })
+    }
+    return out
+  }
+
+  #sendContents(reply: boolean, entries: readonly ContentEntry[]): void {
+    const frame = buildFrame((e) => writeContentsMessage(e, reply, entries))
+    if (frame.length > this.#host.maxFrame && entries.length > 1) {
+      // Entries are independent: split the list.
+      const half = Math.ceil(entries.length / 2)
+      this.#sendContents(reply, entries.slice(0, half))
+      this.#sendContents(reply, entries.slice(half))
+      return
+    }
+    this.send(frame)
+  }
+
+  #onContents(reply: boolean, entries: readonly ContentEntry[]): void {
+    const objects = this.#host.objects
+    const differ: string[] = []
+    for (const x of entries) {
+      const o = objects.get(x.objectId)
+      if (o === undefined || o.clock.size === 0) continue
+      // A vector that moved on since is the ordinary anti-entropy's business, not a content fault.
+      if (!bytesEqual(entryHash(o.objectId, o.typeId, o.clock).subarray(0, CONTENT_ENTRY_HASH_BYTES), x.vector)) continue
+      if (bytesEqual(objects.contents.of(o).subarray(0, CONTENT_ENTRY_HASH_BYTES), x.content)) continue
+      differ.push(x.objectId)
+    }
+    if (differ.length === 0) return
+    if (!reply) this.#sendContents(true, this.#contentEntries(differ))
+    this.#host.events.contentMismatch(this, differ)
+    // Both sides found the same objects; one state must win on both: the smaller node id's.
+    const mine = this.#host.nodeId < this.peerId!
+    for (const id of differ) {
+      if (mine) this.#sendState(id)
+      else this.#awaitingState.add(id)
+    }
+  }
+
+  #sendState(objectId: string): void {
+    this.#whenDurable(objectId, (o) => {
+      const frame = buildFrame((e) => writeStateMessage(e, objectId, o.typeId, o.replica.encodeState()))
+      if (frame.length > this.#host.maxFrame) {
+        this.#host.events.report(new HearsayError(ErrorCodes.FRAME_TOO_LARGE, `the state of ${objectId} encodes to ${frame.length} bytes, over the frame cap; its content mismatch stays unrepaired`), this)
+        return
+      }
+      this.send(frame)
+    })
+  }
+
+  #onState(objectId: string, typeId: number, state: Uint8Array): void {
+    if (!this.#awaitingState.delete(objectId)) throw new HearsayError(ErrorCodes.DECODE_ERROR, `state of ${objectId} that no content mismatch asked for`)
+    const o = this.#host.objects.get(objectId)
+    if (o === undefined || o.typeId !== typeId) return
+    const fresh = this.#host.objects.create(typeId)
+    try {
+      fresh.applyState(state)
+    } catch (err) {
+      fresh.dispose()
+      throw err
+    }
+    // Taken only over the same vector: if either side moved on, the next check looks again.
+    if (fresh.pendingCount !== 0 || fresh.clock.compare(o.clock) !== 'equal') {
+      fresh.dispose()
+      return
+    }
+    this.#host.objects.replace(objectId, fresh)
+    this.#host.events.contentRepaired(this, objectId)
+  }
+
   /** Sends everything of an object past `since`, once the object's local writes are durable. */
   sendHistory(objectId: string, since: ReadonlyVersionVector): void {
+    this.#whenDurable(objectId, (o) => {
+      const ranges = this.#link.history(objectId, o.replica, since)
+      if (ranges.length === 0) return
+      this.#work.push(this.#rangeFrames(o, ranges))
+      this.#pump()
+    })
+  }
+
+  // Durable before it leaves the node: runs `send` with the object once its queued appends
+  // are durable. A local write made while we waited is not durable yet: wait for it too, since
+  // what `send` reads then would carry it.
+  #whenDurable(objectId: string, send: (o: HostedObject) => void): void {
     const go = (): void => {
       if (this.state !== 'ready') return
-      // A local write made while we waited is not durable yet: wait for it too, since the
-      // history is read now and would carry it.
       if (!this.#host.objects.isDurable(objectId)) {
         this.#host.objects.whenDurable(objectId).then(go, () => {})
         return
       }
       const o = this.#host.objects.get(objectId)
-      if (o === undefined) return
-      const ranges = this.#link.history(objectId, o.replica, since)
-      if (ranges.length === 0) return
-      this.#work.push(this.#rangeFrames(o, ranges))
-      this.#pump()
+      if (o !== undefined) send(o)
     }
-    // Durable before it leaves the node: wait for the object's queued appends.
     go()
   }
 

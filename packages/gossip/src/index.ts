@@ -40,7 +40,8 @@ export { MEMBERSHIP_OBJECT_ID, MAX_ADDRESS_LENGTH, MAX_MEMBER_ADDRESSES, Members
 export type { Member, MembershipEvents, MembershipOp } from './Membership.js'
 export { DigestIndex, entryHash, objectKey } from './DigestIndex.js'
 export type { IndexedObject } from './DigestIndex.js'
-export { LEAF_OBJECTS, Session } from './Session.js'
+export { CONTENT_CHECK_EVERY, LEAF_OBJECTS, Session } from './Session.js'
+export { ContentHashes } from './ContentHashes.js'
 export type { SessionEvents, SessionHost } from './Session.js'
 export { Persister } from './Persister.js'
 export { Incarnation, META_INCARNATION, incarnationSource } from './Incarnation.js'
@@ -54,6 +55,7 @@ export type { KeyPair } from './secure/noise.js'
 export { Admission } from './secure/Admission.js'
 export {
   BUCKET_HASH_BYTES,
+  CONTENT_ENTRY_HASH_BYTES,
   GOSSIP_PROTOCOL_VERSION,
   GossipKind,
   MAX_OBJECT_ID_LENGTH,
@@ -64,6 +66,6 @@ export {
   readPrefix,
   writePrefix,
 } from './messages.js'
-export type { BucketSummary, GossipMessage, VectorEntry } from './messages.js'
+export type { BucketSummary, ContentEntry, GossipMessage, VectorEntry } from './messages.js'
 export { DEFAULT_NEW_OBJECTS_RATE } from './PeerQuota.js'
 export type { Rate } from './PeerQuota.js'

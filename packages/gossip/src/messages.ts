@@ -16,7 +16,7 @@ import {
 } from '@hearsay/core'
 
 /** Version of the gossip session protocol; sent in every hello. */
-export const GOSSIP_PROTOCOL_VERSION = 2
+export const GOSSIP_PROTOCOL_VERSION = 3
 
 /** Longest object id accepted, locally or from a peer (UTF-16 units). */
 export const MAX_OBJECT_ID_LENGTH = 512
@@ -45,7 +45,23 @@ export const GossipKind = {
   Vectors: 6,
   /** Ranges of one object's history. */
   Ranges: 7,
+  /** Per object, a hash of its vector and of its content: the content check (protocol 3). */
+  Contents: 8,
+  /** One object's whole encoded state, for a node whose content differed under equal vectors (protocol 3). */
+  State: 9,
 } as const
+
+/** Bytes of an object's vector hash and of its content hash in a `Contents` message. */
+export const CONTENT_ENTRY_HASH_BYTES = 8
+
+/** One entry of a `Contents` message. */
+export interface ContentEntry {
+  readonly objectId: string
+  /** The first bytes of the object's entry hash (id, type, vector). */
+  readonly vector: Uint8Array
+  /** The first bytes of its content hash (SHA-256 over the id and `encodeState()`). */
+  readonly content: Uint8Array
+}
 
 /** One child bucket as summarised in a `Nodes` message. */
 export interface BucketSummary {
@@ -66,7 +82,9 @@ export interface VectorEntry {
 export type GossipMessage =
   | { readonly kind: typeof GossipKind.Hello; readonly version: number; readonly nodeId: string }
   | { readonly kind: typeof GossipKind.Refuse; readonly code: string; readonly message: string }
-  | { readonly kind: typeof GossipKind.Root; readonly flags: number; readonly count: number; readonly hash: Uint8Array }
+  | { readonly kind: typeof GossipKind.Root; readonly flags: number; readonly count: number; readonly hash: Uint8Array; readonly content: Uint8Array | undefined }
+  | { readonly kind: typeof GossipKind.Contents; readonly reply: boolean; readonly entries: readonly ContentEntry[] }
+  | { readonly kind: typeof GossipKind.State; readonly objectId: string; readonly typeId: number; readonly state: Uint8Array }
   | { readonly kind: typeof GossipKind.Nodes; readonly nodes: ReadonlyArray<{ readonly prefix: string; readonly children: readonly BucketSummary[] }> }
   | { readonly kind: typeof GossipKind.Vectors; readonly reply: boolean; readonly prefixes: readonly string[]; readonly entries: readonly VectorEntry[] }
   | { readonly kind: typeof GossipKind.Ranges; readonly objectId: string; readonly typeId: number; readonly decoder: decoding.Decoder }
@@ -135,14 +153,37 @@ export const RootFlags = {
   Now: 2,
   /** An answer: the roots differ; reconcile on the next round if they still do. */
   Deferred: 4,
+  /** The content root (16 bytes) follows the hash: check content too when the roots are equal. */
+  Content: 8,
 } as const
 
 /** Writes a Root body. */
-export function writeRootMessage(e: encoding.Encoder, flags: number, count: number, hash: Uint8Array): void {
+export function writeRootMessage(e: encoding.Encoder, flags: number, count: number, hash: Uint8Array, content?: Uint8Array): void {
   encoding.writeVarUint(e, GossipKind.Root)
-  encoding.writeVarUint(e, flags)
+  encoding.writeVarUint(e, content === undefined ? flags & ~RootFlags.Content : flags | RootFlags.Content)
   encoding.writeVarUint(e, count)
   encoding.writeUint8Array(e, hash)
+  if (content !== undefined) encoding.writeUint8Array(e, content)
+}
+
+/** Writes a Contents body. */
+export function writeContentsMessage(e: encoding.Encoder, reply: boolean, entries: readonly ContentEntry[]): void {
+  encoding.writeVarUint(e, GossipKind.Contents)
+  encoding.writeVarUint(e, reply ? 1 : 0)
+  encoding.writeVarUint(e, entries.length)
+  for (const x of entries) {
+    encoding.writeVarString(e, x.objectId)
+    encoding.writeUint8Array(e, x.vector.subarray(0, CONTENT_ENTRY_HASH_BYTES))
+    encoding.writeUint8Array(e, x.content.subarray(0, CONTENT_ENTRY_HASH_BYTES))
+  }
+}
+
+/** Writes a State body. */
+export function writeStateMessage(e: encoding.Encoder, objectId: string, typeId: number, state: Uint8Array): void {
+  encoding.writeVarUint(e, GossipKind.State)
+  encoding.writeVarString(e, objectId)
+  encoding.writeVarUint(e, typeId)
+  encoding.writeVarUint8Array(e, state)
 }
 
 /** Writes a Nodes body: per prefix a 16-bit mask of non-empty children, then count and hash of each. */
@@ -209,8 +250,28 @@ export function readGossipMessage(d: decoding.Decoder): GossipMessage {
     case GossipKind.Root: {
       const fat = d.pos
       const flags = readSafeUint(d)
-      if (flags > 7) throw new HearsayError(ErrorCodes.DECODE_ERROR, `unknown root flags ${flags}`, { offset: fat })
-      return { kind, flags, count: readSafeUint(d), hash: readFixed(d, ROOT_HASH_BYTES) }
+      if (flags > 15) throw new HearsayError(ErrorCodes.DECODE_ERROR, `unknown root flags ${flags}`, { offset: fat })
+      const count = readSafeUint(d)
+      const hash = readFixed(d, ROOT_HASH_BYTES)
+      return { kind, flags, count, hash, content: flags & RootFlags.Content ? readFixed(d, ROOT_HASH_BYTES) : undefined }
+    }
+    case GossipKind.Contents: {
+      const reply = (readSafeUint(d) & 1) === 1
+      const n = readCount(d, 1 + 2 * CONTENT_ENTRY_HASH_BYTES)
+      const entries: ContentEntry[] = []
+      for (let i = 0; i < n; i++) {
+        const objectId = readObjectId(d)
+        entries.push({ objectId, vector: readFixed(d, CONTENT_ENTRY_HASH_BYTES), content: readFixed(d, CONTENT_ENTRY_HASH_BYTES) })
+      }
+      return { kind, reply, entries }
+    }
+    case GossipKind.State: {
+      const objectId = readObjectId(d)
+      const typeId = readSafeUint(d)
+      const sat = d.pos
+      const len = readSafeUint(d)
+      if (len > d.arr.length - d.pos) throw new HearsayError(ErrorCodes.DECODE_ERROR, 'truncated state', { offset: sat })
+      return { kind, objectId, typeId, state: decoding.readUint8Array(d, len) }
     }
     case GossipKind.Nodes: {
       const n = readCount(d, 2)

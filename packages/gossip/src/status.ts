@@ -40,6 +40,10 @@ export interface NodeStatus {
    * history went back: a restored backup, a damaged or wiped store); see the `history-alarm` event.
    */
   readonly historyAlarms: number
+  /** Objects found with equal vectors and different content at a peer (the content check), counted per finding. */
+  readonly contentMismatches: number
+  /** Objects whose state this node then took from the peer. */
+  readonly contentRepairs: number
   readonly addresses: readonly string[]
   readonly peers: readonly PeerStatus[]
   readonly objects: readonly ObjectStatus[]
@@ -61,6 +65,8 @@ export interface StatusSource {
   readonly id: string | undefined
   readonly source: string | undefined
   readonly historyAlarms: number
+  readonly contentMismatches: number
+  readonly contentRepairs: number
   readonly dialer: Dialer
   readonly peers: PeerTable
   readonly membership: Membership | undefined
@@ -108,6 +114,8 @@ export function readStatus(node: StatusSource): NodeStatus {
     id: node.id ?? '',
     source: node.source ?? '',
     historyAlarms: node.historyAlarms,
+    contentMismatches: node.contentMismatches,
+    contentRepairs: node.contentRepairs,
     addresses: [...node.dialer.addresses],
     peers,
     objects,

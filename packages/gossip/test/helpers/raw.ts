@@ -1,5 +1,5 @@
 import { decoding, encoding, type Connection, type MemoryTransport } from '@hearsay/core'
-import { GossipKind, SecureConnection, generateIdentity, pskFromNetworkKey, readGossipMessage } from '@hearsay/gossip'
+import { GOSSIP_PROTOCOL_VERSION, GossipKind, SecureConnection, generateIdentity, pskFromNetworkKey, readGossipMessage } from '@hearsay/gossip'
 
 const timers = { setTimeout: (fn: () => void, ms: number) => setTimeout(fn, ms), clearTimeout: (h: any) => clearTimeout(h) }
 
@@ -68,7 +68,7 @@ export class RawPeer {
     })
     this.send((e) => {
       encoding.writeVarUint(e, GossipKind.Hello)
-      encoding.writeVarUint(e, 2)
+      encoding.writeVarUint(e, GOSSIP_PROTOCOL_VERSION)
       encoding.writeVarString(e, id)
     })
     const hello = readGossipMessage(decoding.createDecoder(await this.next(GossipKind.Hello)))
