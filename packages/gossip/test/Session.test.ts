@@ -6,6 +6,15 @@ import { GossipKind } from '@hearsay/gossip'
 import { RecordingTransport, TestNet, waitFor } from './helpers/net.ts'
 import { RawPeer } from './helpers/raw.ts'
 
+/** Node `a` listening on `net`, with the peer errors it reports. */
+async function listeningNode(net: TestNet): Promise<{ a: ReturnType<TestNet['node']>; errors: HearsayError[] }> {
+  const a = net.node({ id: 'a' })
+  const errors: HearsayError[] = []
+  a.on('peer-error', (e: HearsayError) => errors.push(e))
+  await a.listen(net.address('a'))
+  return { a, errors }
+}
+
 describe('gossip session', () => {
   it('refuses a node with a wrong key: no data either way, and it learns nothing but the refusal', async () => {
     const net = new TestNet()
@@ -67,10 +76,7 @@ describe('gossip session', () => {
   it('reports bad frames from an authenticated peer, drops them, and drops a peer that keeps sending them', async () => {
     const net = new TestNet()
     try {
-      const a = net.node({ id: 'a' })
-      const errors: HearsayError[] = []
-      a.on('peer-error', (e: HearsayError) => errors.push(e))
-      await a.listen(net.address('a'))
+      const { a, errors } = await listeningNode(net)
       const raw = await RawPeer.connect(net.transport(), net.address('a'))
       await raw.authenticate('raw', 'test-key')
       raw.sendBytes(Uint8Array.of(99, 1, 2))
@@ -112,10 +118,7 @@ describe('gossip session', () => {
   it('object and node ids follow one rule everywhere: a control character or a lone surrogate is refused locally and from a peer', async () => {
     const net = new TestNet()
     try {
-      const a = net.node({ id: 'a' })
-      const errors: HearsayError[] = []
-      a.on('peer-error', (e: HearsayError) => errors.push(e))
-      await a.listen(net.address('a'))
+      const { a, errors } = await listeningNode(net)
       // Locally: a lone surrogate would arrive as U+FFFD on every peer and split the object in two.
       await assert.rejects(a.open('notes\ud800', LWWMap), TypeError)
       await assert.rejects(a.open('notes\u001b[2J', LWWMap), TypeError)
