@@ -1,8 +1,9 @@
 // The packages install and run as a user gets them: every workspace package is packed with
 // `npm pack`, the tarballs are installed into a scratch app outside the repository, and that
 // app runs a plain `node` script (no tsx, no --conditions flag), type-checks a TypeScript file
-// against the published .d.ts (with @types/node under NodeNext, and as a browser app under
-// bundler resolution without it), runs `hearsay --help`, and SIGKILL of the `hearsay` bin kills
+// against the published .d.ts (with @types/node under NodeNext, as a browser app under bundler
+// resolution without it, and under NodeNext without it: no Node type leaks into core, model,
+// seq, gossip or the web adapters), runs `hearsay --help`, and SIGKILL of the `hearsay` bin kills
 // the daemon itself (the bin runs dist/main.js in its own process: no orphan holds the data dir).
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -56,6 +57,35 @@ void connectPort
 export type E = LWWMapEvents<number>
 `
 
+// A consumer of the platform-neutral packages that has no @types/node: every type these .d.ts
+// reach must come from the ES library (or the DOM one, for the browser adapters), never Node's.
+const neutral = `
+import { MemoryStore, randomReplicaId, type Store, type Transport } from '@hearsay/core'
+import { LWWMap, ORSet, Doc } from '@hearsay/model'
+import { List, Text } from '@hearsay/seq'
+import { Node, type NodeStatus } from '@hearsay/gossip'
+const store: Store = new MemoryStore()
+const node = new Node({ networkKey: 'k', store, id: randomReplicaId() })
+const open: Promise<LWWMap<number>> = node.open('m', LWWMap<number>)
+const s: NodeStatus = node.status()
+export const all = [open, s, new ORSet(), new Doc(), new List<number>(), new Text()] as const
+export type T = Transport
+`
+const browser = `
+import { IndexedDBStore, WebSocketTransport, BroadcastChannelTransport } from '@hearsay/adapters/web'
+import { Node } from '@hearsay/gossip'
+const node = new Node({ networkKey: 'k', store: new IndexedDBStore('notes'), transports: [new WebSocketTransport(), new BroadcastChannelTransport()] })
+export const started: Promise<void> = node.start()
+`
+// The Node entry still types Node's streams, for an app that has @types/node.
+const nodeStreams = `
+import '@hearsay/core/node'
+import { LWWMap } from '@hearsay/model'
+import type { Duplex } from 'node:stream'
+const d: Duplex = new LWWMap().createStream()
+export { d }
+`
+
 test('packed tarballs install outside the repo and run with plain node, tsc and the hearsay bin', { timeout: 600_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'hearsay-pack-'))
   try {
@@ -96,6 +126,19 @@ test('packed tarballs install outside the repo and run with plain node, tsc and 
     // A browser app: bundler resolution, the DOM library, no @types/node anywhere.
     writeFileSync(join(app, 'tsconfig.web.json'), JSON.stringify({ compilerOptions: { ...base, module: 'ESNext', moduleResolution: 'Bundler', lib: ['ES2022', 'DOM'], types: [], typeRoots: [] }, files: ['main.ts'] }))
     run(process.execPath, [tsc, '-p', 'tsconfig.web.json'], app, 120_000)
+    // NodeNext resolution (the `node` condition) with no @types/node: no Node type may leak into
+    // core, model, seq, gossip (checked with the ES library only) or the web adapters (with DOM).
+    assert.ok(!existsSync(join(app, 'node_modules/@types/node')), 'the scratch app has no @types/node')
+    writeFileSync(join(app, 'neutral.ts'), neutral)
+    writeFileSync(join(app, 'browser.ts'), browser)
+    const bare = { ...base, module: 'NodeNext', moduleResolution: 'NodeNext', types: [], typeRoots: [] }
+    writeFileSync(join(app, 'tsconfig.bare.json'), JSON.stringify({ compilerOptions: { ...bare, lib: ['ES2022'] }, files: ['neutral.ts'] }))
+    run(process.execPath, [tsc, '-p', 'tsconfig.bare.json'], app, 120_000)
+    writeFileSync(join(app, 'tsconfig.dom.json'), JSON.stringify({ compilerOptions: { ...bare, lib: ['ES2022', 'DOM'] }, files: ['neutral.ts', 'browser.ts'] }))
+    run(process.execPath, [tsc, '-p', 'tsconfig.dom.json'], app, 120_000)
+    writeFileSync(join(app, 'streams.ts'), nodeStreams)
+    writeFileSync(join(app, 'tsconfig.streams.json'), JSON.stringify({ compilerOptions: { ...base, module: 'NodeNext', moduleResolution: 'NodeNext', lib: ['ES2022'], types: ['node'], typeRoots: [join(root, 'node_modules/@types')] }, files: ['streams.ts'] }))
+    run(process.execPath, [tsc, '-p', 'tsconfig.streams.json'], app, 120_000)
 
     const bin = join(app, 'node_modules/.bin/hearsay')
     assert.match(run(bin, ['--help'], app, 30_000), /Usage: hearsay <command>/)

@@ -10,3 +10,4 @@ export type { WebSocketConstructor, WebSocketLike, WebSocketTransportOptions } f
 export { BroadcastChannelConnection, BroadcastChannelTransport } from './BroadcastChannelTransport.js'
 export type { BroadcastChannelConstructor, BroadcastChannelLike, BroadcastChannelTransportOptions } from './BroadcastChannelTransport.js'
 export { IndexedDBStore } from './IndexedDBStore.js'
+export type { IndexedDBStoreOptions } from './IndexedDBStore.js'
