@@ -53,29 +53,38 @@ console.log('converged: ' + names.join(' | '))
 console.log('id ' + randomReplicaId() + ' ' + new WebSocketTransport().scheme + ' ' + typeof IndexedDBStore)
 `
 
+/**
+ * Bundles `source` for the browser (minified when `minify`); returns the code, the files read
+ * (`inputs`) and the files with code in the output (`kept`: what tree shaking did not drop).
+ */
+async function bundle(source: string, minify = false): Promise<{ code: string; inputs: string[]; kept: string[] }> {
+  const result = await build({
+    stdin: { contents: source, resolveDir: root, loader: 'js' },
+    bundle: true,
+    platform: 'browser',
+    // The sources, as the tests run them (dist may be stale or missing).
+    conditions: ['source'],
+    format: 'esm',
+    target: 'es2022',
+    minify,
+    write: false,
+    metafile: true,
+    logLevel: 'silent',
+    nodePaths: [join(root, 'node_modules')],
+    absWorkingDir: root,
+  })
+  const out = Object.values(result.metafile.outputs)[0]!
+  const kept = Object.entries(out.inputs).filter(([, i]) => i.bytesInOutput > 0).map(([f]) => f)
+  return { code: result.outputFiles[0]!.text, inputs: Object.keys(result.metafile.inputs), kept }
+}
+
 /** Bundles `source` for the browser, checks no node: module got in, runs it without Node's globals; returns its stdout. */
 async function bundleAndRun(source: string, mustHold: string): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'hearsay-bundle-'))
   try {
-    writeFileSync(join(dir, 'app.mjs'), source)
-    const result = await build({
-      entryPoints: [join(dir, 'app.mjs')],
-      bundle: true,
-      platform: 'browser',
-      // The sources, as the tests run them (dist may be stale or missing).
-      conditions: ['source'],
-      format: 'esm',
-      target: 'es2022',
-      write: false,
-      metafile: true,
-      logLevel: 'silent',
-      nodePaths: [join(root, 'node_modules')],
-      absWorkingDir: root,
-    })
-    const inputs = Object.keys(result.metafile.inputs)
+    const { code, inputs } = await bundle(source)
     assert.ok(inputs.some((f) => f.includes(mustHold)), `the bundle holds ${mustHold}`)
     assert.equal(inputs.filter((f) => f.startsWith('node:')).length, 0, 'no node: module in the bundle')
-    const code = result.outputFiles[0]!.text
     writeFileSync(join(dir, 'bundle.mjs'), code)
     // Node stands in for a browser once its own globals are gone.
     const run = `for (const g of ['Buffer', 'setImmediate', 'clearImmediate', 'global', 'process']) delete globalThis[g]\nawait import(${JSON.stringify(join(dir, 'bundle.mjs'))})`
@@ -116,4 +125,13 @@ test('gossip bundles for the browser and two nodes converge over BroadcastChanne
   assert.deepEqual(nodeOnly, [], 'gossip src imports no node: module')
   const stdout = await bundleAndRun(gossipApp, 'packages/gossip/')
   assert.match(stdout, /^gossip \{"a":1,"b":2\} \{"a":1,"b":2\}$/m)
+})
+
+// model and seq are free of side effects for bundlers: an app that imports LWWMap and Text
+// carries neither the other types nor their code (bench/bundle.bench.ts measures the bytes).
+test('a bundle of LWWMap and Text holds no other replicated type', { timeout: 60_000 }, async () => {
+  const { kept } = await bundle(`import { LWWMap } from '@hearsay/model'\nimport { Text } from '@hearsay/seq'\nconsole.log(new LWWMap().typeId, new Text().typeId)`, true)
+  const held = (name: string) => kept.some((f) => f.endsWith(`/src/${name}.ts`))
+  assert.ok(held('LWWMap') && held('Text'), 'the types used are there')
+  for (const other of ['Doc', 'ORSet', 'GSet', 'PNCounter', 'EventLog', 'LWWRegister', 'RowSet', 'List']) assert.ok(!held(other), `${other} is not in the bundle`)
 })
