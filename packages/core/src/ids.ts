@@ -26,9 +26,19 @@ export function isSafeName(s: unknown, maxLength: number): s is string {
   return typeof s === 'string' && s.length > 0 && s.length <= maxLength && !UNSAFE_CHARACTER.test(s) && (s as string & { isWellFormed(): boolean }).isWellFormed()
 }
 
+// Ids seen valid: every decoded update names its source, and a stream names the same few
+// sources over and over; checking each with the regex and isWellFormed cost a quarter of the
+// node-to-node stream's throughput (bench gossip: 190k against 262k writes/s). Bounded.
+const knownIds = new Set<string>()
+const MAX_KNOWN_IDS = 4096
+
 /** True when `s` can be a replica id (a {@link isSafeName safe name} of at most {@link MAX_REPLICA_ID_LENGTH} units). */
 export function isReplicaId(s: unknown): s is ReplicaId {
-  return isSafeName(s, MAX_REPLICA_ID_LENGTH)
+  if (typeof s === 'string' && knownIds.has(s)) return true
+  if (!isSafeName(s, MAX_REPLICA_ID_LENGTH)) return false
+  if (knownIds.size >= MAX_KNOWN_IDS) knownIds.clear()
+  knownIds.add(s)
+  return true
 }
 
 /**
