@@ -3,7 +3,7 @@
 // ./node-test.ts and `node:assert/strict` to the `assert` package). The seed and the number of
 // model-based runs come from the URL (?seed=&runs=); the results land in `globalThis.results`.
 // The suite's own file, not the @hearsay/core/testing entry, whose convergence checker needs node:util.
-import { storeSuite } from '../../packages/core/src/testing/storeSuite.ts'
+import { reopenableFixture, storeSuite } from '../../packages/core/src/testing/storeSuite.ts'
 import { IndexedDBStore } from '@hearsay/adapters/web'
 import { run, type CaseResult } from './node-test.ts'
 
@@ -16,19 +16,7 @@ storeSuite(
   'IndexedDBStore in Chromium',
   () => {
     const name = `hearsay-suite-${seed}-${++n}`
-    const stores: IndexedDBStore[] = []
-    const make = () => {
-      const s = new IndexedDBStore(name)
-      stores.push(s)
-      return s
-    }
-    return {
-      store: make(),
-      reopen: make,
-      async teardown() {
-        for (const s of stores) await s.close()
-      },
-    }
+    return reopenableFixture(() => new IndexedDBStore(name))
   },
   { seed, numRuns },
 )

@@ -1,5 +1,5 @@
 import 'fake-indexeddb/auto'
-import { storeSuite } from '@hearsay/core/testing'
+import { reopenableFixture, storeSuite } from '@hearsay/core/testing'
 import { IndexedDBStore } from '@hearsay/adapters/web'
 
 // IndexedDBStore on an IndexedDB: fake-indexeddb (a complete IndexedDB in JavaScript, checked
@@ -8,17 +8,5 @@ import { IndexedDBStore } from '@hearsay/adapters/web'
 let n = 0
 storeSuite('IndexedDBStore (browser-level on IndexedDB)', () => {
   const name = `hearsay-suite-${process.pid}-${++n}`
-  const stores: IndexedDBStore[] = []
-  const make = () => {
-    const s = new IndexedDBStore(name)
-    stores.push(s)
-    return s
-  }
-  return {
-    store: make(),
-    reopen: make,
-    async teardown() {
-      for (const s of stores) await s.close()
-    },
-  }
+  return reopenableFixture(() => new IndexedDBStore(name))
 })

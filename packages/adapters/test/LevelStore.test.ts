@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { MemoryLevel } from 'memory-level'
 import { ClassicLevel } from 'classic-level'
 import { ErrorCodes, MemoryStore, isHearsayError } from '@hearsay/core'
-import { storeSuite } from '@hearsay/core/testing'
+import { reopenableFixture, storeSuite } from '@hearsay/core/testing'
 import { LevelStore } from '@hearsay/adapters/level'
 
 storeSuite('MemoryStore', () => {
@@ -16,20 +16,7 @@ storeSuite('MemoryStore', () => {
 
 storeSuite('LevelStore over classic-level (temp dir)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'hearsay-level-'))
-  const stores: LevelStore[] = []
-  const make = () => {
-    const s = new LevelStore(dir)
-    stores.push(s)
-    return s
-  }
-  return {
-    store: make(),
-    reopen: make,
-    async teardown() {
-      for (const s of stores) await s.close()
-      rmSync(dir, { recursive: true, force: true })
-    },
-  }
+  return reopenableFixture(() => new LevelStore(dir), () => rmSync(dir, { recursive: true, force: true }))
 })
 
 storeSuite('LevelStore over memory-level', () => {

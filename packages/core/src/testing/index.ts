@@ -19,7 +19,7 @@ export type { ConvergenceOptions, Scenario, ScenarioStats, Step } from './checkC
 export { createPrng, prng, testSeed, withSeed } from './prng.js'
 export { TRANSPORT_SUITE_LIMITS, transportSuite } from './transportSuite.js'
 export type { TransportSuiteLimits, TransportSuiteOptions, TransportSuiteSetup } from './transportSuite.js'
-export { storeSuite } from './storeSuite.js'
+export { reopenableFixture, storeSuite } from './storeSuite.js'
 export { mutants } from './mutants.js'
 export type { Mutant } from './mutants.js'
 export type { StoreFixture, StoreSuiteOptions } from './storeSuite.js'

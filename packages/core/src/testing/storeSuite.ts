@@ -19,6 +19,28 @@ export interface StoreFixture {
   teardown(): void | Promise<void>
 }
 
+/**
+ * The usual {@link StoreFixture} of a persistent store: `open()` makes a store over the same
+ * storage each time (the first is `store`, later ones are `reopen`), and teardown closes every
+ * store made, then runs `cleanup` (remove a directory, delete a database).
+ */
+export function reopenableFixture(open: () => Store, cleanup?: () => void | Promise<void>): StoreFixture {
+  const stores: Store[] = []
+  const make = (): Store => {
+    const s = open()
+    stores.push(s)
+    return s
+  }
+  return {
+    store: make(),
+    reopen: make,
+    async teardown() {
+      for (const s of stores) await s.close()
+      await cleanup?.()
+    },
+  }
+}
+
 /** Options of {@link storeSuite}. */
 export interface StoreSuiteOptions {
   /** fast-check runs of the model-based test (default `HEARSAY_RUNS` or 25). */
