@@ -1,7 +1,7 @@
 import * as encoding from 'lib0/encoding'
 import * as decoding from 'lib0/decoding'
-import { Packr, Unpackr } from 'msgpackr'
 import { HearsayError, ErrorCodes } from './errors.js'
+import { packMsgpack, unpackMsgpack } from './msgpack.js'
 
 export { encoding, decoding }
 
@@ -107,11 +107,6 @@ const SPARE_MAX = 1 << 16
  */
 export type Value = null | boolean | number | string | Uint8Array | readonly Value[] | { readonly [key: string]: Value }
 
-// Records and structured clones would make encodings depend on encoder state; plain maps keep
-// equal values byte-identical. Unpackr keeps no structures between calls (checked in tests).
-const packr = new Packr({ useRecords: false, moreTypes: false, structuredClone: false, mapsAsObjects: true, variableMapSize: true })
-const unpackr = new Unpackr({ useRecords: false, moreTypes: false, structuredClone: false, mapsAsObjects: true })
-
 function describe(v: unknown): string {
   if (v === undefined) return 'undefined'
   if (typeof v === 'number') return String(v)
@@ -174,38 +169,18 @@ export function assertValue(v: unknown, name = 'value'): asserts v is Value {
   if (problem) throw new TypeError(problem)
 }
 
-/** Encodes a value already checked by {@link assertValue}. */
+/** Encodes a value already checked by {@link assertValue} as msgpack (./msgpack.ts). */
 export function packValue(v: Value): Uint8Array {
-  return packr.pack(v)
-}
-
-// msgpackr hands back Buffers for bin on Node; keep byte values plain Uint8Arrays on every replica.
-function normalize(v: unknown): unknown {
-  if (typeof v !== 'object' || v === null) return v
-  if (v instanceof Uint8Array) return v.constructor !== Uint8Array ? new Uint8Array(v) : v
-  if (Array.isArray(v)) {
-    for (let i = 0; i < v.length; i++) v[i] = normalize(v[i])
-    return v
-  }
-  for (const k in v) (v as Record<string, unknown>)[k] = normalize((v as Record<string, unknown>)[k])
-  return v
+  return packMsgpack(v)
 }
 
 /**
- * Decodes a value from a peer or a file with msgpackr, then checks it is a plain {@link Value}.
+ * Decodes a msgpack value from a peer or a file; the decoder itself refuses anything that is not
+ * a plain {@link Value} (./msgpack.ts), with the same limits as {@link assertValue}.
  * @throws HearsayError `HEARSAY_DECODE_ERROR` on malformed bytes or a value of another kind.
  */
 export function unpackValue(bytes: Uint8Array): Value {
-  let v: unknown
-  try {
-    v = unpackr.unpack(bytes)
-  } catch (err) {
-    throw new HearsayError(ErrorCodes.DECODE_ERROR, `malformed msgpack value: ${(err as Error).message}`, { cause: err })
-  }
-  v = normalize(v)
-  const problem = checkValue(v, 0, 'value')
-  if (problem) throw new HearsayError(ErrorCodes.DECODE_ERROR, `peer value refused: ${problem}`)
-  return v as Value
+  return unpackMsgpack(bytes, MAX_VALUE_DEPTH)
 }
 
 /** Writes a value as length-prefixed msgpack. */

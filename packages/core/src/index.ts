@@ -11,7 +11,7 @@
  * - {@link ReplicaLink} and {@link connectPort}: that protocol over any carrier of bytes (a
  *   `MessagePort` between tabs or workers). Node streams (`createStream()`) are in
  *   `@hearsay/core/node`, which Node's resolution of `@hearsay/core` loads by itself.
- * - Encoding helpers over lib0 (structure) and msgpackr (values), framing with a hard cap, and
+ * - Encoding helpers over lib0 (structure) and MessagePack (values), framing with a hard cap, and
  *   {@link HearsayError} with stable codes.
  * - {@link Store} and {@link Transport}: the pluggable interfaces, with {@link MemoryStore}.
  *

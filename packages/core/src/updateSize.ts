@@ -24,7 +24,7 @@ export function maxUpdateBytesFor(maxFrame: number, maxSendBuffer: number): numb
 const BOUND_BUDGET = 64
 
 /**
- * A quick upper bound on the bytes `value` encodes to (with lib0 or msgpackr, both of which
+ * A quick upper bound on the bytes `value` encodes to (with lib0 or MessagePack, both of which
  * write a string in at most 3 bytes per UTF-16 unit plus a length, a number in at most 9 or
  * 10 bytes, a byte array as its bytes plus a length, and containers as their parts plus a
  * length and a tag per part), or `Infinity` when the value is anything else (a Map, a Date, a
