@@ -335,20 +335,34 @@ export class Daemon extends Emitter<DaemonEvents> {
       replica.on('ranges', onRanges)
       return () => replica.off('ranges', onRanges)
     }
+    const sendAll = (replica: Replicated<any>): void => {
+      if (replica instanceof LWWMap) for (const [k, v] of replica.entries()) ctx.send({ type: 'change', key: k, value: v })
+      else ctx.send({ type: 'change', key: null, value: jsonOf(replica) })
+    }
     let detach: (() => void) | undefined
     const existing = this.node.get(object)
     if (existing !== undefined) detach = attach(existing)
     const onAppeared = (id: string, replica: Replicated<any>): void => {
       if (id !== object || detach !== undefined) return
       detach = attach(replica)
-      if (replica instanceof LWWMap) for (const [k, v] of replica.entries()) ctx.send({ type: 'change', key: k, value: v })
-      else ctx.send({ type: 'change', key: null, value: jsonOf(replica) })
+      sendAll(replica)
+    }
+    // A content repair replaces the object's replica (the old one is disposed and goes quiet):
+    // follow the new one and show its whole content, which is what changed.
+    const onMismatch = (id: string, _peer: string, repaired: boolean): void => {
+      const replica = repaired && id === object ? this.node.get(object) : undefined
+      if (replica === undefined) return
+      detach?.()
+      detach = attach(replica)
+      sendAll(replica)
     }
     this.on('appeared', onAppeared)
+    this.node.on('content-mismatch', onMismatch)
     ctx.send({ type: 'ready' })
     const stop = new Promise<void>((resolve) => this.once('stopping', resolve))
     await Promise.race([ctx.closed, stop])
     this.off('appeared', onAppeared)
+    this.node.off('content-mismatch', onMismatch)
     detach?.()
   }
 

@@ -83,6 +83,13 @@ export async function peerCommand(args: readonly string[], io: Output): Promise<
   node.on('history-alarm', (source: string, objectId: string, peer?: string) =>
     log(`history went back: ${peer === undefined ? 'a bundle' : `peer ${peer}`} held updates of ${objectId} written by this node as ${source} that this data directory lost (a restored backup, a damaged or wiped store); received them, and this node writes as ${node.source}`),
   )
+  node.on('content-mismatch', (objectId: string, peer: string, repaired: boolean) =>
+    log(
+      repaired
+        ? `content repaired: ${objectId} had equal vectors but different content at peer ${peer}; this node took the peer's state`
+        : `content differs: ${objectId} has equal vectors but different content at peer ${peer} (a damaged or tampered store); the node with the larger id takes the other's state`,
+    ),
+  )
   let failed: unknown
   // Fail-stop: a node whose store refuses writes must not keep answering as if it stored them.
   const onFailed = new Promise<void>((resolve) => node.once('store-failed', (err: unknown) => {
