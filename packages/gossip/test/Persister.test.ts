@@ -175,4 +175,54 @@ describe('persistence', () => {
     assert.ok(p.isDurable('o3'))
     await store.close()
   })
+
+  it('writes queued while an append runs go as one append after it (group commit), each acknowledged with its own', async () => {
+    const store = new GatedStore()
+    await store.open()
+    const p = new Persister(store, () => undefined, { onError: () => {}, onFailed: () => {} })
+    const encode = (): Uint8Array => new Uint8Array([1])
+    const done: number[] = []
+    const first = p.append('o0', 1, [], encode).then(() => done.push(0))
+    await new Promise((r) => setImmediate(r))
+    assert.equal(store.appends, 1, 'the first tick went to the store')
+    store.closeGate()
+    const second = p.append('o1', 1, [], encode).then(() => done.push(1))
+    await new Promise((r) => setImmediate(r))
+    // The second append is with the (stuck) store; 1000 writes in 1000 ticks queue behind it.
+    const later: Array<Promise<number>> = []
+    for (let i = 2; i < 1002; i++) {
+      later.push(p.append(`o${i % 13}`, 1, [], encode).then(() => done.push(i)))
+      await new Promise((r) => setImmediate(r))
+    }
+    assert.deepEqual(done, [0])
+    store.openGate()
+    await Promise.all([first, second, ...later])
+    await p.idle()
+    assert.equal(store.appends, 3, 'one append for the tick in flight, one for all the ticks queued behind it')
+    assert.deepEqual(done, Array.from({ length: 1002 }, (_, i) => i), 'acknowledged in order')
+    assert.equal((await store.load('o5'))?.batches.length, 1, "o5's writes of many ticks joined in one batch")
+    await store.close()
+  })
+
+  it('a failed append fails exactly the writes it held and those after it; earlier writes stay acknowledged', async () => {
+    const store = new FullStore()
+    await store.open()
+    const failed: unknown[] = []
+    const p = new Persister(store, () => undefined, { onError: () => {}, onFailed: (e) => failed.push(e) })
+    const encode = (): Uint8Array => new Uint8Array([1])
+    const outcome: string[] = []
+    const track = (name: string, w: Promise<void>) => w.then(() => outcome.push(`${name} ok`), (e: unknown) => outcome.push(`${name} ${isHearsayError(e) ? e.code : 'other'}`))
+    const a = track('a', p.append('x', 1, [], encode))
+    await a
+    store.full = true
+    const b = track('b', p.append('x', 1, [], encode))
+    const c = track('c', p.append('y', 1, [], encode))
+    await Promise.all([b, c])
+    const d = track('d', p.append('y', 1, [], encode))
+    await d
+    assert.deepEqual(outcome, ['a ok', `b ${ErrorCodes.STORE_FULL}`, `c ${ErrorCodes.STORE_FULL}`, `d ${ErrorCodes.STORE_FULL}`])
+    assert.equal(failed.length, 1, 'the persister failed once')
+    assert.equal(store.appends, 2, 'nothing written after the failure')
+    await store.close()
+  })
 })
