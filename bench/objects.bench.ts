@@ -5,11 +5,15 @@
 //   startup  close, reopen on the same directory until every object is hosted: ms, heap/object
 //   status   node.status(), median of 21 calls: ms
 //   sync     a second Node (memory store) connects and receives everything: ms
-//   idle     the connected pair in sync, CPU of the process over 3 s: ms of CPU per second
+//   idle     the connected pair in sync (from 3 s after), CPU of the process over 3 s: ms of CPU per second
 //   recon    drop the link and reconnect with nothing to send: CPU ms until both are in sync
+//   status   node.status() (the object list is built only when read), median of 21 calls: ms
 // The growth column divides each figure by the one of the smallest size: a flat cost stays at
-// 1.0; a cost that is O(objects) grows like the size ratio.
-// Run: node --expose-gc --conditions=source --import tsx bench/index.ts objects
+// 1.0; a cost that is O(objects) grows like the size ratio. Each cell shows `before → now`,
+// before being the figures of commit 8a31ec1 (BEFORE below, same command, same machine) for
+// the sizes measured then.
+// Run: BENCH_OBJECTS=1000,10000,100000 node --expose-gc --min-semi-space-size=16 \
+//   --conditions=source --import tsx bench/index.ts objects   (100k takes a few minutes)
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -49,26 +53,42 @@ interface Figures {
   reconnectCpuMs: number
 }
 
+// The figures before issue 21's changes: 1k and 10k measured with this bench on commit 8a31ec1
+// (2 shared cores, load average ~7, so expect +-30% between runs); 100k as the issue reported
+// them (first sync not reported: NaN).
+const BEFORE: Record<number, Figures> = {
+  1000: { createPerSec: 394, startupMs: 491, heapPerObject: 3153, statusMs: 0.32, syncMs: 1054, idleCpuPerSec: 55.5, reconnectCpuMs: 37 },
+  10000: { createPerSec: 917, startupMs: 2343, heapPerObject: 3019, statusMs: 4.4, syncMs: 5812, idleCpuPerSec: 116.8, reconnectCpuMs: 407 },
+  100000: { createPerSec: 278, startupMs: 16_800, heapPerObject: 2600, statusMs: 106, syncMs: NaN, idleCpuPerSec: 260, reconnectCpuMs: 3700 },
+}
+
+/** Creates `n` objects through the node (open + one set each), flushes, closes; returns the ms until flushed. */
+async function create(node: Node, n: number): Promise<number> {
+  await node.start()
+  const t0 = performance.now()
+  for (let i = 0; i < n; i++) (await node.open(`o${i}`, LWWMap)).set('k', i)
+  await node.flush()
+  const ms = performance.now() - t0
+  await node.close()
+  return ms
+}
+
 async function measure(n: number): Promise<Figures> {
   const dir = mkdtempSync(join(tmpdir(), 'hearsay-objects-'))
   const net = new MemoryNetwork()
   try {
     const node = (store: LevelStore | undefined, id: string) =>
       new Node({ id, networkKey: 'bench', interval: 200, ...(store && { store }), transports: [new MemoryTransport({ network: net })] })
-    let a = node(new LevelStore(join(dir, 'a')), 'a')
-    await a.start()
-    let t0 = performance.now()
-    for (let i = 0; i < n; i++) (await a.open(`o${i}`, LWWMap)).set('k', i)
-    await a.flush()
-    const createPerSec = n / ((performance.now() - t0) / 1000)
-    await a.close()
+    let t0: number
+    const createPerSec = n / ((await create(node(new LevelStore(join(dir, 'a')), 'a'), n)) / 1000)
 
+    // The writer node is unreachable now: the baseline heap holds none of it.
     const h0 = heap()
     t0 = performance.now()
-    a = node(new LevelStore(join(dir, 'a')), 'a')
+    const a = node(new LevelStore(join(dir, 'a')), 'a')
     await a.start()
     const startupMs = performance.now() - t0
-    if (a.status().objects.length < n) throw new Error(`only ${a.status().objects.length} of ${n} objects after start`)
+    if (a.status().objectCount < n) throw new Error(`only ${a.status().objectCount} of ${n} objects after start`)
     const heapPerObject = (heap() - h0) / n
 
     const times: number[] = []
@@ -84,10 +104,12 @@ async function measure(n: number): Promise<Figures> {
     t0 = performance.now()
     await b.connect('mem://a')
     const inSync = () => a.status().peers.some((p) => p.id === 'b' && p.inSync) && b.status().peers.some((p) => p.id === 'a' && p.inSync)
-    await until(() => b.status().objects.length > n && inSync(), 'b holds every object')
+    await until(() => b.status().objectCount > n && inSync(), 'b holds every object')
     const syncMs = performance.now() - t0
 
-    await sleep(500)
+    // Past round 10 (the first content check, which hashes every object b received, once) and
+    // the first save of each peer's digest: one-time costs of a fresh pair, not idle ones.
+    await sleep(3000)
     const c0 = cpuMs()
     const w0 = performance.now()
     await sleep(3000)
@@ -120,11 +142,14 @@ export async function run(): Promise<void> {
     ['idleCpuPerSec', 'idle CPU ms/s', (v) => v.toFixed(1)],
     ['reconnectCpuMs', 'reconnect CPU ms', (v) => v.toFixed(0)],
   ]
-  console.log('\n## objects: costs of one node against the number of objects it hosts (growth: / the first size)')
+  console.log('\n## objects: costs of one node against the number of objects it hosts (before → now; growth: / the first size)')
   console.log(`| figure | ${rows.map(([n]) => `${n} objects`).join(' | ')} | growth at ${rows.at(-1)![0]} (size x${rows.at(-1)![0] / rows[0]![0]}) |`)
   console.log(`|---|${rows.map(() => '---|').join('')}---|`)
   for (const [k, name, f] of cols) {
     const last = rows.at(-1)![1][k]
-    console.log(`| ${name} | ${rows.map(([, r]) => f(r[k])).join(' | ')} | x${(last / base[k]).toFixed(1)} |`)
+    const before = BEFORE[rows[0]![0]] && BEFORE[rows.at(-1)![0]] ? ` (before x${(BEFORE[rows.at(-1)![0]]![k] / BEFORE[rows[0]![0]]![k]).toFixed(1)})` : ''
+    const was = (v: number) => (Number.isFinite(v) ? f(v) : '?')
+    const cell = (n: number, r: Figures) => (BEFORE[n] ? `${was(BEFORE[n]![k])} → ${f(r[k])}` : f(r[k]))
+    console.log(`| ${name} | ${rows.map(([n, r]) => cell(n, r)).join(' | ')} | x${(last / base[k]).toFixed(1)}${before} |`)
   }
 }

@@ -9,15 +9,35 @@ import type { HostedObject } from './ObjectHost.js'
  * and kept until the object applies something; the content root is their XOR over the objects
  * with a non-empty vector. Equal states encode to equal bytes, so two nodes whose vectors are
  * equal have equal content roots unless their content differs.
+ *
+ * The root is kept incrementally: an invalidated hash is XORed out at once and the object
+ * waits in a set of stale ones, hashed again at the next `root()`. So a content check costs
+ * one hash per object changed since the last check, not a pass over every object (that pass,
+ * a Map walk and a 16-byte XOR per object every tenth round, made the in-sync round ~20%
+ * slower at 1k-10k objects).
  */
 export class ContentHashes {
   readonly #cache = new Map<string, Uint8Array>()
+  /** Hosted objects whose hash is not in the root (new, changed, or empty when last looked at). */
+  readonly #stale = new Set<string>()
+  readonly #root = new Uint8Array(ROOT_HASH_BYTES)
+  readonly #lookup: (objectId: string) => HostedObject | undefined
   /** Objects hashed since the node started (each change of an object costs one encodeState at the next check). */
   computed = 0
 
-  /** Forgets an object's hash (it applied something, or was replaced). */
+  /** @param lookup the hosted object of an id (the root covers exactly the hosted objects). */
+  constructor(lookup: (objectId: string) => HostedObject | undefined) {
+    this.#lookup = lookup
+  }
+
+  /** Forgets an object's hash (it was hosted, applied something, or was replaced). */
   invalidate(objectId: string): void {
-    this.#cache.delete(objectId)
+    const h = this.#cache.get(objectId)
+    if (h !== undefined) {
+      this.#xor(h)
+      this.#cache.delete(objectId)
+    }
+    this.#stale.add(objectId)
   }
 
   /** The content hash of an object (16 bytes). */
@@ -27,20 +47,29 @@ export class ContentHashes {
       const e = encoding.createEncoder()
       encoding.writeVarString(e, o.objectId)
       h = sha256.create().update(encoding.toUint8Array(e)).update(o.replica.encodeState()).digest().slice(0, ROOT_HASH_BYTES)
-      this.#cache.set(o.objectId, h)
       this.computed++
+      // Only the hosted object's hash counts in the root, and only while its vector is non-empty.
+      if (o.clock.size > 0 && this.#lookup(o.objectId) === o) {
+        this.#cache.set(o.objectId, h)
+        this.#stale.delete(o.objectId)
+        this.#xor(h)
+      }
     }
     return h
   }
 
-  /** XOR of the content hashes of the non-empty objects among `objects`. */
-  root(objects: Iterable<HostedObject>): Uint8Array {
-    const out = new Uint8Array(ROOT_HASH_BYTES)
-    for (const o of objects) {
-      if (o.clock.size === 0) continue
-      const h = this.of(o)
-      for (let i = 0; i < ROOT_HASH_BYTES; i++) out[i]! ^= h[i]!
+  /** XOR of the content hashes of the non-empty hosted objects (a copy). */
+  root(): Uint8Array {
+    for (const id of this.#stale) {
+      const o = this.#lookup(id)
+      // An object absent or still empty leaves the set: hosting it or a change brings it back.
+      if (o !== undefined && o.clock.size > 0) this.of(o)
     }
-    return out
+    this.#stale.clear()
+    return this.#root.slice()
+  }
+
+  #xor(h: Uint8Array): void {
+    for (let i = 0; i < ROOT_HASH_BYTES; i++) this.#root[i]! ^= h[i]!
   }
 }

@@ -16,7 +16,23 @@ interface Entry {
   /** SHA-256 over id, type and vector, cut to 16 bytes; undefined while the clock is empty. */
   hash: Uint8Array | undefined
   dirty: boolean
+  /** The index's change count when this entry last changed (see {@link DigestIndex.changedSince}). */
+  changedAt: number
 }
+
+/** A bucket of the tree kept incrementally: objects under a prefix and the XOR of their hashes. */
+interface Bucket {
+  count: number
+  readonly hash: Uint8Array
+}
+
+/**
+ * Prefixes up to this length keep their bucket summary incrementally (one update per level when
+ * an object changes), so a round that differs costs in proportion to what differs, not to the
+ * number of objects. Deeper buckets are summed from the entries of their depth-3 bucket (about
+ * n / 4096 objects: 24 at 100k).
+ */
+const TREE_DEPTH = 3
 
 const UTF8 = new TextEncoder()
 const EMPTY_BUCKET_HASH = new Uint8Array(BUCKET_HASH_BYTES)
@@ -48,18 +64,29 @@ function xorInto(target: Uint8Array, src: Uint8Array, n: number): void {
  */
 export class DigestIndex {
   readonly #entries = new Map<string, Entry>()
-  #sorted: Entry[] | undefined
   readonly #root = new Uint8Array(ROOT_HASH_BYTES)
   #count = 0
   readonly #dirty = new Set<Entry>()
+  /** Buckets of prefixes of length 1..TREE_DEPTH holding at least one non-empty object. */
+  readonly #buckets = new Map<string, Bucket>()
+  /** Every entry (empty or not) by the first TREE_DEPTH digits of its key. */
+  readonly #leaves = new Map<string, Set<Entry>>()
+  /** Entries in the order they changed (an entry may appear more than once; its last slot counts). */
+  #changes: Entry[] = []
+  #changeAt: number[] = []
+  #version = 0
 
   /** Adds an object (its clock may be empty) or ignores one already present. */
   add(object: IndexedObject): void {
     if (this.#entries.has(object.objectId)) return
-    const entry: Entry = { object, key: objectKey(object.objectId), hash: undefined, dirty: true }
+    const entry: Entry = { object, key: objectKey(object.objectId), hash: undefined, dirty: true, changedAt: 0 }
     this.#entries.set(object.objectId, entry)
+    const leaf = entry.key.slice(0, TREE_DEPTH)
+    let set = this.#leaves.get(leaf)
+    if (set === undefined) this.#leaves.set(leaf, (set = new Set()))
+    set.add(entry)
     this.#dirty.add(entry)
-    this.#sorted = undefined
+    this.#changed(entry)
   }
 
   /** Removes an object. */
@@ -67,20 +94,81 @@ export class DigestIndex {
     const entry = this.#entries.get(objectId)
     if (entry === undefined) return
     this.#refresh()
-    if (entry.hash !== undefined) {
-      xorInto(this.#root, entry.hash, ROOT_HASH_BYTES)
-      this.#count--
-    }
+    if (entry.hash !== undefined) this.#toggle(entry, entry.hash, -1)
+    entry.hash = undefined
     this.#entries.delete(objectId)
-    this.#sorted = undefined
+    const leaf = entry.key.slice(0, TREE_DEPTH)
+    const set = this.#leaves.get(leaf)!
+    set.delete(entry)
+    if (set.size === 0) this.#leaves.delete(leaf)
   }
 
   /** Records that an object's clock changed; its hash is recomputed when next needed. */
   touch(objectId: string): void {
     const entry = this.#entries.get(objectId)
-    if (entry !== undefined && !entry.dirty) {
+    if (entry === undefined) return
+    if (!entry.dirty) {
       entry.dirty = true
       this.#dirty.add(entry)
+    }
+    this.#changed(entry)
+  }
+
+  #changed(entry: Entry): void {
+    entry.changedAt = ++this.#version
+    this.#changes.push(entry)
+    this.#changeAt.push(entry.changedAt)
+    // Keep only each entry's last slot once the log holds twice as many slots as entries, so
+    // the log stays O(objects) and the cost per change amortised O(1).
+    if (this.#changes.length > 2 * this.#entries.size + 1024) {
+      const changes: Entry[] = []
+      const at: number[] = []
+      for (let i = 0; i < this.#changes.length; i++) {
+        const e = this.#changes[i]!
+        if (e.changedAt === this.#changeAt[i] && this.#entries.get(e.object.objectId) === e) {
+          changes.push(e)
+          at.push(e.changedAt)
+        }
+      }
+      this.#changes = changes
+      this.#changeAt = at
+    }
+  }
+
+  /** Counts every change (add or touch); {@link changedSince} takes one as its mark. */
+  get version(): number {
+    return this.#version
+  }
+
+  /** The objects added or touched after the change count `version`, each once, in the order of their last change. */
+  changedSince(version: number): IndexedObject[] {
+    const at = this.#changeAt
+    let lo = 0
+    let hi = at.length
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      if (at[mid]! <= version) lo = mid + 1
+      else hi = mid
+    }
+    const out: IndexedObject[] = []
+    for (let i = lo; i < at.length; i++) {
+      const e = this.#changes[i]!
+      if (e.changedAt === at[i] && this.#entries.get(e.object.objectId) === e) out.push(e.object)
+    }
+    return out
+  }
+
+  // XORs a hash into (sign 1) or out of (sign -1) the root and every kept bucket on the entry's path.
+  #toggle(entry: Entry, hash: Uint8Array, sign: 1 | -1): void {
+    xorInto(this.#root, hash, ROOT_HASH_BYTES)
+    this.#count += sign
+    for (let d = 1; d <= TREE_DEPTH; d++) {
+      const prefix = entry.key.slice(0, d)
+      let b = this.#buckets.get(prefix)
+      if (b === undefined) this.#buckets.set(prefix, (b = { count: 0, hash: new Uint8Array(BUCKET_HASH_BYTES) }))
+      b.count += sign
+      xorInto(b.hash, hash, BUCKET_HASH_BYTES)
+      if (b.count === 0) this.#buckets.delete(prefix)
     }
   }
 
@@ -88,17 +176,11 @@ export class DigestIndex {
     if (this.#dirty.size === 0) return
     for (const entry of this.#dirty) {
       entry.dirty = false
-      if (!this.#entries.has(entry.object.objectId)) continue
-      if (entry.hash !== undefined) {
-        xorInto(this.#root, entry.hash, ROOT_HASH_BYTES)
-        this.#count--
-      }
+      if (this.#entries.get(entry.object.objectId) !== entry) continue
+      if (entry.hash !== undefined) this.#toggle(entry, entry.hash, -1)
       const { objectId, typeId, clock } = entry.object
       entry.hash = clock.size === 0 ? undefined : entryHash(objectId, typeId, clock)
-      if (entry.hash !== undefined) {
-        xorInto(this.#root, entry.hash, ROOT_HASH_BYTES)
-        this.#count++
-      }
+      if (entry.hash !== undefined) this.#toggle(entry, entry.hash, 1)
     }
     this.#dirty.clear()
   }
@@ -109,48 +191,55 @@ export class DigestIndex {
     return { count: this.#count, hash: this.#root.slice() }
   }
 
-  #range(prefix: string): [number, number, Entry[]] {
-    const sorted = (this.#sorted ??= [...this.#entries.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)))
-    const lower = (bound: string): number => {
-      let lo = 0
-      let hi = sorted.length
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1
-        if (sorted[mid]!.key < bound) lo = mid + 1
-        else hi = mid
-      }
-      return lo
-    }
-    // 'g' sorts after every hex digit, so prefix + 'g' bounds the prefix's keys from above.
-    return [lower(prefix), prefix.length === 0 ? sorted.length : lower(prefix + 'g'), sorted]
-  }
-
   /** Count and hash of each of the 16 children of a bucket. */
   summarize(prefix: string): BucketSummary[] {
     this.#refresh()
+    const out: BucketSummary[] = []
+    if (prefix.length >= MAX_PREFIX_DEPTH) {
+      for (let c = 0; c < 16; c++) out.push({ count: 0, hash: EMPTY_BUCKET_HASH })
+      return out
+    }
+    if (prefix.length < TREE_DEPTH) {
+      for (let c = 0; c < 16; c++) {
+        const b = this.#buckets.get(prefix + c.toString(16))
+        out.push(b === undefined ? { count: 0, hash: EMPTY_BUCKET_HASH } : { count: b.count, hash: b.hash.slice() })
+      }
+      return out
+    }
     const counts = new Array<number>(16).fill(0)
     const hashes: Uint8Array[] = Array.from({ length: 16 }, () => new Uint8Array(BUCKET_HASH_BYTES))
-    if (prefix.length < MAX_PREFIX_DEPTH) {
-      const [from, to, sorted] = this.#range(prefix)
-      const d = prefix.length
-      for (let i = from; i < to; i++) {
-        const entry = sorted[i]!
-        if (entry.hash === undefined) continue
-        const c = parseInt(entry.key[d]!, 16)
-        counts[c]!++
-        xorInto(hashes[c]!, entry.hash, BUCKET_HASH_BYTES)
-      }
+    const d = prefix.length
+    for (const entry of this.#leaves.get(prefix.slice(0, TREE_DEPTH)) ?? []) {
+      if (entry.hash === undefined || !entry.key.startsWith(prefix)) continue
+      const c = parseInt(entry.key[d]!, 16)
+      counts[c]!++
+      xorInto(hashes[c]!, entry.hash, BUCKET_HASH_BYTES)
     }
-    return counts.map((count, c) => ({ count, hash: count === 0 ? EMPTY_BUCKET_HASH : hashes[c]! }))
+    for (let c = 0; c < 16; c++) out.push({ count: counts[c]!, hash: counts[c] === 0 ? EMPTY_BUCKET_HASH : hashes[c]! })
+    return out
   }
 
-  /** The non-empty objects under a bucket prefix. */
+  /** The non-empty objects under a bucket prefix, in key order. */
   under(prefix: string): IndexedObject[] {
     this.#refresh()
-    const [from, to, sorted] = this.#range(prefix)
-    const out: IndexedObject[] = []
-    for (let i = from; i < to; i++) if (sorted[i]!.hash !== undefined) out.push(sorted[i]!.object)
-    return out
+    const found: Entry[] = []
+    const collect = (leaf: string): void => {
+      for (const entry of this.#leaves.get(leaf) ?? []) if (entry.hash !== undefined && entry.key.startsWith(prefix)) found.push(entry)
+    }
+    if (prefix.length >= TREE_DEPTH) collect(prefix.slice(0, TREE_DEPTH))
+    else {
+      // Only the kept buckets that hold something are walked.
+      const walk = (p: string): void => {
+        if (p.length === TREE_DEPTH) return collect(p)
+        for (let c = 0; c < 16; c++) {
+          const child = p + c.toString(16)
+          if (this.#buckets.has(child)) walk(child)
+        }
+      }
+      walk(prefix)
+    }
+    found.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+    return found.map((e) => e.object)
   }
 
   /** True when the object id's key starts with the prefix. */

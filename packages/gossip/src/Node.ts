@@ -424,7 +424,7 @@ export class Node extends Emitter<NodeEvents> {
       void this.#dialer.dial(url)
       picked++
     }
-    if (this.#rounds % 10 === 0 && this.#seen.dirty) void this.#seen.save()
+    if (this.#rounds % 10 === 0 && this.#seen.dirty) void this.#seen.save(true)
   }
 
   /** Runs an anti-entropy round with every connected peer now, reconciling any difference at once (besides the periodic rounds). */
@@ -514,9 +514,12 @@ export class Node extends Emitter<NodeEvents> {
   }
 
   #recordInSync(peerId: string): void {
-    this.#seen.recordInSync(peerId, this.#objects.index.root(), () => {
+    const index = this.#objects.index
+    this.#seen.recordInSync(peerId, index.root(), index.version, (since) => {
       const entries = []
-      for (const o of this.#objects.values()) if (o.clock.size > 0) entries.push({ objectId: o.objectId, typeId: o.typeId, vector: o.clock.clone() })
+      for (const o of since === undefined ? this.#objects.values() : index.changedSince(since)) {
+        if (o.clock.size > 0) entries.push({ objectId: o.objectId, typeId: o.typeId, vector: o.clock.clone() })
+      }
       return entries
     })
   }

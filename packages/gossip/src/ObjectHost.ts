@@ -59,7 +59,7 @@ export class ObjectHost {
   /** Root digest, buckets and per-object hashes over every hosted object's vector. */
   readonly index = new DigestIndex()
   /** Content hashes of the hosted objects, for the content check. */
-  readonly contents = new ContentHashes()
+  readonly contents = new ContentHashes((id) => this.#objects.get(id))
   /** The store appends and compactions of every hosted object. */
   readonly persister: Persister
 
@@ -75,6 +75,11 @@ export class ObjectHost {
   /** The hosted object `objectId`, if any. */
   get(objectId: string): HostedObject | undefined {
     return this.#objects.get(objectId)
+  }
+
+  /** The number of hosted objects. */
+  get size(): number {
+    return this.#objects.size
   }
 
   /** Ids of every hosted object, sorted. */
@@ -155,6 +160,8 @@ export class ObjectHost {
     }
     this.#objects.set(objectId, hosted)
     this.index.add(hosted)
+    // A restored replica applied its log before it was hosted: its hash is not in the content root yet.
+    this.contents.invalidate(objectId)
     const encode = (ranges: readonly Range<any>[]): Uint8Array => replica.encodeRanges(ranges)
     replica.on('ranges', (ranges: readonly Range<any>[], origin: unknown) => this.#applied(hosted, ranges, origin, encode))
     replica.on('rejected', (err: HearsayError) => this.#options.log('debug', 'update refused', { objectId, code: err.code, message: err.message }))
@@ -163,7 +170,7 @@ export class ObjectHost {
 
   /** XOR of the content hashes of every non-empty hosted object (see {@link ContentHashes}). */
   contentRoot(): Uint8Array {
-    return this.contents.root(this.#objects.values())
+    return this.contents.root()
   }
 
   /**

@@ -14,6 +14,9 @@ import { readDigest, writeDigest, type BundleDigest } from './bundle.js'
 import type { VectorEntry } from './messages.js'
 import type { Logger } from './options.js'
 
+/** Lazy saves (see {@link SeenDigests.save}) that may pass over a peer with few changes before its digest is written anyway. */
+export const LAZY_SAVE_SKIPS = 30
+
 /** Store metadata key prefix of a peer's digest (see PROTOCOL.md). */
 export const META_PEER_DIGEST = 'peer-digest/'
 
@@ -23,7 +26,9 @@ export interface SeenDigest {
   time: number
   objects: Map<string, { typeId: number; vector: VersionVector }>
   /** The root at which the peer was last found in sync and this node's vectors recorded. */
-  inSyncAt?: { count: number; hash: Uint8Array }
+  inSyncAt?: { count: number; hash: Uint8Array } | undefined
+  /** The node's change count at that record; a record replacing the objects (a bundle) clears it. */
+  inSyncVersion?: number | undefined
 }
 
 /**
@@ -40,6 +45,8 @@ export class SeenDigests {
   readonly #log: (level: keyof Logger, message: string, data?: Record<string, unknown>) => void
   readonly #seen = new Map<string, SeenDigest>()
   readonly #dirty = new Set<string>()
+  /** Per dirty peer: entries recorded since its last save, and lazy saves that passed it over. */
+  readonly #unsaved = new Map<string, { entries: number; skipped: number }>()
   /** Per peer, the one read of its stored digest (merged into `#seen`); dropped when it failed so the next caller retries. */
   readonly #loads = new Map<string, Promise<SeenDigest>>()
   #saving: Promise<void> = Promise.resolve()
@@ -59,19 +66,28 @@ export class SeenDigests {
     const seen = this.#for(peerId)
     for (const e of entries) seen.objects.set(e.objectId, { typeId: e.typeId, vector: e.vector.clone() })
     this.#dirty.add(peerId)
+    const u = this.#unsaved.get(peerId)
+    if (u === undefined) this.#unsaved.set(peerId, { entries: entries.length, skipped: 0 })
+    else u.entries += entries.length
   }
 
   /**
    * Records that the peer was found in sync at `root`: equal roots mean it holds exactly our
-   * vectors, but no vectors travel in such a round, so ours (`mine()`) are recorded as its
-   * digest. Only when our root moved since the last record, so rounds in sync write nothing.
+   * vectors, but no vectors travel in such a round, so ours are recorded as its digest. Only
+   * when our root moved since the last record, so rounds in sync write nothing; and then only
+   * the objects that changed here since that record (`mine(version)`, with `version` the
+   * change count of the last record, or undefined for every object): the others were recorded
+   * then with the vectors they still have. `version` is this node's change count now (see
+   * `DigestIndex.version`).
    */
-  recordInSync(peerId: string, root: { count: number; hash: Uint8Array }, mine: () => VectorEntry[]): void {
+  recordInSync(peerId: string, root: { count: number; hash: Uint8Array }, version: number, mine: (since: number | undefined) => VectorEntry[]): void {
     const seen = this.#for(peerId)
     const at = seen.inSyncAt
     if (at !== undefined && at.count === root.count && sameBytes(at.hash, root.hash)) return
+    const since = seen.inSyncVersion
     seen.inSyncAt = { count: root.count, hash: root.hash.slice() }
-    this.record(peerId, mine())
+    seen.inSyncVersion = version
+    this.record(peerId, mine(since))
   }
 
   /**
@@ -84,6 +100,9 @@ export class SeenDigests {
     if (time < seen.time) return
     seen.time = time
     seen.objects.clear()
+    // What the last in-sync record held is gone: the next one records every object again.
+    seen.inSyncAt = undefined
+    seen.inSyncVersion = undefined
     for (const d of digest) seen.objects.set(d.objectId, { typeId: d.typeId, vector: d.vector.clone() })
     this.#dirty.add(peerId)
     await this.save()
@@ -108,9 +127,17 @@ export class SeenDigests {
     return new Map([...s.objects].map(([id, x]) => [id, x.vector]))
   }
 
-  /** Writes the digests recorded since the last save. Saves run one at a time, in call order, and never throw. */
-  save(): Promise<void> {
-    const run = this.#saving.then(() => this.#write())
+  /**
+   * Writes the digests recorded since the last save. Saves run one at a time, in call order, and
+   * never throw. A `lazy` save (the node's periodic one) passes over a peer whose changes since
+   * its last save are fewer than 1/16 of its entries, up to {@link LAZY_SAVE_SKIPS} times in a
+   * row: a peer's digest is written whole, so saving it for every heartbeat that moved the root
+   * cost O(objects) each time; this way the writes cost amortised O(changes), and a crash loses
+   * at most a few recent records (the digest is a lower bound of what the peer holds, so a lost
+   * record only makes the next bundle for it larger).
+   */
+  save(lazy = false): Promise<void> {
+    const run = this.#saving.then(() => this.#write(lazy))
     this.#saving = run
     return run
   }
@@ -141,10 +168,17 @@ export class SeenDigests {
     return s
   }
 
-  async #write(): Promise<void> {
+  async #write(lazy: boolean): Promise<void> {
     const ids = [...this.#dirty]
     this.#dirty.clear()
     for (const id of ids) {
+      const u = this.#unsaved.get(id)
+      if (lazy && u !== undefined && u.skipped < LAZY_SAVE_SKIPS && u.entries * 16 < (this.#seen.get(id)?.objects.size ?? 0)) {
+        u.skipped++
+        this.#dirty.add(id)
+        continue
+      }
+      this.#unsaved.delete(id)
       try {
         // Merge the stored entry in first (a no-op once read): the one in memory may be partial.
         const s = await this.load(id)

@@ -46,6 +46,13 @@ export interface NodeStatus {
   readonly contentRepairs: number
   readonly addresses: readonly string[]
   readonly peers: readonly PeerStatus[]
+  /** Hosted objects (counting the membership object); kept as a count, O(1). */
+  readonly objectCount: number
+  /**
+   * Every hosted object, sorted by id. Built when first read (O(objects): a vector per object),
+   * so a status polled for its counts costs nothing per object; it reflects the objects at
+   * that first read.
+   */
   readonly objects: readonly ObjectStatus[]
   readonly bytesIn: number
   readonly bytesOut: number
@@ -104,12 +111,11 @@ export function readStatus(node: StatusSource): NodeStatus {
       pendingSend: own.reduce((n, s) => n + s.pendingBytes, 0),
     }
   })
+  // A pass over the objects without allocating (about 1 ms at 100k); the list is built only when read.
   let pendingUpdates = 0
-  const objects: ObjectStatus[] = node.objects.ids().map((id) => {
-    const r = node.objects.get(id)!.replica
-    pendingUpdates += r.pendingCount
-    return { id, typeId: r.typeId, typeName: r.typeName, vector: r.clock.toJSON(), pending: r.pendingCount }
-  })
+  for (const o of node.objects.values()) pendingUpdates += o.replica.pendingCount
+  let objects: ObjectStatus[] | undefined
+  const hosted = node.objects
   return {
     id: node.id ?? '',
     source: node.source ?? '',
@@ -118,7 +124,13 @@ export function readStatus(node: StatusSource): NodeStatus {
     contentRepairs: node.contentRepairs,
     addresses: [...node.dialer.addresses],
     peers,
-    objects,
+    objectCount: hosted.size,
+    get objects(): ObjectStatus[] {
+      return (objects ??= hosted.ids().map((id) => {
+        const r = hosted.get(id)!.replica
+        return { id, typeId: r.typeId, typeName: r.typeName, vector: r.clock.toJSON(), pending: r.pendingCount }
+      }))
+    },
     bytesIn,
     bytesOut,
     updatesApplied: node.updatesApplied,

@@ -1,9 +1,9 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { VersionVector } from '@hearsay/core'
-import { withSeed } from '@hearsay/core/testing'
+import { prng, withSeed } from '@hearsay/core/testing'
 import { LWWMap } from '@hearsay/model'
-import { DigestIndex, GossipKind, objectKey, type IndexedObject } from '@hearsay/gossip'
+import { ContentHashes, DigestIndex, GossipKind, entryHash, objectKey, type HostedObject, type IndexedObject } from '@hearsay/gossip'
 import { RecordingTransport, TestNet, waitFor } from './helpers/net.ts'
 
 function obj(objectId: string, entries: Record<string, number>, typeId = 2): IndexedObject {
@@ -11,6 +11,99 @@ function obj(objectId: string, entries: Record<string, number>, typeId = 2): Ind
 }
 
 describe('DigestIndex', () => {
+  it('keeps buckets, lists and the change log equal to a recomputation over every object, through adds, touches and deletes', () =>
+    withSeed('digest model', (rng) => {
+      const ix = new DigestIndex()
+      const live = new Map<string, IndexedObject>()
+      const changedAt = new Map<string, number>()
+      // Reference: every summary and list recomputed from the live objects.
+      const check = (prefix: string): void => {
+        const inside = [...live.values()].filter((o) => o.clock.size > 0 && objectKey(o.objectId).startsWith(prefix))
+        const want = Array.from({ length: 16 }, () => ({ count: 0, hash: new Uint8Array(8) }))
+        for (const o of inside) {
+          const c = parseInt(objectKey(o.objectId)[prefix.length]!, 16)
+          want[c]!.count++
+          const h = entryHash(o.objectId, o.typeId, o.clock)
+          for (let i = 0; i < 8; i++) want[c]!.hash[i]! ^= h[i]!
+        }
+        assert.deepEqual(ix.summarize(prefix).map((b) => ({ count: b.count, hash: [...b.hash] })), want.map((b) => ({ count: b.count, hash: [...b.hash] })), `summary of '${prefix}'`)
+        const keys = inside.map((o) => objectKey(o.objectId)).sort()
+        assert.deepEqual(ix.under(prefix).map((o) => objectKey(o.objectId)), keys, `objects under '${prefix}'`)
+      }
+      let mark = 0
+      for (let step = 0; step < 3000; step++) {
+        const id = `o${prng.uint32(rng, 0, 399)}`
+        const r = rng.next()
+        const o = live.get(id)
+        if (o === undefined || r < 0.1) {
+          if (o !== undefined) ix.delete(id)
+          const fresh = obj(id, rng.next() < 0.2 ? {} : { a: prng.uint32(rng, 1, 5) })
+          live.set(id, fresh)
+          ix.add(fresh)
+          changedAt.set(id, ix.version)
+        } else if (r < 0.15) {
+          ix.delete(id)
+          live.delete(id)
+          changedAt.delete(id)
+        } else {
+          ;(o.clock as VersionVector).set('b', step + 1)
+          ix.touch(id)
+          changedAt.set(id, ix.version)
+        }
+        if (step % 250 === 0) {
+          const key = objectKey(id)
+          for (const p of ['', key.slice(0, 1), key.slice(0, 2), key.slice(0, 3), key.slice(0, 4), key.slice(0, 6)]) check(p)
+          const since = [...changedAt].filter(([, v]) => v > mark).sort((x, y) => x[1] - y[1]).map(([k]) => k)
+          assert.deepEqual(ix.changedSince(mark).map((x) => x.objectId), since, `changed since ${mark}`)
+          mark = ix.version - prng.uint32(rng, 0, 50)
+        }
+      }
+      const nonEmpty = [...live.values()].filter((o) => o.clock.size > 0)
+      assert.equal(ix.root().count, nonEmpty.length)
+      const root = new Uint8Array(16)
+      for (const o of nonEmpty) entryHash(o.objectId, o.typeId, o.clock).forEach((b, i) => (root[i]! ^= b))
+      assert.deepEqual(ix.root().hash, root)
+      assert.equal(ix.size, live.size)
+    }))
+
+  it('keeps the content root equal to the XOR over the non-empty hosted objects, hashing only what changed', async () => {
+    const hosted = new Map<string, HostedObject>()
+    const contents = new ContentHashes((id) => hosted.get(id))
+    const host = (id: string, m: LWWMap): void => {
+      hosted.set(id, { objectId: id, typeId: m.typeId, replica: m, get clock() { return m.clock } })
+      contents.invalidate(id)
+    }
+    const expected = (): Uint8Array => {
+      const out = new Uint8Array(16)
+      const fresh = new ContentHashes((id) => hosted.get(id))
+      for (const o of hosted.values()) if (o.clock.size > 0) fresh.of(o).forEach((b, i) => (out[i]! ^= b))
+      return out
+    }
+    const maps: LWWMap[] = []
+    for (let i = 0; i < 50; i++) {
+      const m = new LWWMap({ id: 'me' })
+      if (i % 5 !== 0) m.set('k', i)
+      maps.push(m)
+      host(`m${i}`, m)
+    }
+    assert.deepEqual(contents.root(), expected())
+    const hashed = contents.computed
+    assert.deepEqual(contents.root(), expected())
+    assert.equal(contents.computed, hashed, 'a second root hashes nothing')
+    maps[3]!.set('k', 'changed')
+    contents.invalidate('m3')
+    maps[5]!.set('k', 'first write') // was empty
+    contents.invalidate('m5')
+    assert.deepEqual(contents.root(), expected())
+    assert.equal(contents.computed, hashed + 2, 'only the two changed objects are hashed again')
+    // Replaced by another replica: the old hash leaves the root, the new one enters.
+    const other = new LWWMap({ id: 'other' })
+    other.set('x', 1)
+    contents.invalidate('m7')
+    host('m7', other)
+    assert.deepEqual(contents.root(), expected())
+  })
+
   it('gives equal roots for equal sets of objects, whatever the order, and tracks changes', () =>
     withSeed('digest order', (rng) => {
       const objs = Array.from({ length: 300 }, (_, i) => obj(`o${i}`, { a: 1 + (i % 5), b: i % 3 }))

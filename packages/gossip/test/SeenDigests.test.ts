@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { MemoryStore, VersionVector } from '@hearsay/core'
-import { SeenDigests } from '@hearsay/gossip'
+import { LAZY_SAVE_SKIPS, SeenDigests } from '@hearsay/gossip'
 
 const vv = (o: Record<string, number>) => new VersionVector(o)
 const entry = (objectId: string, o: Record<string, number>, typeId = 1) => ({ objectId, typeId, vector: vv(o) })
@@ -48,23 +48,47 @@ describe('SeenDigests', () => {
     assert.deepEqual(json(await c.vectors('p')), { x: { s: 3, t: 5 }, y: { s: 1 } })
   })
 
-  it('records our vectors when a peer is found in sync, once per root', async () => {
+  it('records our vectors when a peer is found in sync, once per root, then only what changed since', async () => {
     const store = await opened()
     const seen = new SeenDigests(store, () => {})
-    let asked = 0
-    const mine = () => (asked++, [entry('x', { me: 4 })])
+    const asked: Array<number | undefined> = []
+    const mine = (since: number | undefined) => (asked.push(since), since === undefined ? [entry('x', { me: 4 }), entry('y', { me: 1 })] : [entry('x', { me: 5 })])
     const root = { count: 1, hash: new Uint8Array(16).fill(7) }
-    seen.recordInSync('p', root, mine)
-    seen.recordInSync('p', { count: 1, hash: root.hash.slice() }, mine)
-    assert.equal(asked, 1, 'the same root again records nothing')
+    seen.recordInSync('p', root, 10, mine)
+    seen.recordInSync('p', { count: 1, hash: root.hash.slice() }, 11, mine)
+    assert.deepEqual(asked, [undefined], 'the same root again records nothing; the first record takes every object')
     root.hash[0] = 0 // the recorded root is a copy
-    seen.recordInSync('p', { count: 1, hash: new Uint8Array(16).fill(7) }, mine)
-    assert.equal(asked, 1)
-    seen.recordInSync('p', { count: 2, hash: new Uint8Array(16).fill(7) }, mine)
-    assert.equal(asked, 2)
+    seen.recordInSync('p', { count: 1, hash: new Uint8Array(16).fill(7) }, 12, mine)
+    assert.deepEqual(asked, [undefined])
+    seen.recordInSync('p', { count: 2, hash: new Uint8Array(16).fill(7) }, 13, mine)
+    assert.deepEqual(asked, [undefined, 10], 'a moved root records the objects changed since the last record')
     await seen.save()
     assert.equal(store.puts, 1)
-    assert.deepEqual(json(await seen.vectors('p')), { x: { me: 4 } })
+    assert.deepEqual(json(await seen.vectors('p')), { x: { me: 5 }, y: { me: 1 } })
+    // A bundle digest replaces the objects: the next in-sync record takes every object again.
+    await seen.acknowledge('p', 1, [entry('z', { me: 1 })])
+    seen.recordInSync('p', { count: 3, hash: new Uint8Array(16).fill(7) }, 14, mine)
+    assert.deepEqual(asked, [undefined, 10, undefined])
+  })
+
+  it('a lazy save passes over a peer with few changes, a bounded number of times', async () => {
+    const store = await opened()
+    const seen = new SeenDigests(store, () => {})
+    seen.record('p', Array.from({ length: 64 }, (_, i) => entry(`o${i}`, { me: 1 })))
+    await seen.save(true)
+    assert.equal(store.puts, 1, 'many changes: written')
+    seen.record('p', [entry('o1', { me: 2 })])
+    for (let i = 0; i < LAZY_SAVE_SKIPS; i++) await seen.save(true)
+    assert.equal(store.puts, 1, 'one change in 64 entries waits')
+    assert.ok(seen.dirty)
+    await seen.save(true)
+    assert.equal(store.puts, 2, `written after ${LAZY_SAVE_SKIPS} passes`)
+    seen.record('p', [entry('o2', { me: 2 })])
+    await seen.save()
+    assert.equal(store.puts, 3, 'a save that is not lazy writes at once')
+    assert.ok(!seen.dirty)
+    const again = new SeenDigests(store, () => {})
+    assert.deepEqual((await again.vectors('p')).get('o2')?.toJSON(), { me: 2 })
   })
 
   it('acknowledges a bundle digest unless a later bundle was acknowledged', async () => {

@@ -122,7 +122,7 @@ export async function peerCommand(args: readonly string[], io: Output): Promise<
       ? setInterval(() => {
           const s = node.status()
           const connected = s.peers.filter((p) => p.connected).length
-          const objects = s.objects.length - 1
+          const objects = s.objectCount - 1
           log(`status: ${connected}/${s.peers.length} peers connected, ${objects} object${objects === 1 ? '' : 's'}, in ${formatBytes(s.bytesIn)} out ${formatBytes(s.bytesOut)}, ${s.updatesApplied} updates applied, ${s.pendingUpdates} pending`)
         }, statusEvery)
       : undefined
