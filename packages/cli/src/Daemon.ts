@@ -1,7 +1,7 @@
 import { link, mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { Emitter, isHearsayError, ErrorCodes, type Replicated } from '@hearsay/core'
-import { IDENTITY_BYTES, Node, MEMBERSHIP_OBJECT_ID, decodeIdentity, encodeIdentity, generateIdentity, type KeyPair, type NodeOptions } from '@hearsay/gossip'
+import { IDENTITY_BYTES, Node, MEMBERSHIP_OBJECT_ID, SIGNING_IDENTITY_BYTES, decodeIdentity, encodeIdentity, generateIdentity, isIdentityBytes, type NodeIdentity, type NodeOptions } from '@hearsay/gossip'
 import { LWWMap } from '@hearsay/model'
 import { LevelStore, classifyLevelError } from '@hearsay/adapters/level'
 import { TcpTransport, WsTransport } from '@hearsay/adapters'
@@ -19,7 +19,7 @@ export function databasePath(dataDir: string): string {
   return join(dataDir, 'db')
 }
 
-/** Where a node keeps its static secret key (32 bytes, owner-only) inside its data directory. */
+/** Where a node keeps its secret key (a format byte and an Ed25519 seed, 33 bytes; 32 bytes for a legacy X25519 key; owner-only) inside its data directory. */
 export function identityPath(dataDir: string): string {
   return join(dataDir, 'identity')
 }
@@ -30,7 +30,7 @@ export function identityPath(dataDir: string): string {
  * and two processes starting at once end up with the same one).
  * @throws CliError when the file exists but is not a key.
  */
-export async function loadIdentity(dataDir: string): Promise<KeyPair> {
+export async function loadIdentity(dataDir: string): Promise<NodeIdentity> {
   const file = identityPath(dataDir)
   let bytes: Uint8Array | undefined
   try {
@@ -39,7 +39,7 @@ export async function loadIdentity(dataDir: string): Promise<KeyPair> {
     if ((err as { code?: string }).code !== 'ENOENT') throw new CliError(`cannot read the node key ${file}: ${(err as Error).message}`)
   }
   if (bytes !== undefined) {
-    if (bytes.length !== IDENTITY_BYTES) throw new CliError(`the node key ${file} is ${bytes.length} bytes, not ${IDENTITY_BYTES}: restore it from a backup, or delete it to make this node a new one`)
+    if (!isIdentityBytes(bytes)) throw new CliError(`the node key ${file} is ${bytes.length} bytes, not ${SIGNING_IDENTITY_BYTES} (Ed25519) or ${IDENTITY_BYTES} (legacy X25519): restore it from a backup, or delete it to make this node a new one`)
     return decodeIdentity(bytes)
   }
   const kp = generateIdentity()

@@ -12,7 +12,7 @@ import {
   type Replicated,
 } from '@hearsay/core'
 import { entryHash, objectKey } from './DigestIndex.js'
-import { isKeyBoundId, nodeIdFromPublicKey } from './secure/keys.js'
+import { idMatchesStatic, isKeyBoundId, nodeIdFromPublicKey } from './secure/keys.js'
 import type { SecureConnection } from './secure/SecureConnection.js'
 import {
   GossipKind,
@@ -281,8 +281,9 @@ export class Session {
         // The channel authenticated the peer's static key and its knowledge of the network key;
         // the id it claims must be the one bound to that key (when it has that form, or always
         // when the node requires it).
-        const keyId = nodeIdFromPublicKey(this.connection.remoteStatic!)
-        if ((isKeyBoundId(msg.nodeId) || this.#host.requireBoundIds) && msg.nodeId !== keyId) {
+        const remoteStatic = this.connection.remoteStatic!
+        if ((isKeyBoundId(msg.nodeId) || this.#host.requireBoundIds) && !idMatchesStatic(msg.nodeId, remoteStatic)) {
+          const keyId = nodeIdFromPublicKey(remoteStatic)
           const why = `peer at ${this.connection.remoteAddress} claims node id ${JSON.stringify(msg.nodeId)}, which is not its key's (${keyId})`
           this.#host.events.report(new HearsayError(ErrorCodes.AUTH_FAILED, why), this)
           this.#refuse(ErrorCodes.AUTH_FAILED, 'node id not bound to your key')

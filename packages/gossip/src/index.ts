@@ -50,7 +50,8 @@ export { BUNDLE_FORMAT_VERSION, BUNDLE_MAGIC, BUNDLE_NONCE_BYTES, decodeBundle, 
 export type { BundleContent, BundleDigest, BundleHost, ImportResult } from './bundle.js'
 export { NOISE_PROTOCOL, DEFAULT_MAX_HANDSHAKE_FRAME, DEFAULT_REKEY_EVERY, SecureConnection } from './secure/SecureConnection.js'
 export type { SecureConnectionEvents, SecureConnectionOptions, SecureTimers } from './secure/SecureConnection.js'
-export { IDENTITY_BYTES, bundleKeyFromNetworkKey, decodeIdentity, encodeIdentity, generateIdentity, isKeyBoundId, nodeIdFromPublicKey, pskFromNetworkKey } from './secure/keys.js'
+export { IDENTITY_BYTES, SIGNING_IDENTITY_BYTES, bundleKeyFromNetworkKey, decodeIdentity, encodeIdentity, generateIdentity, idMatchesStatic, identityFromSeed, identityPublicKey, isIdentityBytes, isKeyBoundId, nodeIdFromPublicKey, publicKeyFromNodeId, pskFromNetworkKey } from './secure/keys.js'
+export type { NodeIdentity, SigningKeyPair } from './secure/keys.js'
 export type { KeyPair } from './secure/noise.js'
 export { Admission } from './secure/Admission.js'
 export {

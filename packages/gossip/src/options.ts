@@ -2,7 +2,7 @@ import { DEFAULT_MAX_FRAME, DEFAULT_MAX_SEND_BUFFER, toReplicaId, type Store, ty
 import { schemeOf } from './Dialer.js'
 import { MAX_MEMBER_ADDRESSES } from './Membership.js'
 import type { CompactionPolicy } from './Persister.js'
-import type { KeyPair } from './secure/noise.js'
+import type { NodeIdentity } from './secure/keys.js'
 import type { Session } from './Session.js'
 import { DEFAULT_NEW_OBJECTS_RATE, type Rate } from './PeerQuota.js'
 
@@ -36,11 +36,11 @@ export interface NodeOptions {
    */
   id?: string | undefined
   /**
-   * The node's long-term static X25519 keypair for the Noise handshake (persist it: `hearsay
-   * peer` keeps it in its data directory). Default: the one kept in the store, else a fresh one
-   * (then kept in the store).
+   * The node's long-term keys ({@link generateIdentity}): Ed25519 for signing, X25519 derived
+   * from it for the Noise handshake (persist it: `hearsay peer` keeps it in its data
+   * directory). Default: the one kept in the store, else a fresh one (then kept in the store).
    */
-  identity?: KeyPair | undefined
+  identity?: NodeIdentity | undefined
   /** Refuse peers whose node id is not the one bound to their static key (default false). */
   requireBoundIds?: boolean | undefined
   /** Where replicas and node metadata persist. Default: a fresh {@link MemoryStore} (nothing survives the process). */

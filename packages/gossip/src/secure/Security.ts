@@ -1,7 +1,6 @@
 import type { Connection } from '@hearsay/core'
 import { Admission } from './Admission.js'
-import { IDENTITY_BYTES, decodeIdentity, encodeIdentity, generateIdentity, isKeyBoundId, nodeIdFromPublicKey, pskFromNetworkKey } from './keys.js'
-import type { KeyPair } from './noise.js'
+import { decodeIdentity, encodeIdentity, generateIdentity, identityPublicKey, isIdentityBytes, isKeyBoundId, nodeIdFromPublicKey, pskFromNetworkKey, type NodeIdentity } from './keys.js'
 import { DEFAULT_MAX_HANDSHAKE_FRAME, SecureConnection, type SecureTimers } from './SecureConnection.js'
 
 /** Bound into every handshake: the protocol and its version (a peer of another version fails the handshake). */
@@ -10,7 +9,7 @@ const PROLOGUE = new TextEncoder().encode('hearsay-gossip/2')
 /** The node options this part reads (see `NodeOptions` for their meaning). */
 export interface SecurityOptions {
   readonly networkKey: string | Uint8Array
-  readonly identity?: KeyPair | undefined
+  readonly identity?: NodeIdentity | undefined
   readonly handshakeTimeout?: number | undefined
   readonly maxHandshakeFrame?: number | undefined
   readonly maxUnauthenticated?: number | undefined
@@ -25,7 +24,7 @@ export interface SecurityOptions {
  */
 export class Security {
   readonly psk: Uint8Array
-  #identity: KeyPair
+  #identity: NodeIdentity
   readonly #given: boolean
   readonly requireBoundIds: boolean
   readonly handshakeTimeout: number
@@ -39,7 +38,7 @@ export class Security {
     this.psk = pskFromNetworkKey(o.networkKey)
     this.#timers = timers
     this.#randomBytes = random === undefined ? undefined : (n) => Uint8Array.from({ length: n }, () => Math.floor(random() * 256))
-    if (o.identity !== undefined && !(o.identity?.secretKey instanceof Uint8Array && o.identity.publicKey instanceof Uint8Array)) throw new TypeError('identity is a { publicKey, secretKey } 25519 keypair')
+    if (o.identity !== undefined && !(o.identity?.secretKey instanceof Uint8Array && o.identity.publicKey instanceof Uint8Array)) throw new TypeError('identity is a { publicKey, secretKey } X25519 keypair, with `signing` the Ed25519 keypair it derives from (see generateIdentity)')
     this.#identity = o.identity ?? generateIdentity(this.#randomBytes)
     this.#given = o.identity !== undefined
     this.requireBoundIds = o.requireBoundIds ?? false
@@ -54,7 +53,7 @@ export class Security {
   }
 
   /** The static keypair. */
-  get identity(): KeyPair {
+  get identity(): NodeIdentity {
     return this.#identity
   }
 
@@ -64,7 +63,7 @@ export class Security {
    */
   restore(stored: Uint8Array | undefined): Uint8Array | undefined {
     if (this.#given) return undefined
-    if (stored !== undefined && stored.length === IDENTITY_BYTES) {
+    if (stored !== undefined && isIdentityBytes(stored)) {
       this.#identity = decodeIdentity(stored)
       return undefined
     }
@@ -78,7 +77,7 @@ export class Security {
 
   /** The id bound to this node's static key. */
   get keyId(): string {
-    return nodeIdFromPublicKey(this.#identity.publicKey)
+    return nodeIdFromPublicKey(identityPublicKey(this.#identity))
   }
 
   /**
