@@ -1,3 +1,5 @@
+import * as encoding from 'lib0/encoding'
+import * as decoding from 'lib0/decoding'
 import {
   utf8Length,
   DocTypeId,
@@ -5,8 +7,6 @@ import {
   isNewer,
   type ReplicatedEvents,
   assertValue,
-  decoding,
-  encoding,
   packValue,
   readBoundedString,
   readCount,

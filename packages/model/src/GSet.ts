@@ -1,9 +1,9 @@
+import * as decoding from 'lib0/decoding'
 import {
   GSetTypeId,
   WinnerPerKey,
   type ReplicatedEvents,
   assertValue,
-  decoding,
   lastWriterWins,
   registerType,
   type ReplicatedOptions,

@@ -1,11 +1,11 @@
+import * as encoding from 'lib0/encoding'
+import * as decoding from 'lib0/decoding'
 import {
   utf8Length,
   LWWMapTypeId,
   WinnerPerKey,
   type ReplicatedEvents,
   assertValue,
-  decoding,
-  encoding,
   readBoundedString,
   readBytes,
   readRanges,

@@ -1,11 +1,11 @@
+import * as encoding from 'lib0/encoding'
+import * as decoding from 'lib0/decoding'
 import {
   ORSetTypeId,
   Replicated,
   isNewer,
   type ReplicatedEvents,
   assertValue,
-  decoding,
-  encoding,
   isReplicaId,
   MAX_REPLICA_ID_LENGTH,
   packValue,

@@ -1,9 +1,9 @@
+import * as encoding from 'lib0/encoding'
+import * as decoding from 'lib0/decoding'
 import {
   PNCounterTypeId,
   WinnerPerKey,
   type ReplicatedEvents,
-  decoding,
-  encoding,
   readSafeInt,
   registerType,
   type ReplicatedOptions,

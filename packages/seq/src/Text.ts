@@ -1,4 +1,5 @@
-import { TextTypeId, encoding, readBoundedString, registerType, type ReplicatedOptions, type decoding } from '@hearsay/core'
+import * as encoding from 'lib0/encoding'
+import { TextTypeId, readBoundedString, registerType, type ReplicatedOptions, type decoding } from '@hearsay/core'
 import { SequenceBase } from './SequenceBase.js'
 import type { ContentKind } from './SeqEngine.js'
 import type { ContentCodec } from './ops.js'

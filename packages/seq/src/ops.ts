@@ -1,10 +1,10 @@
 // Encoding: the ops of List and Text and their bytes (see PROTOCOL.md).
+import * as encoding from 'lib0/encoding'
+import * as decoding from 'lib0/decoding'
 import {
   ErrorCodes,
   HearsayError,
   MAX_REPLICA_ID_LENGTH,
-  decoding,
-  encoding,
   isReplicaId,
   readBoundedString,
   readCount,

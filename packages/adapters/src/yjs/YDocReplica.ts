@@ -1,4 +1,6 @@
 import * as Y from 'yjs'
+import * as encoding from 'lib0/encoding'
+import * as decoding from 'lib0/decoding'
 import {
   ErrorCodes,
   HearsayError,
@@ -12,8 +14,6 @@ import {
   type ReplicaId,
   type ReplicatedOptions,
   type Update,
-  decoding,
-  encoding,
 } from '@hearsay/core'
 
 /** Options of a {@link YDocReplica}. */
