@@ -419,16 +419,22 @@ export class LevelStore implements Store {
   async #write(group: Job[]): Promise<void> {
     const db = this.#db!
     const clears: Array<{ handle: number; cutoff: number }> = []
-    const created: ObjectInfo[] = []
+    // A Set: a group holding 100k new objects made `includes` on an array quadratic (minutes).
+    const created = new Set<ObjectInfo>()
     try {
+      // Objects written for the first time since open: their next batch numbers, read at once.
+      const unknown = new Set<number>()
       for (const job of group) {
         const infos = job.kind === 'append' ? job.entries.map((e) => e.info) : job.kind === 'compact' ? [job.info] : []
-        for (const info of infos) if (!this.#nextBatch.has(info.handle)) this.#nextBatch.set(info.handle, await this.#loadNextBatch(info.handle))
+        for (const info of infos) if (!this.#nextBatch.has(info.handle)) unknown.add(info.handle)
       }
+      const next = await Promise.all([...unknown].map((h) => this.#loadNextBatch(h)))
+      let i = 0
+      for (const h of unknown) this.#nextBatch.set(h, next[i++]!)
       const ops: BatchOp[] = []
       const record = (info: ObjectInfo) => {
-        if (info.persisted || created.includes(info)) return
-        created.push(info)
+        if (info.persisted || created.has(info)) return
+        created.add(info)
         ops.push({ type: 'put', key: objectKey(info.objectId), value: encodeObjectRecord(info.handle, info.typeId) })
       }
       for (const job of group) {
