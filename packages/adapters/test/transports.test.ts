@@ -93,6 +93,20 @@ test('TcpTransport closes on a malformed length prefix and survives it', async (
   }
 })
 
+test('TcpTransport binds outgoing connections to localAddress (127.0.0.x are all loopback on Linux)', async () => {
+  assert.throws(() => new TcpTransport({ localAddress: 'not-an-ip' }), TypeError)
+  let server: Connection | undefined
+  const listener = await new TcpTransport().listen('tcp://127.0.0.1:0', (c) => (server = c))
+  try {
+    const c = await new TcpTransport({ localAddress: '127.0.0.7' }).connect(listener.url)
+    while (server === undefined) await new Promise((r) => setImmediate(r))
+    assert.match(server.remoteAddress, /^tcp:\/\/127\.0\.0\.7:\d+$/)
+    c.close()
+  } finally {
+    await listener.close()
+  }
+})
+
 test('transports check addresses', async () => {
   await assert.rejects(new TcpTransport().listen('ws://127.0.0.1:0', () => {}), TypeError)
   await assert.rejects(new TcpTransport().connect('tcp://127.0.0.1'), TypeError)

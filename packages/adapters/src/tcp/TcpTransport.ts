@@ -14,6 +14,12 @@ export interface TcpTransportOptions {
   idleTimeout?: number
   /** Milliseconds a connect may take before it fails with `HEARSAY_TRANSPORT_ERROR` (default 10 000). */
   connectTimeout?: number
+  /**
+   * Local address outgoing connections are bound to (default: the one the system picks). A
+   * load test uses it to spread many peers of one machine over `127.0.0.x` loopback addresses,
+   * as they would come from many hosts.
+   */
+  localAddress?: string
 }
 
 /** Parses `tcp://host:port`. @throws TypeError when it is not such an address. */
@@ -146,7 +152,8 @@ export class TcpConnection extends BaseConnection {
 export class TcpTransport implements Transport {
   readonly scheme = 'tcp'
   readonly capabilities: TransportCapabilities = { ordered: true, remote: true }
-  readonly #options: Required<TcpTransportOptions>
+  readonly #options: Required<Omit<TcpTransportOptions, 'localAddress'>>
+  readonly #localAddress: string | undefined
 
   /** @throws RangeError on non-positive limits. */
   constructor(options: TcpTransportOptions = {}) {
@@ -157,6 +164,8 @@ export class TcpTransport implements Transport {
       idleTimeout: options.idleTimeout ?? 0,
       connectTimeout: options.connectTimeout ?? 10_000,
     }
+    if (options.localAddress !== undefined && (typeof options.localAddress !== 'string' || net.isIP(options.localAddress) === 0)) throw new TypeError('localAddress is an IP address')
+    this.#localAddress = options.localAddress
     if (!(this.#options.maxFrame > 0) || !(this.#options.maxSendBuffer > 0)) throw new RangeError('maxFrame and maxSendBuffer are positive byte counts')
   }
 
@@ -200,7 +209,7 @@ export class TcpTransport implements Transport {
   async connect(url: string): Promise<Connection> {
     const { host, port } = parseTcpUrl(url)
     const socket = await new Promise<net.Socket>((resolve, reject) => {
-      const s = net.connect({ host, port })
+      const s = net.connect({ host, port, ...(this.#localAddress !== undefined && { localAddress: this.#localAddress }) })
       const timer = setTimeout(() => {
         s.destroy()
         reject(new HearsayError(ErrorCodes.TRANSPORT_ERROR, `connecting to ${url} timed out`))
