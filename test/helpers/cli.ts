@@ -38,8 +38,9 @@ export class Running {
   output = ''
   readonly #waiters: Array<{ re: RegExp; resolve: (m: RegExpMatchArray) => void }> = []
 
-  constructor(args: readonly string[], env: Record<string, string> = {}) {
-    this.child = spawn(process.execPath, cliArgs(args), { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  /** `nodeArgs` go to node itself, before the CLI (e.g. `--cpu-prof`). */
+  constructor(args: readonly string[], env: Record<string, string> = {}, nodeArgs: readonly string[] = []) {
+    this.child = spawn(process.execPath, [...nodeArgs, ...cliArgs(args)], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
     const onData = (c: string): void => {
       this.output += c
       for (const w of [...this.#waiters]) {
