@@ -122,6 +122,8 @@ export class Node extends Emitter<NodeEvents> {
   #closing: Promise<void> | undefined
   #timer: unknown
   #rounds = 0
+  #pool: Uint32Array = new Uint32Array(0)
+  #pooled = 0
   #updatesApplied = 0
   #contentMismatches = 0
   #contentRepairs = 0
@@ -231,7 +233,13 @@ export class Node extends Emitter<NodeEvents> {
 
   #rand(): number {
     if (this.#random !== undefined) return this.#random()
-    return new DataView(randomBytes(4).buffer).getUint32(0) / 2 ** 32
+    // Drawn from a pool refilled 1,024 numbers at a time: one crypto call per number made a
+    // round's peer selection and every rumor cost a system call per connection.
+    if (this.#pooled >= this.#pool.length) {
+      this.#pool = new Uint32Array(randomBytes(4096).buffer)
+      this.#pooled = 0
+    }
+    return this.#pool[this.#pooled++]! / 2 ** 32
   }
 
   #replicaOptions(): ReplicatedOptions {
@@ -349,10 +357,7 @@ export class Node extends Emitter<NodeEvents> {
     // Heartbeats spread as rumors: to `fanout` random peers, who pass them on the same way
     // (anti-entropy catches the rare node a rumor misses). Flooding them to every connection
     // would cost every node a frame per connection per heartbeat.
-    if (o.objectId === MEMBERSHIP_OBJECT_ID && targets.length > this.fanout) {
-      this.#peers.shuffle(targets)
-      targets.length = this.fanout
-    }
+    if (o.objectId === MEMBERSHIP_OBJECT_ID && targets.length > this.fanout) this.#peers.sample(targets, this.fanout)
     for (const s of targets) s.push(o, ranges)
   }
 

@@ -33,7 +33,8 @@ export interface PeerTableOptions {
 export class PeerTable {
   readonly #options: PeerTableOptions
   readonly #peers = new Map<string, PeerInfo>()
-  #nextBeat = -Infinity
+  #lastBeat = -Infinity
+  #jitter = 1
 
   constructor(options: PeerTableOptions) {
     this.#options = options
@@ -61,15 +62,19 @@ export class PeerTable {
 
   /** True when the next heartbeat is due. */
   get beatDue(): boolean {
-    return this.#options.now() >= this.#nextBeat
+    return this.#options.now() >= this.#lastBeat + this.heartbeatInterval * this.#jitter
   }
 
   /**
-   * Sets when the next heartbeat is due: jittered to 0.5..1.5 × the heartbeat interval (same
-   * mean), so nodes started together do not beat in phase and flood the network in bursts.
+   * Records a heartbeat; the next is due after 0.5..1.5 × the heartbeat interval (same mean),
+   * so nodes started together do not beat in phase and flood the network in bursts. The
+   * interval is read when the beat is due, not now: a node that beat at start, knowing no one,
+   * and then learned a thousand members waits the interval of a thousand members (fixed at its
+   * start, a thousand new peers each beat again within seconds, a storm of N² frames at a hub).
    */
   beaten(): void {
-    this.#nextBeat = this.#options.now() + this.heartbeatInterval * (0.5 + this.#options.random())
+    this.#lastBeat = this.#options.now()
+    this.#jitter = 0.5 + this.#options.random()
   }
 
   /** A member was learned or its heartbeat changed: a new one is recorded as heard now, a known one as heard. */
@@ -127,6 +132,23 @@ export class PeerTable {
     this.shuffle(stale)
     this.shuffle(fresh)
     return [...stale, ...fresh]
+  }
+
+  /**
+   * Keeps `k` elements of `a` picked uniformly at random, in random order (a partial
+   * Fisher-Yates: `k` random numbers, not one per element, so a rumor to `fanout` of a thousand
+   * connections costs `fanout` draws).
+   */
+  sample<T>(a: T[], k: number): void {
+    if (k >= a.length) {
+      this.shuffle(a)
+      return
+    }
+    for (let i = 0; i < k; i++) {
+      const j = i + Math.floor(this.#options.random() * (a.length - i))
+      ;[a[i], a[j]] = [a[j]!, a[i]!]
+    }
+    a.length = k
   }
 
   /** Shuffles `a` in place (Fisher-Yates, with the node's randomness). */

@@ -2,6 +2,7 @@ import type { Dialer } from './Dialer.js'
 import type { Membership } from './Membership.js'
 import type { ObjectHost } from './ObjectHost.js'
 import type { PeerTable } from './PeerTable.js'
+import type { Session } from './Session.js'
 
 /** One peer in {@link NodeStatus}. */
 export interface PeerStatus {
@@ -93,11 +94,21 @@ export function readStatus(node: StatusSource): NodeStatus {
     bytesOut += s.stats.bytesOut
     pendingSend += s.pendingBytes
   }
-  const peerIds = new Set<string>([...node.peers.peers.keys()])
-  for (const s of sessions) if (s.state === 'ready' && s.peerId !== node.id) peerIds.add(s.peerId!)
+  // Ready sessions grouped by peer in one pass: filtering every session per peer made a status
+  // of a node with a thousand peers a million comparisons.
+  const byPeer = new Map<string, Session[]>()
+  for (const s of sessions) {
+    if (s.state !== 'ready' || s.peerId === undefined) continue
+    const own = byPeer.get(s.peerId)
+    if (own === undefined) byPeer.set(s.peerId, [s])
+    else own.push(s)
+  }
+  const peerIds = new Set<string>(node.peers.peers.keys())
+  for (const id of byPeer.keys()) if (id !== node.id) peerIds.add(id)
+  const none: Session[] = []
   const peers: PeerStatus[] = [...peerIds].sort().map((id) => {
     const p = node.peers.peers.get(id)
-    const own = sessions.filter((s) => s.peerId === id && s.state === 'ready')
+    const own = byPeer.get(id) ?? none
     return {
       id,
       addresses: node.membership?.get(id)?.addresses ?? [],

@@ -41,6 +41,45 @@ describe('PeerTable', () => {
     assert.equal(peers.beatDue, true)
   })
 
+  it('reads the heartbeat interval when the beat is due: members learned after a beat delay the next', () => {
+    const { peers, clock } = table({ random: () => 0.5 })
+    peers.beaten()
+    // Beaten knowing no one: due after 500 ms. Then 99 members arrive: 100 members beat every 2 s.
+    for (let i = 0; i < 99; i++) peers.member(`p${i}`)
+    clock.t += 1999
+    assert.equal(peers.beatDue, false)
+    clock.t += 1
+    assert.equal(peers.beatDue, true)
+  })
+
+  it('samples k distinct elements with k random draws', () => {
+    let draws = 0
+    const seq = [0.9, 0.1, 0.5, 0.3]
+    const { peers } = table({ random: () => seq[draws++ % 4]! })
+    const all = Array.from({ length: 1000 }, (_, i) => i)
+    const a = [...all]
+    peers.sample(a, 3)
+    assert.equal(a.length, 3)
+    assert.equal(draws, 3)
+    assert.equal(new Set(a).size, 3)
+    for (const x of a) assert.ok(all.includes(x))
+    // k >= length: every element, shuffled.
+    const b = [1, 2, 3]
+    peers.sample(b, 5)
+    assert.deepEqual([...b].sort(), [1, 2, 3])
+    // Every element can be picked: over many seeded draws, all of a small array show up first.
+    let x = 12345
+    const lcg = () => ((x = (x * 1103515245 + 12345) % 2 ** 31) / 2 ** 31)
+    const seen = new Set<number>()
+    const t = table({ random: lcg }).peers
+    for (let i = 0; i < 200; i++) {
+      const c = [0, 1, 2, 3, 4, 5, 6, 7]
+      t.sample(c, 1)
+      seen.add(c[0]!)
+    }
+    assert.equal(seen.size, 8)
+  })
+
   it('suspects a silent peer that is not connected, and lets it recover when heard', () => {
     const { peers, clock, events } = table({ suspectAfter: 300 })
     peers.member('a')
