@@ -47,6 +47,13 @@ export const LEAF_OBJECTS = 16
  */
 export const CONTENT_CHECK_EVERY = 10
 
+/**
+ * Most periodic rounds in a row a difference waits while the peer's root keeps moving (see
+ * `#deferAgain`): a difference that live pushes do not resolve is reconciled within this many
+ * rounds plus one.
+ */
+export const MAX_DEFERRALS = 4
+
 /** Bad frames tolerated from one peer before the connection is dropped. */
 const MAX_BAD_FRAMES = 16
 
@@ -124,6 +131,9 @@ export class Session {
   #work: Work[] = []
   /** The last root exchange on this link found the roots different and deferred reconciling. */
   #differed = false
+  /** Periodic rounds deferred in a row, and the peer's root at the last of them. */
+  #deferrals = 0
+  #deferredRoot: { count: number; hash: Uint8Array } | undefined
   /** Objects whose state this node expects from the peer, after a content mismatch. */
   readonly #awaitingState = new Set<string>()
   #onFrame = (f: Uint8Array) => this.#receive(f)
@@ -344,6 +354,8 @@ export class Session {
     const answer = (flags & (RootFlags.Equal | RootFlags.Deferred)) !== 0
     if (equal) {
       this.#differed = false
+      this.#deferrals = 0
+      this.#deferredRoot = undefined
       if (content !== undefined && !answer && !bytesEqual(content, this.#host.objects.contentRoot())) {
         // Equal vectors over different content: list every object's hashes to find which.
         this.inSync = false
@@ -356,18 +368,39 @@ export class Session {
     if (answer) {
       // An answer that no longer matches: remember it, so the next round reconciles. (After an
       // Equal answer the difference is our own later writes, already on their way as pushes.)
-      if (flags & RootFlags.Deferred) this.#differed = true
+      if (flags & RootFlags.Deferred) this.#deferred(count, hash)
       return
     }
-    if ((flags & RootFlags.Now) === 0 && !this.#differed) {
-      this.#differed = true
+    if ((flags & RootFlags.Now) === 0 && this.#deferAgain(count, hash)) {
+      this.#deferred(count, hash)
       this.send(buildFrame((e) => writeRootMessage(e, RootFlags.Deferred, mine.count, mine.hash)))
       return
     }
     this.#differed = false
+    this.#deferrals = 0
+    this.#deferredRoot = undefined
     // Few objects, or nothing on one side (no bucket can match): list them at once.
     if (Math.max(count, mine.count) <= LEAF_OBJECTS || Math.min(count, mine.count) === 0) this.#sendVectors(false, [''])
     else this.#sendNodes([''])
+  }
+
+  /**
+   * Whether a periodic round that found the roots different waits once more instead of
+   * reconciling: always the first time (the difference is usually a live push in flight), and
+   * again, up to {@link MAX_DEFERRALS} rounds in a row, while the peer's root keeps moving
+   * between rounds (pushes are arriving: a hub's leaves during a join storm see a new member
+   * every round, and reconciling each time cost a Vectors exchange of one entry per member).
+   */
+  #deferAgain(count: number, hash: Uint8Array): boolean {
+    if (!this.#differed) return true
+    const last = this.#deferredRoot
+    return this.#deferrals < MAX_DEFERRALS && last !== undefined && (last.count !== count || !bytesEqual(last.hash, hash))
+  }
+
+  #deferred(count: number, hash: Uint8Array): void {
+    this.#differed = true
+    this.#deferrals++
+    this.#deferredRoot = { count, hash: hash.slice() }
   }
 
   #sendNodes(prefixes: readonly string[]): void {
