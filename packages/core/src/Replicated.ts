@@ -510,7 +510,14 @@ export abstract class Replicated<Op, Json = unknown, E extends ReplicatedEvents<
         this.#stats.duplicates++
         continue
       }
-      const missing = this.#missingDep(u)
+      let missing: Dot | undefined
+      try {
+        missing = this.#missingDep(u)
+      } catch (err) {
+        // A malformed op handed in by a caller (not decoded, so never validated) can break the
+        // type's depsOf: refused like one its applyOp throws on.
+        return this.#refuseInvalid(r, i, batch, err)
+      }
       if (missing !== undefined) {
         this.#advance(s, u.seq - 1, batch)
         this.#enqueue(r, i, missing.source, batch)
@@ -526,11 +533,7 @@ export abstract class Replicated<Op, Json = unknown, E extends ReplicatedEvents<
       try {
         this.applyOp(u, c)
       } catch (err) {
-        this.#advance(s, u.seq - 1, batch)
-        batch.result.refused += ups.length - i
-        this.#stats.invalid++
-        this.#reject(ErrorCodes.INVALID_UPDATE, `update ${s}:${u.seq} refused: ${(err as Error)?.message ?? err}`, u, err)
-        return
+        return this.#refuseInvalid(r, i, batch, err)
       }
       this.hlc.observe(u.time)
       // A multi-seq update may overlap what is already covered. A range holds updates inside
@@ -552,6 +555,15 @@ export abstract class Replicated<Op, Json = unknown, E extends ReplicatedEvents<
       c = end
     }
     this.#advance(s, r.to, batch)
+  }
+
+  /** Refuses update `i` of `r` and the rest of the range after it, which may depend on it. */
+  #refuseInvalid(r: Range<Op>, i: number, batch: Batch<Op>, err: unknown): void {
+    const u = r.updates[i]!
+    this.#advance(r.source, u.seq - 1, batch)
+    batch.result.refused += r.updates.length - i
+    this.#stats.invalid++
+    this.#reject(ErrorCodes.INVALID_UPDATE, `update ${r.source}:${u.seq} refused: ${(err as Error)?.message ?? err}`, u, err)
   }
 
   #enqueue(r: Range<Op>, index: number, waitSource: ReplicaId, batch: Batch<Op>): void {

@@ -2,7 +2,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { PassThrough } from 'node:stream'
 import * as fc from 'fast-check'
-import { ErrorCodes, HearsayError, createReplica, encoding, TextTypeId, type Range } from '@hearsay/core'
+import { ErrorCodes, HearsayError, createReplica, encoding, toReplicaId, TextTypeId, type Range } from '@hearsay/core'
 import { checkConvergence, withSeed, prng } from '@hearsay/core/testing'
 import { Text, applyTextDelta, type Delta, type SeqOp } from '@hearsay/seq'
 import { blocksOf, randomSeqOp } from './helpers.ts'
@@ -562,4 +562,20 @@ test('a run cut into hundreds of fragments stays findable through edits, merges 
     assert.equal(loaded.toString(), 'end')
     assert.deepEqual(loaded.encodeState(), a.encodeState())
   })
+})
+
+test('a malformed op handed to applyRanges in process is refused, not thrown, and changes nothing', () => {
+  const t = new Text({ id: 'a' })
+  t.insert(0, 'ab')
+  const before = t.encodeState()
+  const errors: HearsayError[] = []
+  t.on('rejected', (e: HearsayError) => errors.push(e))
+  // Not decoded, so never validated: the op has no parts for depsOf to read.
+  const b = toReplicaId('b')
+  const res = t.applyRanges([{ source: b, from: 0, to: 2, updates: [{ source: b, seq: 1, time: 1, op: { bogus: true } as never }, { source: b, seq: 2, time: 2, op: { bogus: true } as never }] }])
+  assert.equal(res.refused, 2)
+  assert.equal(errors.length, 1)
+  assert.equal(errors[0]!.code, ErrorCodes.INVALID_UPDATE)
+  assert.equal(t.clock.get('b'), 0)
+  assert.deepEqual(t.encodeState(), before)
 })
