@@ -47,6 +47,10 @@ export const ErrorCodes = {
   TRANSPORT_ERROR: 'HEARSAY_TRANSPORT_ERROR',
   /** Something did not answer in time. */
   TIMEOUT: 'HEARSAY_TIMEOUT',
+  /** A signed segment whose signature does not verify under its source's key, or whose source is bound to no key. */
+  BAD_SIGNATURE: 'HEARSAY_BAD_SIGNATURE',
+  /** A write by a source the object's write policy does not name, or a policy the object id does not certify. */
+  NOT_PERMITTED: 'HEARSAY_NOT_PERMITTED',
 } as const
 
 /** One of the stable {@link ErrorCodes}. */

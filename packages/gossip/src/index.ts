@@ -52,6 +52,12 @@ export { NOISE_PROTOCOL, DEFAULT_MAX_HANDSHAKE_FRAME, DEFAULT_REKEY_EVERY, Secur
 export type { SecureConnectionEvents, SecureConnectionOptions, SecureTimers } from './secure/SecureConnection.js'
 export { IDENTITY_BYTES, SIGNING_IDENTITY_BYTES, bundleKeyFromNetworkKey, decodeIdentity, encodeIdentity, generateIdentity, idMatchesStatic, identityFromSeed, identityPublicKey, isIdentityBytes, isKeyBoundId, nodeIdFromPublicKey, publicKeyFromNodeId, pskFromNetworkKey } from './secure/keys.js'
 export type { NodeIdentity, SigningKeyPair } from './secure/keys.js'
+export { MAX_POLICY_WRITERS, SIGNED_ID_MARK, checkPolicyForId, createWritePolicy, decodeWritePolicy, encodeWritePolicy, isSignedObjectId, mayWrite, nodeIdOfSource, policyDigest, signedObjectId, writerKey } from './signed/WritePolicy.js'
+export type { WritePolicy } from './signed/WritePolicy.js'
+export { SIGNATURE_BYTES, readSegment, segmentSigningBytes, signSegment, verifySegment, writeSegment } from './signed/segment.js'
+export type { Segment, UnsignedSegment } from './signed/segment.js'
+export { SegmentLog } from './signed/SegmentLog.js'
+export type { SegmentOutcome, SegmentRefusals } from './signed/SegmentLog.js'
 export type { KeyPair } from './secure/noise.js'
 export { Admission } from './secure/Admission.js'
 export {
