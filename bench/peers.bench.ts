@@ -101,6 +101,15 @@ function procUsage(pid: number): { cpuMs: number; rssMb: number } {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
+/** A control request to the hub that fails, naming it, when the hub does not answer in `ms`. */
+function hubRequest(dir: string, request: Parameters<typeof requestDaemon>[1], ms = 30_000): Promise<unknown> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`the hub did not answer '${request.op}' within ${ms} ms`)), ms)
+  })
+  return Promise.race([requestDaemon(dir, request), timeout]).finally(() => clearTimeout(timer))
+}
+
 async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> {
   const t0 = performance.now()
   const value = await fn()
@@ -163,7 +172,7 @@ async function scenario(n: number): Promise<Figures> {
       for (const c of clients) c.send(`write ${w}`)
       await Promise.all(wrote)
       if (w < HUB_WRITES) {
-        await requestDaemon(dir, { op: 'put', object: 'shared', key: `hub-${w}`, value: w })
+        await hubRequest(dir, { op: 'put', object: 'shared', key: `hub-${w}`, value: w })
         expected[`hub-${w}`] = w
       }
       await sleep(200)
@@ -187,10 +196,10 @@ async function scenario(n: number): Promise<Figures> {
     let hubDone = false
     const deadline = lastWrite + CONVERGE_TIMEOUT
     while (performance.now() < deadline) {
-      const s = await timed(() => requestDaemon(dir, { op: 'status' }))
+      const s = await timed(() => hubRequest(dir, { op: 'status' }))
       statusTimes.push(s.ms)
       if (!hubDone) {
-        const v = ((await requestDaemon(dir, { op: 'get', object: 'shared' }).catch(() => ({ value: {} }))) as { value: Record<string, unknown> }).value
+        const v = ((await hubRequest(dir, { op: 'get', object: 'shared' }).catch(() => ({ value: {} }))) as { value: Record<string, unknown> }).value
         hubDone = contentHash(v) === target
       }
       const matching = clients.reduce((s2, c) => s2 + c.state.matching, 0)
@@ -205,10 +214,10 @@ async function scenario(n: number): Promise<Figures> {
     const cpu1 = procUsage(pid)
     const wall = performance.now() - t0
     // Status once more at rest, then the whole `hearsay status` command.
-    for (let i = 0; i < 3; i++) statusTimes.push((await timed(() => requestDaemon(dir, { op: 'status' }))).ms)
+    for (let i = 0; i < 3; i++) statusTimes.push((await timed(() => hubRequest(dir, { op: 'status' }))).ms)
     const cli = await timed(() => hearsay(['status', '--data', dir], { env: { HEARSAY_KEY: KEY }, timeout: 60_000 }))
     if (cli.value.code !== 0) failure ??= `hearsay status failed: ${cli.value.stderr}`
-    const st = (await requestDaemon(dir, { op: 'status' })) as { bytesIn: number; bytesOut: number }
+    const st = (await hubRequest(dir, { op: 'status' })) as { bytesIn: number; bytesOut: number }
     statusTimes.sort((a, b) => a - b)
     return {
       peers: n,
