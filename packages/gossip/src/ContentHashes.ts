@@ -1,5 +1,6 @@
 import { sha256 } from '@noble/hashes/sha2.js'
-import { encoding } from '@hearsay/core'
+import * as encoding from 'lib0/encoding'
+import {  } from '@hearsay/core'
 import { ROOT_HASH_BYTES } from './messages.js'
 import type { HostedObject } from './ObjectHost.js'
 

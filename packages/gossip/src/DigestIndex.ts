@@ -1,5 +1,6 @@
 import { sha256 } from '@noble/hashes/sha2.js'
-import { encodeVersionVector, encoding, toHex, type ReadonlyVersionVector } from '@hearsay/core'
+import * as encoding from 'lib0/encoding'
+import { encodeVersionVector, toHex, type ReadonlyVersionVector } from '@hearsay/core'
 import { BUCKET_HASH_BYTES, MAX_PREFIX_DEPTH, ROOT_HASH_BYTES, type BucketSummary } from './messages.js'
 
 /** What the index needs from a hosted object. */

@@ -1,4 +1,5 @@
-import { MAX_REPLICA_ID_LENGTH, decodeWith, encodeWith, encoding, readSafeUint, toBase64Url, toReplicaId, type ReplicaId, type Store } from '@hearsay/core'
+import * as encoding from 'lib0/encoding'
+import { MAX_REPLICA_ID_LENGTH, decodeWith, encodeWith, readSafeUint, toBase64Url, toReplicaId, type ReplicaId, type Store } from '@hearsay/core'
 
 /** Store meta key of the node's incarnation counter (see PROTOCOL.md §6). */
 export const META_INCARNATION = 'incarnation'

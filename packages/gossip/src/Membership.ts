@@ -1,3 +1,5 @@
+import * as encoding from 'lib0/encoding'
+import * as decoding from 'lib0/decoding'
 import {
   ErrorCodes,
   HearsayError,
@@ -5,8 +7,6 @@ import {
   Replicated,
   isNewer,
   type ReplicatedEvents,
-  decoding,
-  encoding,
   isReplicaId,
   readBoundedString,
   readCount,

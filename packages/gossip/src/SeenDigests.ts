@@ -1,10 +1,10 @@
+import * as encoding from 'lib0/encoding'
+import * as decoding from 'lib0/decoding'
 import {
   ErrorCodes,
   HearsayError,
   decodeWith,
-  decoding,
   encodeWith,
-  encoding,
   readSafeUint,
   type ReadonlyVersionVector,
   type Store,

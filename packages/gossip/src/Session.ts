@@ -1,3 +1,4 @@
+import * as decoding from 'lib0/decoding'
 import {
   bytesEqual,
   ErrorCodes,
@@ -5,7 +6,6 @@ import {
   VersionVector,
   PeerLink,
   UPDATES_PER_FRAME,
-  decoding,
   splitRanges,
   type Range,
   type ReadonlyVersionVector,

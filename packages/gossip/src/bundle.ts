@@ -1,12 +1,12 @@
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js'
+import * as encoding from 'lib0/encoding'
+import * as decoding from 'lib0/decoding'
 import {
   ErrorCodes,
   HearsayError,
   VersionVector,
   decodeWith,
   isHearsayError,
-  decoding,
-  encoding,
   isReplicaId,
   readBoundedString,
   readBytes,

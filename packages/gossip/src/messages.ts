@@ -1,8 +1,8 @@
+import * as encoding from 'lib0/encoding'
+import * as decoding from 'lib0/decoding'
 import {
   ErrorCodes,
   HearsayError,
-  decoding,
-  encoding,
   isReplicaId,
   isSafeName,
   readBoundedString,

@@ -1,4 +1,6 @@
-import { ErrorCodes, HearsayError, decodeWith, encodeWith, encoding, readCount, toBase64Url, decoding } from '@hearsay/core'
+import * as encoding from 'lib0/encoding'
+import * as decoding from 'lib0/decoding'
+import { ErrorCodes, HearsayError, decodeWith, encodeWith, readCount, toBase64Url } from '@hearsay/core'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { ed25519 } from '@noble/curves/ed25519.js'
 import { nodeIdFromPublicKey, publicKeyFromNodeId } from '../secure/keys.js'

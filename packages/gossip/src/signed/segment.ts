@@ -1,4 +1,6 @@
-import { ErrorCodes, HearsayError, MAX_REPLICA_ID_LENGTH, decoding, encodeWith, encoding, isReplicaId, readBoundedString, readBytes, readSafeUint } from '@hearsay/core'
+import * as encoding from 'lib0/encoding'
+import * as decoding from 'lib0/decoding'
+import { ErrorCodes, HearsayError, MAX_REPLICA_ID_LENGTH, encodeWith, isReplicaId, readBoundedString, readBytes, readSafeUint } from '@hearsay/core'
 import { ed25519 } from '@noble/curves/ed25519.js'
 import { sha256 } from '@noble/hashes/sha2.js'
 import type { NodeIdentity } from '../secure/keys.js'

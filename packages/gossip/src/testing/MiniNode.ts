@@ -1,6 +1,6 @@
 // MiniNode: a minimal anti-entropy node over any Transport and Store, for the simulator.
+import * as encoding from 'lib0/encoding'
 import {
-  encoding,
   readBoundedString,
   readSafeUint,
   readVersionVector,

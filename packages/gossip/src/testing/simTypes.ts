@@ -1,6 +1,8 @@
 // Two small, correct replicated types for simulator runs that must not depend on
 // @hearsay/model: a grow-only set and a compacting last-writer-wins map.
-import { Replicated, encoding, decoding, readBoundedString, readSafeUint, type ReadonlyVersionVector, type ReplicatedOptions, type Update } from '@hearsay/core'
+import * as encoding from 'lib0/encoding'
+import * as decoding from 'lib0/decoding'
+import { Replicated, readBoundedString, readSafeUint, type ReadonlyVersionVector, type ReplicatedOptions, type Update } from '@hearsay/core'
 
 /** A grow-only set of strings (type id 9101). */
 export class SimGSet extends Replicated<string, string[]> {
