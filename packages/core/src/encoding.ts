@@ -2,6 +2,7 @@ import * as encoding from 'lib0/encoding'
 import * as decoding from 'lib0/decoding'
 import { HearsayError, ErrorCodes } from './errors.js'
 import { packMsgpack, unpackMsgpack } from './msgpack.js'
+import { isReplicaId, MAX_REPLICA_ID_LENGTH, type ReplicaId } from './ids.js'
 
 export { encoding, decoding }
 
@@ -51,6 +52,18 @@ export function readBoundedString(decoder: decoding.Decoder, maxLength: number):
   }
   decoder.pos = at
   return decoding.readVarString(decoder)
+}
+
+/**
+ * Reads a replica or node id (a string of at most {@link MAX_REPLICA_ID_LENGTH} characters,
+ * checked by `isReplicaId`).
+ * @throws HearsayError `HEARSAY_DECODE_ERROR` saying `message`, at the id's offset.
+ */
+export function readReplicaId(decoder: decoding.Decoder, message = 'bad replica id'): ReplicaId {
+  const at = decoder.pos
+  const id = readBoundedString(decoder, MAX_REPLICA_ID_LENGTH * 3)
+  if (!isReplicaId(id)) throw new HearsayError(ErrorCodes.DECODE_ERROR, message, { offset: at })
+  return id
 }
 
 /** Reads length-prefixed bytes (a view, not a copy), checking the length against what is left. */

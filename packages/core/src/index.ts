@@ -48,6 +48,7 @@ export {
   isValue,
   packValue,
   readBoundedString,
+  readReplicaId,
   readBytes,
   readCount,
   readSafeInt,

@@ -1,8 +1,8 @@
 import * as encoding from 'lib0/encoding'
 import * as decoding from 'lib0/decoding'
 import { HearsayError, ErrorCodes } from './errors.js'
-import { isReplicaId, MAX_REPLICA_ID_LENGTH, type ReplicaId } from './ids.js'
-import { readBoundedString, readBytes, readSafeUint, packValue, unpackValue, type Value } from './encoding.js'
+import type { ReplicaId } from './ids.js'
+import { readBytes, readReplicaId, readSafeUint, packValue, unpackValue, type Value } from './encoding.js'
 import { readVersionVector, writeVersionVector, type ReadonlyVersionVector, type VersionVector } from './VersionVector.js'
 
 /** Version of the single-object stream protocol spoken by `createStream()`. */
@@ -58,9 +58,7 @@ export function readHello(decoder: decoding.Decoder): Hello {
     throw new HearsayError(ErrorCodes.PROTOCOL_VERSION, `peer speaks stream protocol ${version}, this build speaks ${STREAM_PROTOCOL_VERSION}`, { offset: at })
   }
   const typeId = readSafeUint(decoder)
-  const idAt = decoder.pos
-  const replicaId = readBoundedString(decoder, MAX_REPLICA_ID_LENGTH * 3)
-  if (!isReplicaId(replicaId)) throw new HearsayError(ErrorCodes.DECODE_ERROR, 'bad replica id in hello', { offset: idAt })
+  const replicaId = readReplicaId(decoder, 'bad replica id in hello')
   const clock = readVersionVector(decoder)
   const flags = readSafeUint(decoder)
   const meta = flags & HAS_META ? unpackValue(readBytes(decoder)) : undefined

@@ -1,8 +1,8 @@
 import * as encoding from 'lib0/encoding'
 import * as decoding from 'lib0/decoding'
 import { HearsayError, ErrorCodes } from './errors.js'
-import { isReplicaId, MAX_REPLICA_ID_LENGTH, type ReplicaId } from './ids.js'
-import { readBoundedString, readCount, readSafeInt, readSafeUint } from './encoding.js'
+import type { ReplicaId } from './ids.js'
+import { readCount, readReplicaId, readSafeInt, readSafeUint } from './encoding.js'
 import type { Dot } from './VersionVector.js'
 
 /**
@@ -94,8 +94,7 @@ function bad(at: number, message: string): HearsayError {
 /** Reads what {@link writeRange} wrote, checking ids, seq order, bounds and every op. */
 export function readRange<Op>(decoder: decoding.Decoder, codec: OpCodec<Op>): Range<Op> {
   let at = decoder.pos
-  const source = readBoundedString(decoder, MAX_REPLICA_ID_LENGTH * 3)
-  if (!isReplicaId(source)) throw bad(at, 'bad source id')
+  const source = readReplicaId(decoder, 'bad source id')
   const from = readSafeUint(decoder)
   const to = from + readSafeUint(decoder)
   if (to > MAX_SEQ) throw bad(at, 'range end out of bounds')
@@ -123,8 +122,7 @@ export function readRange<Op>(decoder: decoding.Decoder, codec: OpCodec<Op>): Ra
       deps = new Array(n)
       for (let j = 0; j < n; j++) {
         const dat = decoder.pos
-        const ds = readBoundedString(decoder, MAX_REPLICA_ID_LENGTH * 3)
-        if (!isReplicaId(ds)) throw bad(dat, 'bad dependency source id')
+        const ds = readReplicaId(decoder, 'bad dependency source id')
         const dseq = readSafeUint(decoder)
         if (dseq < 1 || (ds === source && dseq >= seq)) throw bad(dat, 'dependency on a later or empty seq')
         deps[j] = { source: ds, seq: dseq }

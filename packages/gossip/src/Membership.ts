@@ -15,6 +15,7 @@ import {
   MAX_REPLICA_ID_LENGTH,
   type ReplicatedOptions,
   type Update,
+  readReplicaId,
 } from '@hearsay/core'
 
 /** Most addresses one member may announce. */
@@ -113,8 +114,7 @@ export class Membership extends Replicated<MembershipOp, Record<string, { addres
 
   protected override readOp(d: decoding.Decoder): MembershipOp {
     const at = d.pos
-    const node = readBoundedString(d, MAX_REPLICA_ID_LENGTH * 3)
-    if (!isReplicaId(node)) throw new HearsayError(ErrorCodes.DECODE_ERROR, 'bad node id in membership', { offset: at })
+    const node = readReplicaId(d, 'bad node id in membership')
     const heartbeat = readSafeUint(d)
     const n = readCount(d, 2)
     if (n > MAX_MEMBER_ADDRESSES) throw new HearsayError(ErrorCodes.DECODE_ERROR, 'too many addresses', { offset: at })

@@ -7,7 +7,7 @@ import {
   VersionVector,
   decodeWith,
   isHearsayError,
-  isReplicaId,
+
   readBoundedString,
   readBytes,
   readCount,
@@ -17,6 +17,7 @@ import {
   MAX_REPLICA_ID_LENGTH,
   type Range,
   type ReadonlyVersionVector,
+  readReplicaId,
 } from '@hearsay/core'
 import { bundleKeyFromNetworkKey } from './secure/keys.js'
 import { readObjectId } from './messages.js'
@@ -136,9 +137,7 @@ export function decodeBundle(networkKey: string | Uint8Array, bytes: Uint8Array)
     throw new HearsayError(ErrorCodes.AUTH_FAILED, 'bundle does not open with the network key (another network, or altered bytes)')
   }
   return decodeWith(body, (d) => {
-    const fat = d.pos
-    const from = readBoundedString(d, MAX_REPLICA_ID_LENGTH * 3)
-    if (!isReplicaId(from)) throw new HearsayError(ErrorCodes.DECODE_ERROR, 'bad sender id', { offset: fat })
+    const from = readReplicaId(d, 'bad sender id')
     const to = readBoundedString(d, MAX_REPLICA_ID_LENGTH * 3)
     const time = readSafeUint(d)
     const digest = readDigest(d)

@@ -3,16 +3,16 @@ import * as decoding from 'lib0/decoding'
 import {
   ErrorCodes,
   HearsayError,
-  isReplicaId,
+
   isSafeName,
   readBoundedString,
   readCount,
   readSafeUint,
   readVersionVector,
   writeVersionVector,
-  MAX_REPLICA_ID_LENGTH,
   type ReadonlyVersionVector,
   type VersionVector,
+  readReplicaId,
 } from '@hearsay/core'
 
 /** Version of the gossip session protocol; sent in every hello. */
@@ -240,9 +240,7 @@ export function readGossipMessage(d: decoding.Decoder): GossipMessage {
       if (version !== GOSSIP_PROTOCOL_VERSION) {
         throw new HearsayError(ErrorCodes.PROTOCOL_VERSION, `peer speaks gossip protocol ${version}, this build speaks ${GOSSIP_PROTOCOL_VERSION}`, { offset: vat })
       }
-      const iat = d.pos
-      const nodeId = readBoundedString(d, MAX_REPLICA_ID_LENGTH * 3)
-      if (!isReplicaId(nodeId)) throw new HearsayError(ErrorCodes.DECODE_ERROR, 'bad node id in hello', { offset: iat })
+      const nodeId = readReplicaId(d, 'bad node id in hello')
       return { kind, version, nodeId }
     }
     case GossipKind.Refuse:

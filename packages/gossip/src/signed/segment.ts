@@ -1,6 +1,6 @@
 import * as encoding from 'lib0/encoding'
 import * as decoding from 'lib0/decoding'
-import { ErrorCodes, HearsayError, MAX_REPLICA_ID_LENGTH, encodeWith, isReplicaId, readBoundedString, readBytes, readSafeUint } from '@hearsay/core'
+import { ErrorCodes, HearsayError, encodeWith, readBoundedString, readBytes, readReplicaId, readSafeUint } from '@hearsay/core'
 import { ed25519 } from '@noble/curves/ed25519.js'
 import { sha256 } from '@noble/hashes/sha2.js'
 import type { NodeIdentity } from '../secure/keys.js'
@@ -108,9 +108,7 @@ export function writeSegment(e: encoding.Encoder, s: Segment): void {
 export function readSegment(d: decoding.Decoder): Segment {
   const objectId = readBoundedString(d, MAX_OBJECT_ID_BYTES)
   const typeId = readSafeUint(d)
-  const at = d.pos
-  const source = readBoundedString(d, MAX_REPLICA_ID_LENGTH * 3)
-  if (!isReplicaId(source)) throw new HearsayError(ErrorCodes.DECODE_ERROR, 'bad source id in a segment', { offset: at })
+  const source = readReplicaId(d, 'bad source id in a segment')
   const from = readSafeUint(d)
   const to = readSafeUint(d)
   const ranges = readBytes(d).slice()
