@@ -7,7 +7,7 @@ import { HybridClock, DEFAULT_MAX_DRIFT_MS } from './HybridClock.js'
 import { VersionVector, type Dot, type ReadonlyVersionVector } from './VersionVector.js'
 import { decodeWith, encodeWith, readSafeUint, readValue, writeValue, type Value } from './encoding.js'
 import { freezeDecoded } from './freeze.js'
-import { readRanges, updateEnd, writeRanges, type OpCodec, type Range, type Update } from './update.js'
+import { isVouched, readRanges, updateEnd, vouch, writeRanges, type OpCodec, type Range, type Update } from './update.js'
 import { STATE_FORMAT_VERSION } from './protocol.js'
 import { DEFAULT_MAX_UPDATE_BYTES, encodedSizeBound } from './updateSize.js'
 import type { ApplyResult, StreamTarget } from './ReplicaLink.js'
@@ -427,7 +427,7 @@ export abstract class Replicated<Op, Json = unknown, E extends ReplicatedEvents<
     this.#stats.applied++
     // emit() allocates its rest arguments even when nobody listens; local writes are the hot path.
     if (this.listenerCount('update') > 0) this.#base.emit('update', u, LOCAL_ORIGIN)
-    if (this.listenerCount('ranges') > 0) this.#base.emit('ranges', [{ source: this.id, from: covered, to: end, updates: [u] }], LOCAL_ORIGIN)
+    if (this.listenerCount('ranges') > 0) this.#base.emit('ranges', [vouch({ source: this.id, from: covered, to: end, updates: [u] })], LOCAL_ORIGIN)
     if (this.#pending.has(this.id)) {
       const batch = new Batch<Op>()
       batch.driftLimit = this.hlc.limit()
@@ -443,12 +443,25 @@ export abstract class Replicated<Op, Json = unknown, E extends ReplicatedEvents<
    * that starts past our clock, or an update whose dependencies are missing, waits in the causal
    * buffer; refused updates (drift, invalid) stop their range there and are reported as
    * `rejected`. Never throws for bad peer data.
+   *
+   * Ranges that hearsay made (decoded by {@link decodeRanges} or {@link readRanges}, returned
+   * by {@link historySince}, emitted as `ranges`) are applied as they are. Any other range
+   * (built by hand, cloned through `postMessage` or JSON) is first put through this type's
+   * codec, so an op its decoder would refuse is refused here too (`rejected`, counted in
+   * `refused`) and what is applied is the canonical copy every replica decodes alike.
    */
   applyRanges(ranges: readonly Range<Op>[], origin: unknown = undefined): ApplyResult {
     this.assertOpen()
     const batch = new Batch<Op>()
     batch.driftLimit = this.hlc.limit()
-    for (const r of ranges) this.#applyFrom(r, 0, origin, batch)
+    if (!Array.isArray(ranges)) {
+      this.#refuseRange(ranges, batch, new TypeError('ranges are an array'))
+      return this.#finish(batch, origin)
+    }
+    for (const r of ranges) {
+      const checked = isVouched(r) ? r : this.#vet(r, batch)
+      if (checked !== undefined) this.#applyFrom(checked, 0, origin, batch)
+    }
     this.#drain(origin, batch)
     return this.#finish(batch, origin)
   }
@@ -458,7 +471,9 @@ export abstract class Replicated<Op, Json = unknown, E extends ReplicatedEvents<
     if (batch.pieces.size > 0) this.afterApply(origin)
     if (batch.pieces.size > 0 && this.listenerCount('ranges') > 0) {
       // Closed pieces first: they precede the open piece of their source.
-      this.#base.emit('ranges', [...batch.closed, ...batch.pieces.values()], origin)
+      const pieces = [...batch.closed, ...batch.pieces.values()]
+      for (const p of pieces) vouch(p)
+      this.#base.emit('ranges', pieces, origin)
     }
     return batch.result
   }
@@ -557,6 +572,28 @@ export abstract class Replicated<Op, Json = unknown, E extends ReplicatedEvents<
     this.#advance(s, r.to, batch)
   }
 
+  /** `r` through this type's codec: its canonical, validated copy, or undefined when refused. */
+  #vet(r: Range<Op>, batch: Batch<Op>): Range<Op> | undefined {
+    try {
+      // UTF-8 would carry a lone surrogate as U+FFFD: refused here, as the decoder refuses it.
+      if (hasIllFormedString(r, 0)) throw new TypeError('a string in the range has a lone surrogate; only well-formed strings replicate')
+      return this.decodeRanges(this.encodeRanges([r]))[0]
+    } catch (err) {
+      this.#refuseRange(r, batch, err)
+      return undefined
+    }
+  }
+
+  /** Refuses a whole range a caller handed in that does not encode or decode as this type's. */
+  #refuseRange(r: unknown, batch: Batch<Op>, err: unknown): void {
+    const updates = (r as { updates?: unknown } | null)?.updates
+    batch.result.refused += Array.isArray(updates) ? updates.length : 1
+    this.#stats.invalid++
+    const source = (r as { source?: unknown } | null)?.source
+    const of = typeof source === 'string' ? ` of ${JSON.stringify(source)}` : ''
+    this.#reject(ErrorCodes.INVALID_UPDATE, `range${of} refused: ${(err as Error)?.message ?? err}`, undefined, err)
+  }
+
   /** Refuses update `i` of `r` and the rest of the range after it, which may depend on it. */
   #refuseInvalid(r: Range<Op>, i: number, batch: Batch<Op>, err: unknown): void {
     const u = r.updates[i]!
@@ -644,7 +681,8 @@ export abstract class Replicated<Op, Json = unknown, E extends ReplicatedEvents<
         }
       }
       if (updates.length > 0 && updates[0]!.seq <= from) from = updates[0]!.seq - 1
-      out.push({ source: s, from, to, updates })
+      // Frozen and vouched: applyRanges takes them as they are, so they must stay as made.
+      out.push(vouch(Object.freeze({ source: s, from, to, updates: Object.freeze(updates) })))
     }
     return out
   }
@@ -713,4 +751,14 @@ export abstract class Replicated<Op, Json = unknown, E extends ReplicatedEvents<
     this.#pending.clear()
     this.#pendingCount = 0
   }
+}
+
+/** True when a string (or an object key) anywhere in `v` is not well-formed UTF-16; deeper than 64 levels counts as true. */
+function hasIllFormedString(v: unknown, depth: number): boolean {
+  if (typeof v === 'string') return !(v as string & { isWellFormed(): boolean }).isWellFormed()
+  if (v === null || typeof v !== 'object' || ArrayBuffer.isView(v)) return false
+  if (depth > 64) return true
+  if (Array.isArray(v)) return v.some((x) => hasIllFormedString(x, depth + 1))
+  for (const k of Object.keys(v)) if (hasIllFormedString(k, depth) || hasIllFormedString((v as Record<string, unknown>)[k], depth + 1)) return true
+  return false
 }

@@ -152,6 +152,11 @@ function write(v: Packable): void {
         writeLength(a.length, 0x90, 0x10, 0, 0xdc)
         for (let i = 0; i < a.length; i++) write(a[i]!)
       } else {
+        // Callers check values first (assertValue); this refuses what would otherwise encode
+        // as something else (a function or a class instance as a map, undefined as nothing),
+        // so a value handed in unchecked cannot replicate as other bytes than it reads.
+        const proto = typeof v === 'object' ? Object.getPrototypeOf(v) : undefined
+        if (proto !== Object.prototype && proto !== null) throw new TypeError(`${describe(v)} does not replicate; values are null, booleans, finite numbers, strings, Uint8Arrays, arrays and plain objects`)
         const o = v as { readonly [key: string]: Packable }
         const keys = Object.keys(o)
         writeLength(keys.length, 0x80, 0x10, 0, 0xde)
@@ -165,10 +170,20 @@ function write(v: Packable): void {
 
 /** Encodes a value (already checked to be one) as msgpack: a view of a shared chunk that no later call overwrites. */
 export function packMsgpack(v: Packable): Uint8Array {
-  write(v)
+  try {
+    write(v)
+  } catch (err) {
+    pos = start
+    throw err
+  }
   const out = buf.subarray(start, pos)
   start = pos
   return out
+}
+
+function describe(v: unknown): string {
+  if (typeof v === 'object') return `an instance of ${(v as object).constructor?.name ?? 'a class'}`
+  return `a ${typeof v}`
 }
 
 interface Reader {

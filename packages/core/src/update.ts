@@ -156,6 +156,24 @@ export function writeRanges<Op>(encoder: encoding.Encoder, ranges: readonly Rang
 export function readRanges<Op>(decoder: decoding.Decoder, codec: OpCodec<Op>): Range<Op>[] {
   const n = readCount(decoder, 4)
   const out: Range<Op>[] = new Array(n)
-  for (let i = 0; i < n; i++) out[i] = readRange(decoder, codec)
+  for (let i = 0; i < n; i++) out[i] = vouch(readRange(decoder, codec))
   return out
+}
+
+// Ranges hearsay made itself: read through a type's codec (so every op was validated), taken
+// from a replica's history, or emitted by a replica. `Replicated.applyRanges` applies these as
+// they are; any other range (built by hand, cloned through postMessage or JSON, sliced by a
+// caller) first goes through the type's codec, so what its decoder would refuse is refused in
+// process too. A WeakSet: marking costs one insertion per range, nothing per update.
+const vetted = new WeakSet<object>()
+
+/** @internal Marks `r` as made by hearsay (see `isVouched`). */
+export function vouch<R extends object>(r: R): R {
+  vetted.add(r)
+  return r
+}
+
+/** @internal True when `r` was read through a codec or made by a replica. */
+export function isVouched(r: unknown): boolean {
+  return typeof r === 'object' && r !== null && vetted.has(r)
 }

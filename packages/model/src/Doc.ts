@@ -317,6 +317,10 @@ export class Doc extends Replicated<DocOp, Record<string, RowData>, DocEvents> {
   }
 
   protected override writeOp(e: encoding.Encoder, op: DocOp): void {
+    // Local writes build well-formed ops; this catches an op handed to applyRanges by hand.
+    if ((op.kind !== 'set' && op.kind !== 'rm') || typeof op.id !== 'string' || (op.kind === 'set' && !(Array.isArray(op.fields) && op.fields.every((f) => Array.isArray(f) && typeof f[0] === 'string')))) {
+      throw new TypeError('a Doc op is { kind: "set", id, fields: [[name, value], ...] } or { kind: "rm", id }')
+    }
     encoding.writeUint8(e, op.kind === 'set' ? SET : RM)
     encoding.writeVarString(e, op.id)
     if (op.kind === 'rm') return

@@ -228,6 +228,8 @@ export class LWWMap<V extends Value = Value> extends WinnerPerKey<LWWMapOp, Reco
 
 function writeMapOp(e: encoding.Encoder, op: LWWMapOp, chain: KeyChain | undefined): void {
   const key = op.key
+  // Local writes check their keys; this catches an op handed to applyRanges by hand.
+  if (typeof key !== 'string') throw new TypeError(`an LWWMap key is a string, got ${typeof key}`)
   let shared = 0
   if (chain !== undefined) {
     const prev = chain.prev

@@ -121,6 +121,8 @@ export class PNCounter extends WinnerPerKey<number, number, PNCounterEvents> {
   }
 
   protected override writeOp(e: encoding.Encoder, op: number): void {
+    // Local writes check their amounts; this catches an op handed to applyRanges by hand.
+    if (!Number.isSafeInteger(op)) throw new TypeError(`a PNCounter op is a safe integer, got ${typeof op === 'number' ? op : typeof op}`)
     encoding.writeVarInt(e, op)
   }
 
