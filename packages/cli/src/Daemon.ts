@@ -63,7 +63,12 @@ export interface DataNodeOptions {
   id?: string
   fanout?: number
   interval?: number
+  /** Bytes per second one peer may send (a burst of two seconds' worth); 0 for no cap. Default {@link DEFAULT_PEER_RATE}. */
+  peerRate?: number
 }
+
+/** The daemon's default cap on what one peer may send it: 32 MiB a second. */
+export const DEFAULT_PEER_RATE = 32 * 1024 * 1024
 
 /**
  * A gossip node over the LevelDB database of a data directory, with the TCP and WebSocket
@@ -88,6 +93,8 @@ export async function openDataNode(options: DataNodeOptions): Promise<Node> {
   if (options.id !== undefined) nodeOptions.id = options.id
   if (options.fanout !== undefined) nodeOptions.fanout = options.fanout
   if (options.interval !== undefined) nodeOptions.interval = options.interval
+  const rate = options.peerRate ?? DEFAULT_PEER_RATE
+  if (rate > 0) nodeOptions.bytesPerPeer = { burst: 2 * rate, perSecond: rate }
   const node = new Node(nodeOptions)
   try {
     await node.start()

@@ -59,6 +59,9 @@ ${DATA}
   --fanout N        peers to gossip with each round (default 3)
   --interval DUR    time between gossip rounds (default 1s)
   --status-every DUR  time between status lines; 0 turns them off (default 10s)
+  --peer-rate BYTES bytes per second one peer may send this node, with bursts of twice
+                    that; a peer over it is slowed (its link stops reading), never cut;
+                    0 for no cap (default 33554432, 32 MiB/s)
   -h, --help        show this help
 
 ${EXIT_CODES}`,

@@ -44,6 +44,16 @@ export interface Connection extends Events<ConnectionEvents> {
    * peer has authenticated. Optional: a transport without it still has its own cap.
    */
   limitFrames?(maxFrame: number): void
+  /**
+   * Stops reading from the peer until {@link resume}: frames already read may still arrive,
+   * then none, and what the peer sends waits on its side, filling its send buffer (TCP and
+   * WebSocket push back through the kernel). A node uses it to hold a peer to its bytes per
+   * second. Optional: a link that cannot push back (a browser WebSocket, BroadcastChannel)
+   * leaves it out.
+   */
+  pause?(): void
+  /** Reads again after {@link pause}. */
+  resume?(): void
 }
 
 /** A listening endpoint. */

@@ -19,6 +19,7 @@ import {
 } from '@hearsay/core'
 import { Security } from './secure/Security.js'
 import { PeerQuota } from './PeerQuota.js'
+import { PeerBandwidth } from './PeerBandwidth.js'
 import { exportBundle, importBundle, type BundleHost, type ImportResult } from './bundle.js'
 import { Dialer } from './Dialer.js'
 import { Incarnation } from './Incarnation.js'
@@ -112,6 +113,9 @@ export class Node extends Emitter<NodeEvents> {
   readonly #dialer: Dialer
   readonly #sessionHost: SessionHost
   readonly #newObjects: PeerQuota
+  readonly #bandwidth: PeerBandwidth | undefined
+  /** Ready sessions the bandwidth cap watches, with what stops watching. */
+  readonly #watched = new Map<Session, () => void>()
   readonly #bundleHost: BundleHost
   #id: string | undefined
   #incarnation: Incarnation | undefined
@@ -182,6 +186,7 @@ export class Node extends Emitter<NodeEvents> {
       session: (conn, dialed, url, listener, ordered) => this.#session(conn, dialed, url, listener, ordered),
     })
     this.#newObjects = new PeerQuota(o.newObjectsPerPeer, () => this.#now())
+    this.#bandwidth = o.bytesPerPeer && new PeerBandwidth(o.bytesPerPeer, () => this.#now(), this.#timers)
     this.#sessionHost = this.#makeSessionHost()
     this.#bundleHost = this.#makeBundleHost()
     this.use(new MemoryTransport({ maxFrame: this.maxFrame, maxSendBuffer: this.maxSendBuffer }))
@@ -538,6 +543,8 @@ export class Node extends Emitter<NodeEvents> {
     const verdict = this.#dialer.ready(s, this.#id!)
     if (verdict === 'self' || verdict === 'dropped') return
     const peerId = s.peerId!
+    // Counted on the transport's own connection: sealed bytes, as they arrive.
+    if (this.#bandwidth !== undefined) this.#watched.set(s, this.#bandwidth.watch(peerId, s.connection.inner))
     this.#peers.heard(peerId, this.#now())
     if (verdict === 'first') {
       this.#log('info', 'peer connected', { peer: peerId, address: s.connection.remoteAddress })
@@ -548,6 +555,8 @@ export class Node extends Emitter<NodeEvents> {
   }
 
   #sessionClosed(s: Session, reason: Error | undefined): void {
+    this.#watched.get(s)?.()
+    this.#watched.delete(s)
     // closed() is true only for a peer with an id (its last live session).
     if (this.#dialer.closed(s, reason, this.#id) && s.peerId !== undefined) {
       this.#log('info', 'peer disconnected', { peer: s.peerId, reason: reason?.message })
@@ -620,6 +629,7 @@ export class Node extends Emitter<NodeEvents> {
       historyAlarms: this.#alarmed.size,
       contentMismatches: this.#contentMismatches,
       contentRepairs: this.#contentRepairs,
+      bandwidth: this.#bandwidth?.stats,
     })
   }
 

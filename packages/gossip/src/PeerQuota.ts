@@ -29,8 +29,31 @@ export class PeerQuota {
     this.#now = now
   }
 
+  /** The rate this quota allows each peer. */
+  get rate(): Rate {
+    return this.#rate
+  }
+
   /** Takes one token from `peerId`'s bucket; false when it is empty. */
   take(peerId: string): boolean {
+    const b = this.#refill(peerId)
+    if (b.tokens < 1) return false
+    b.tokens -= 1
+    return true
+  }
+
+  /**
+   * Spends `n` tokens of `peerId`'s bucket, which may go into debt (for what already arrived).
+   * @returns milliseconds until the bucket is out of debt; 0 when it is not in debt.
+   */
+  spend(peerId: string, n: number): number {
+    const b = this.#refill(peerId)
+    b.tokens -= n
+    return b.tokens >= 0 ? 0 : Math.ceil((-b.tokens / this.#rate.perSecond) * 1000)
+  }
+
+  /** The bucket of `peerId`, refilled for the time since it was last used. */
+  #refill(peerId: string): { tokens: number; at: number } {
     const now = this.#now()
     let b = this.#buckets.get(peerId)
     if (b === undefined) {
@@ -42,8 +65,6 @@ export class PeerQuota {
       b.at = now
     }
     this.#buckets.set(peerId, b)
-    if (b.tokens < 1) return false
-    b.tokens -= 1
-    return true
+    return b
   }
 }

@@ -76,3 +76,5 @@ export {
 export type { BucketSummary, ContentEntry, GossipMessage, VectorEntry } from './messages.js'
 export { DEFAULT_NEW_OBJECTS_RATE } from './PeerQuota.js'
 export type { Rate } from './PeerQuota.js'
+export { PeerBandwidth } from './PeerBandwidth.js'
+export type { BandwidthStats } from './PeerBandwidth.js'

@@ -101,6 +101,14 @@ export interface NodeOptions {
    * `HEARSAY_LIMIT_EXCEEDED`); the peer offers them again later, so nothing is lost.
    */
   newObjectsPerPeer?: Rate
+  /**
+   * Bytes per second one authenticated peer (by node id, across its connections) may send
+   * this node: `burst` at once, then `perSecond`. A peer over it is paused, not cut: its
+   * connections stop reading until it is back under, so its sends wait on its side and
+   * nothing is lost (see `PeerBandwidth`). On a link that cannot pause (a browser WebSocket),
+   * a peer a whole burst over is disconnected with `HEARSAY_LIMIT_EXCEEDED`. Default: no cap.
+   */
+  bytesPerPeer?: Rate
   /** Causal buffer bound of each hosted replica (see `ReplicatedOptions.maxPending`). */
   maxPending?: number
   /** Drift bound of each hosted replica (see `ReplicatedOptions.maxDrift`). */
@@ -121,6 +129,7 @@ export interface ResolvedOptions {
   readonly maxBackoff: number
   readonly authTimeout: number
   readonly newObjectsPerPeer: Rate
+  readonly bytesPerPeer: Rate | undefined
 }
 
 /**
@@ -151,6 +160,13 @@ export function resolveOptions(options: NodeOptions): ResolvedOptions {
       burst: num(options.newObjectsPerPeer?.burst, DEFAULT_NEW_OBJECTS_RATE.burst, 'newObjectsPerPeer.burst'),
       perSecond: num(options.newObjectsPerPeer?.perSecond, DEFAULT_NEW_OBJECTS_RATE.perSecond, 'newObjectsPerPeer.perSecond', Number.MIN_VALUE),
     },
+    bytesPerPeer:
+      options.bytesPerPeer === undefined
+        ? undefined
+        : {
+            burst: num(options.bytesPerPeer.burst, NaN, 'bytesPerPeer.burst'),
+            perSecond: num(options.bytesPerPeer.perSecond, NaN, 'bytesPerPeer.perSecond', Number.MIN_VALUE),
+          },
   }
   const id = options.id === undefined ? undefined : toReplicaId(options.id)
   if (options.advertise !== undefined) {

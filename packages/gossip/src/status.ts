@@ -1,4 +1,5 @@
 import type { Dialer } from './Dialer.js'
+import type { BandwidthStats } from './PeerBandwidth.js'
 import type { Membership } from './Membership.js'
 import type { ObjectHost } from './ObjectHost.js'
 import type { PeerTable } from './PeerTable.js'
@@ -66,6 +67,8 @@ export interface NodeStatus {
   /** Batches waiting for the store. */
   readonly pendingStore: number
   readonly rounds: number
+  /** What the cap on bytes per second per peer did (zeros without `bytesPerPeer`). */
+  readonly bandwidth: Readonly<BandwidthStats>
 }
 
 /** The parts of a node a status is read from. */
@@ -81,6 +84,7 @@ export interface StatusSource {
   readonly objects: ObjectHost
   readonly updatesApplied: number
   readonly rounds: number
+  readonly bandwidth: Readonly<BandwidthStats> | undefined
 }
 
 /** A snapshot of peers, objects, traffic and backlogs, read from a node's parts. */
@@ -155,5 +159,6 @@ export function readStatus(node: StatusSource): NodeStatus {
     pendingSend,
     pendingStore: node.objects.persister.backlog,
     rounds: node.rounds,
+    bandwidth: { ...(node.bandwidth ?? { pauses: 0, pausedMs: 0, cut: 0 }) },
   }
 }

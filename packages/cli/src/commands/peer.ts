@@ -30,6 +30,7 @@ export async function peerCommand(args: readonly string[], io: Output): Promise<
     fanout: { type: 'string' },
     interval: { type: 'string' },
     'status-every': { type: 'string' },
+    'peer-rate': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   })
   expectPositionals('peer', positionals, [])
@@ -48,6 +49,7 @@ export async function peerCommand(args: readonly string[], io: Output): Promise<
   const fanout = values['fanout'] === undefined ? undefined : parseInteger('peer', '--fanout', values['fanout'] as string, 1, 64)
   const interval = values['interval'] === undefined ? undefined : parseDuration('peer', '--interval', values['interval'] as string)
   if (interval !== undefined && interval < 10) throw new UsageError('peer', '--interval must be at least 10ms, e.g. --interval 1s')
+  const peerRate = values['peer-rate'] === undefined ? undefined : parseInteger('peer', '--peer-rate', values['peer-rate'] as string, 0, Number.MAX_SAFE_INTEGER)
   const statusEvery = values['status-every'] === undefined ? 10_000 : parseDuration('peer', '--status-every', values['status-every'] as string)
   if (listen.length === 0 && peers.length === 0) io.err('note: no --listen and no --peer: this node can only sync through bundles')
 
@@ -60,7 +62,7 @@ export async function peerCommand(args: readonly string[], io: Output): Promise<
       throw new CliError(`a hearsay daemon already runs for ${dataDir}${info ? ` (pid ${info.pid})` : ''}; stop it first, or use another --data directory`)
     }
   }
-  const node = await openDataNode({ dataDir, networkKey, ...(id !== undefined && { id }), ...(fanout !== undefined && { fanout }), ...(interval !== undefined && { interval }) })
+  const node = await openDataNode({ dataDir, networkKey, ...(id !== undefined && { id }), ...(fanout !== undefined && { fanout }), ...(interval !== undefined && { interval }), ...(peerRate !== undefined && { peerRate }) })
   if (id !== undefined && node.id !== id) io.err(`note: this data directory already belongs to node ${node.id}; --id ${id} is ignored`)
   const daemon = new Daemon(node, dataDir)
   let stopping: Promise<void> | undefined
