@@ -277,6 +277,14 @@ export abstract class Replicated<Op, Json = unknown, E extends ReplicatedEvents<
     return freezeDecoded(readValue(decoder)) as Op
   }
 
+  /**
+   * The dots `update` needs applied before it (what {@link depsOf} says): a sender that cuts a
+   * history short (a byte budget) uses it to keep each prefix free of waiting updates.
+   */
+  dependencies(update: Update<Op>): readonly Dot[] | undefined {
+    return this.depsOf(update)
+  }
+
   /** The dots an update needs applied before it; by default its `deps`. Types that carry references inside the op override this instead of duplicating them in `deps`. */
   protected depsOf(update: Update<Op>): readonly Dot[] | undefined {
     return update.deps

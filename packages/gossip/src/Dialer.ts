@@ -152,6 +152,25 @@ export class Dialer {
     this.#attach(conn, true, url, undefined, this.transportFor(url).capabilities.ordered)
   }
 
+  /**
+   * Dials `url` once for a session of its own (not pinned, not redialed, never closed as a
+   * duplicate on this side); `init` sees the session before any frame of it is handled.
+   * @throws what the transport throws, as a HearsayError (`HEARSAY_TRANSPORT_ERROR` for others); `HEARSAY_NOT_OPEN` when halted.
+   */
+  async dialOnce(url: string, init: (s: Session) => void): Promise<Session> {
+    const t = this.transportFor(url)
+    let conn: Connection
+    try {
+      conn = await t.connect(url)
+    } catch (err) {
+      throw isHearsayError(err) ? err : new HearsayError(ErrorCodes.TRANSPORT_ERROR, `cannot connect to ${url}: ${(err as Error)?.message ?? err}`, { cause: err })
+    }
+    const s = this.#attach(conn, true, url, undefined, t.capabilities.ordered)
+    if (s === undefined) throw new HearsayError(ErrorCodes.NOT_OPEN, this.#halted ? 'node is closed' : `connection to ${url} refused`)
+    init(s)
+    return s
+  }
+
   /** Redials every pinned address that has no session and whose peer is not connected otherwise. */
   redialPins(connected: ReadonlyMap<string, Session>): void {
     for (const [url, pin] of this.#pinned) {
@@ -196,7 +215,8 @@ export class Dialer {
       s.close()
       return 'self'
     }
-    const other = [...this.#sessions].find((x) => x !== s && x.state === 'ready' && x.peerId === peerId)
+    // A budgeted session (Node.sync) ends by itself: it neither replaces nor is replaced by another here.
+    const other = s.budget !== undefined ? undefined : [...this.#sessions].find((x) => x !== s && x.state === 'ready' && x.peerId === peerId && x.budget === undefined)
     if (other !== undefined) {
       // Two connections between the same nodes. Dialed from both ends: both sides keep the one
       // dialed by the smaller id. Dialed twice from one end: that end keeps the newer (the older
@@ -246,13 +266,14 @@ export class Dialer {
     for (const p of this.#pinned.values()) for (const w of p.waiters.splice(0)) w.reject(new HearsayError(ErrorCodes.NOT_OPEN, 'node closed'))
   }
 
-  #attach(conn: Connection, dialed: boolean, url: string | undefined, listener: string | undefined, ordered: boolean): void {
+  #attach(conn: Connection, dialed: boolean, url: string | undefined, listener: string | undefined, ordered: boolean): Session | undefined {
     if (this.#halted) {
       conn.close()
-      return
+      return undefined
     }
     const s = this.#options.session(conn, dialed, url, listener, ordered)
     if (s !== undefined) this.#sessions.add(s)
+    return s
   }
 
   #settlePin(url: string, result: { id: string } | { error: Error }): void {

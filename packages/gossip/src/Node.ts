@@ -18,6 +18,7 @@ import {
   type Transport,
 } from '@hearsay/core'
 import { Security } from './secure/Security.js'
+import { SyncBudget, runSync, type SyncOptions, type SyncResult } from './Budget.js'
 import { PeerQuota } from './PeerQuota.js'
 import { PeerBandwidth } from './PeerBandwidth.js'
 import { exportBundle, importBundle, type BundleHost, type ImportResult } from './bundle.js'
@@ -437,6 +438,35 @@ export class Node extends Emitter<NodeEvents> {
     if (this.#rounds % 10 === 0 && this.#seen.dirty) void this.#seen.save(true)
   }
 
+  /**
+   * Syncs once with the peer at `url` over a connection of its own, sending at most
+   * `maxBytes` of updates: each object's history the peer lacks goes oldest first (per source
+   * in seq order, sources by hybrid time), so whatever arrives the peer applies without gaps;
+   * at the first update that does not fit the sync stops, closes the connection and resolves
+   * with `stopped: 'budget'`. The next sync starts from the vectors the peer then reports, so
+   * it picks up exactly where this one stopped and sends nothing the peer holds; a connection
+   * cut midway (`stopped: 'closed'`) loses nothing either. What the peer sends back in the
+   * session is not budgeted (it runs its own sync for that). A first update larger than
+   * `maxBytes` is sent alone, so the budget is exceeded by at most that one update
+   * (`overBudget`) and repeated syncs always progress.
+   * @throws RangeError on a `maxBytes` or `timeout` that is not a positive number.
+   * @throws HearsayError when no session could be made: `HEARSAY_NOT_SUPPORTED` (no transport for the scheme), `HEARSAY_TRANSPORT_ERROR`, `HEARSAY_AUTH_FAILED`, `HEARSAY_TIMEOUT`, `HEARSAY_NOT_OPEN`.
+   */
+  async sync(url: string, options: SyncOptions = {}): Promise<SyncResult> {
+    const maxBytes = options.maxBytes ?? Infinity
+    const timeout = options.timeout ?? 60_000
+    if (typeof maxBytes !== 'number' || !(maxBytes > 0)) throw new RangeError(`maxBytes is a positive number of bytes; got ${String(maxBytes)}`)
+    if (typeof timeout !== 'number' || !(timeout > 0)) throw new RangeError(`timeout is a positive number of ms; got ${String(timeout)}`)
+    this.#dialer.transportFor(url)
+    await this.start()
+    if (this.#closed) throw new HearsayError(ErrorCodes.NOT_OPEN, 'node is closed')
+    const budget = new SyncBudget(maxBytes)
+    const s = await this.#dialer.dialOnce(url, (x) => {
+      x.budget = budget
+    })
+    return runSync(s, budget, { now: this.#now, timers: this.#timers, timeout })
+  }
+
   /** Runs an anti-entropy round with every connected peer now, reconciling any difference at once (besides the periodic rounds). */
   syncNow(): void {
     for (const s of this.#dialer.sessions) if (s.state === 'ready') s.startRound(true)
@@ -550,8 +580,8 @@ export class Node extends Emitter<NodeEvents> {
       this.#log('info', 'peer connected', { peer: peerId, address: s.connection.remoteAddress })
       this.emit('peer-connected', peerId, s.connection.remoteAddress)
     }
-    // The dialing side opens with a round so a new connection syncs at once.
-    if (s.dialed) s.startRound(true)
+    // The dialing side opens with a round so a new connection syncs at once (a sync's session runs its own).
+    if (s.dialed && s.budget === undefined) s.startRound(true)
   }
 
   #sessionClosed(s: Session, reason: Error | undefined): void {

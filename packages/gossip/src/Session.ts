@@ -35,6 +35,7 @@ import {
   type VectorEntry,
 } from './messages.js'
 import type { HostedObject, ObjectHost } from './ObjectHost.js'
+import type { SyncBudget } from './Budget.js'
 import type { Timers } from './options.js'
 
 /** Buckets holding at most this many objects (on either side) are listed object by object instead of split further. */
@@ -122,6 +123,10 @@ export class Session {
   /** When a frame last arrived. */
   lastHeard: number
   readonly stats = { bytesIn: 0, bytesOut: 0, framesIn: 0, framesOut: 0, rounds: 0, badFrames: 0, objectsDeferred: 0 }
+  /** Set on a session of `Node.sync`: its history goes oldest first within this byte budget, and it sends no live pushes. */
+  budget: SyncBudget | undefined
+  /** Why the session closed, when it closed on an error. */
+  closeReason: Error | undefined
   readonly #host: SessionHost
   #authTimer: unknown
   /** What the peer is known to hold, per object (its vectors, ranges it sent, ranges we sent), and the live outbox. */
@@ -167,6 +172,11 @@ export class Session {
     return this.#queued + this.connection.bufferedBytes
   }
 
+  /** True when nothing waits to be sent: no queued frame, no history to encode, nothing in the connection's buffer. */
+  get idle(): boolean {
+    return this.#queue.length === 0 && this.#work.length === 0 && this.connection.bufferedBytes === 0
+  }
+
   /**
    * Closes the connection. Frames already queued still go out (a refusal reaches the peer)
    * unless the reason is backpressure or an oversized frame, which close at once.
@@ -181,6 +191,7 @@ export class Session {
   #closed(reason: Error | undefined): void {
     if (this.state === 'closed') return
     this.state = 'closed'
+    this.closeReason = reason
     if (this.#authTimer !== undefined) this.#host.timers.clearTimeout(this.#authTimer)
     this.#authTimer = undefined
     this.#queue = []
@@ -350,6 +361,7 @@ export class Session {
     const equal = mine.count === count && bytesEqual(mine.hash, hash)
     this.lastSync = this.#host.now()
     this.inSync = equal
+    if (equal && this.budget !== undefined) this.budget.equalRoots++
     this.#host.events.synced(this, equal)
     const answer = (flags & (RootFlags.Equal | RootFlags.Deferred)) !== 0
     if (equal) {
@@ -578,10 +590,28 @@ export class Session {
 
   /** Sends everything of an object past `since`, once the object's local writes are durable. */
   sendHistory(objectId: string, since: ReadonlyVersionVector): void {
+    if (this.budget !== undefined) return this.#sendBudgeted(objectId, since, this.budget)
     this.#whenDurable(objectId, (o) => {
       const ranges = this.#link.history(objectId, o.replica, since)
       if (ranges.length === 0) return
       this.#work.push(this.#rangeFrames(o, ranges))
+      this.#pump()
+    })
+  }
+
+  #sendBudgeted(objectId: string, since: ReadonlyVersionVector, budget: SyncBudget): void {
+    budget.waiting++
+    this.#whenDurable(objectId, (o) => {
+      budget.waiting--
+      const from = budget.since(objectId, since)
+      const ranges = this.#link.history(objectId, o.replica, from)
+      if (ranges.length === 0) return
+      const encode = (chunk: readonly Range<any>[]) => buildFrame((e) => {
+        writeRangesHead(e, o.objectId, o.typeId)
+        o.replica.writeRanges(e, chunk)
+      })
+      const tooLarge = (bytes: number) => this.#host.events.report(new HearsayError(ErrorCodes.FRAME_TOO_LARGE, `one update of ${objectId} encodes to ${bytes} bytes, over the frame cap of ${this.#host.maxFrame}; it and the rest of ${objectId} not sent`), this)
+      this.#work.push(budget.frames(objectId, ranges, this.#host.maxFrame, encode, tooLarge, { since: from, depsOf: (u) => o.replica.dependencies(u) }))
       this.#pump()
     })
   }
@@ -628,7 +658,7 @@ export class Session {
    * made in one tick are joined per object and sent as one frame (split only at the frame cap).
    */
   push(o: HostedObject, ranges: readonly Range<any>[]): void {
-    if (this.state !== 'ready') return
+    if (this.state !== 'ready' || this.budget !== undefined) return
     this.#link.push(o.objectId, ranges)
   }
 
