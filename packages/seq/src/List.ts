@@ -2,6 +2,7 @@ import { ListTypeId, assertValue, readValue, registerType, writeValue, type Repl
 import { SequenceBase } from './SequenceBase.js'
 import type { ContentKind } from './SeqEngine.js'
 import type { ContentCodec } from './ops.js'
+import { listMoves } from './moves.js'
 import type { Leaf } from './BlockTree.js'
 
 const listKind: ContentKind<readonly Value[]> = {
@@ -56,7 +57,7 @@ export class List<T extends Value = Value> extends SequenceBase<readonly Value[]
   static override readonly typeName = 'List'
 
   constructor(options: ListOptions = {}) {
-    super(options, listKind, listCodec, true)
+    super(options, listKind, listCodec, listMoves)
   }
 
   /**

@@ -3,7 +3,7 @@
 // that apply it. The parts live in their own files and take the engine as their first argument:
 // SourceLog.ts (a source's log of runs and packed delete records), validate.ts, integrate.ts
 // (placing inserts), deletes.ts, moves.ts (list moves), history.ts (packing runs into updates)
-// and invariants.ts. The fields they share are plain fields marked internal: the package does
+// and invariants.ts (checked by tests through checkInvariants). The fields they share are plain fields marked internal: the package does
 // not export the engine. See PROTOCOL.md.
 import type { ReadonlyVersionVector, ReplicaId, Update } from '@hearsay/core'
 import { Block, BlockTree, DELETED, Frag, setChainNext, type Leaf } from './BlockTree.js'
@@ -11,9 +11,8 @@ import { applyDelete, deleteOne, deleteRange } from './deletes.js'
 import { allGone } from './gone.js'
 import { history } from './history.js'
 import { integrate } from './integrate.js'
-import { checkInvariants } from './invariants.js'
 import { InvalidOp } from './InvalidOp.js'
-import { applyMove, elementAt, indexOfElement, localMove } from './moves.js'
+import { elementAt, indexOfElement, type ListMoves } from './moves.js'
 import { DELETE, INSERT, MOVE, PartReader, ReadSeqOp, type DeletePart, type DeleteRange, type InsertPart, type MovePart, type Ref, type SeqOp } from './ops.js'
 import { Origins, SourceLog, appendDelRange, pushRange, type InsRun } from './SourceLog.js'
 import { validate } from './validate.js'
@@ -50,10 +49,16 @@ export class SeqEngine<C> {
   /** Edits since the last `takeEdits`, when tracking is on. */
   edits: Edit<C>[] | null = null
 
+  /** True for a List: its engine has moves. */
+  readonly isList: boolean
+
   constructor(
     readonly kind: ContentKind<C>,
-    readonly isList: boolean,
-  ) {}
+    /** A List's moves (./moves.ts); null for a Text. */
+    readonly moves: ListMoves | null,
+  ) {
+    this.isList = moves !== null
+  }
 
   agent(name: string): SourceLog<C> {
     let a = this.byName.get(name)
@@ -509,7 +514,7 @@ export class SeqEngine<C> {
             deleteOne(this, self, run, ps, k, st, n, dir, skip)
             k += n
           }
-        } else applyMove(this, self, ps, { kind: MOVE, len: 1, left: r.left, right: r.right, elem: r.elem, time: r.time })
+        } else this.moves!.applyMove(this, self, ps, { kind: MOVE, len: 1, left: r.left, right: r.right, elem: r.elem, time: r.time })
       }
       ps = end + 1
     }
@@ -524,7 +529,7 @@ export class SeqEngine<C> {
         const skip = ps <= covered ? covered - ps + 1 : 0
         if (p.kind === INSERT) this.#applyInsert(self, ps, p.len, p.left, p.right, p.segs, skip)
         else if (p.kind === DELETE) applyDelete(this, self, ps, p, skip)
-        else applyMove(this, self, ps, p)
+        else this.moves!.applyMove(this, self, ps, p)
       }
       ps = end + 1
     }
@@ -572,7 +577,7 @@ export class SeqEngine<C> {
 
   /** Local move of the element at visible `from` so it ends at visible `to`; returns the part. */
   localMove(me: SourceLog<C>, seq: number, time: number, from: number, to: number): MovePart {
-    return localMove(this, me, seq, time, from, to)
+    return this.moves!.localMove(this, me, seq, time, from, to)
   }
 
   /** The element (agent, seq) shown by the visible slot at `index`. */
@@ -595,11 +600,6 @@ export class SeqEngine<C> {
     for (let l: Leaf<C> | null = this.tree.first; l !== null; l = l.next) {
       for (const b of l.blocks) if (b.state === 0) yield b.content
     }
-  }
-
-  /** Test-only: tree sums, fragment chains and logs agree (see invariants.ts). */
-  check(): void {
-    checkInvariants(this)
   }
 }
 

@@ -73,7 +73,7 @@ export class Text extends SequenceBase<string, string> {
   static override readonly typeName = 'Text'
 
   constructor(options: TextOptions = {}) {
-    super(options, textKind, textCodec, false)
+    super(options, textKind, textCodec, null)
   }
 
   /**

@@ -2,7 +2,6 @@
 // surrogate pair; list elements through moves.ts), and the ranges logged in the source's delete run.
 import { DELETED, type Block } from './BlockTree.js'
 import { allGone } from './gone.js'
-import { deleteListChars } from './moves.js'
 import type { DeletePart, Ref } from './ops.js'
 import type { SeqEngine } from './SeqEngine.js'
 import { appendDelRange, type SourceLog } from './SourceLog.js'
@@ -49,7 +48,7 @@ export function deleteRange<C>(e: SeqEngine<C>, agent: number, lo: number, n: nu
     s += take
     if (e.isList) {
       // Moves and merges may have replaced `b`: look the rest up afresh.
-      deleteListChars(e, b, off, take)
+      e.moves!.deleteListChars(e, b, off, take)
       if (s > hi) return
       b = e.findChar(agent, s)
       continue

@@ -21,6 +21,7 @@
 export { Text } from './Text.js'
 export type { TextOptions } from './Text.js'
 export { List } from './List.js'
+export { checkInvariants } from './invariants.js'
 export type { ListOptions } from './List.js'
 export type { ElementId, SequenceEvents } from './SequenceBase.js'
 export { applyListDelta, applyTextDelta, composeDeltas, composeEdits } from './delta.js'

@@ -1,10 +1,21 @@
-// The engine's invariants, checked by tests after every random run (SequenceBase.checkInvariants).
+// The engine's invariants, checked by tests after every random run (checkInvariants). Its own
+// file, reached only through checkInvariants: an app that never calls it does not bundle it.
 import type { Block } from './BlockTree.js'
 import type { SeqEngine } from './SeqEngine.js'
+import { engineOf, type SequenceBase } from './SequenceBase.js'
 import type { InsRun } from './SourceLog.js'
 
-/** Test-only: the tree sums, fragment chains, fragment indexes and logs of `e` agree; throws on the first inconsistency. */
-export function checkInvariants<C>(e: SeqEngine<C>): void {
+/**
+ * Checks the internal consistency of a {@link List} or {@link Text}: the tree sums, fragment
+ * chains, fragment indexes and per-source logs agree. For property tests (point it at a
+ * sequence after every random run, e.g. as `checkConvergence`'s `invariant`).
+ * @throws Error naming the first inconsistency.
+ */
+export function checkInvariants(sequence: SequenceBase<any, unknown, any>): void {
+  checkEngine(engineOf(sequence))
+}
+
+function checkEngine<C>(e: SeqEngine<C>): void {
   e.tree.check()
   for (const a of e.agents) {
     let prev = 0

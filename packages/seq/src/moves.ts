@@ -156,3 +156,17 @@ export function indexOfElement<C>(e: SeqEngine<C>, agent: number, seq: number): 
   if (b.state !== 0) return -1
   return e.tree.visBefore(b) + (ws - b.seq)
 }
+
+/**
+ * What only a List does: moves and the deletes of elements that may have moved. List hands it
+ * to its engine; Text has none, so a Text bundle leaves this file's list code out (a move in a
+ * text is refused by validate before anything would call it).
+ */
+export interface ListMoves {
+  readonly applyMove: typeof applyMove
+  readonly localMove: typeof localMove
+  readonly deleteListChars: typeof deleteListChars
+}
+
+/** The moves of a List's engine. */
+export const listMoves: ListMoves = { applyMove, localMove, deleteListChars }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import * as fc from 'fast-check'
 import { ErrorCodes, ListTypeId, createReplica, type HearsayError } from '@hearsay/core'
 import { checkConvergence, prng, withSeed } from '@hearsay/core/testing'
-import { List, applyListDelta, type Delta } from '@hearsay/seq'
+import { checkInvariants, List, applyListDelta, type Delta } from '@hearsay/seq'
 import { blocksOf, randomSeqOp } from './helpers.ts'
 
 type ListOp = { kind: 'ins'; at: number; n: number } | { kind: 'del'; at: number; n: number } | { kind: 'mov'; from: number; to: number }
@@ -33,7 +33,7 @@ function applyListOp(l: List<string>, op: ListOp): void {
 }
 
 function noDuplicates(l: List<string>): void {
-  l.checkInvariants()
+  checkInvariants(l)
   const a = l.toArray()
   assert.equal(new Set(a).size, a.length, `duplicated element in ${JSON.stringify(a)}`)
 }
@@ -69,7 +69,7 @@ test('move places the element at the target index', () => {
         const [x] = ref.splice(from, 1)
         ref.splice(to, 0, x!)
         assert.deepEqual(l.toArray(), ref, `move(${from}, ${to}) of ${n}`)
-        l.checkInvariants()
+        checkInvariants(l)
       }
     }
   }
@@ -169,7 +169,7 @@ test('a List load builds the same document as placing each block in the tree (ra
       let mirror: number[] = []
       tracked.on('change', (d: Delta<readonly number[]>) => (mirror = applyListDelta(mirror, d)))
       tracked.applyRanges(tracked.decodeRanges(bytes))
-      for (const l of [built, tracked]) l.checkInvariants()
+      for (const l of [built, tracked]) checkInvariants(l)
       assert.deepEqual(built.toArray(), tracked.toArray(), `op ${i}`)
       assert.deepEqual(mirror, tracked.toArray(), `op ${i}, deltas`)
       assert.deepEqual(built.encodeState(), tracked.encodeState(), `op ${i}, state`)
@@ -180,7 +180,7 @@ test('a List load builds the same document as placing each block in the tree (ra
         l.move(0, l.length - 1)
       }
       assert.deepEqual(built.toArray(), tracked.toArray(), `op ${i}, edited`)
-      built.checkInvariants()
+      checkInvariants(built)
     }
   })
 })

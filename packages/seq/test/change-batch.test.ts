@@ -4,7 +4,7 @@ import assert from 'node:assert/strict'
 import { setImmediate as tick } from 'node:timers/promises'
 import { LOCAL_ORIGIN } from '@hearsay/core'
 import { withSeed, prng } from '@hearsay/core/testing'
-import { List, Text, applyListDelta, applyTextDelta, composeDeltas, composeEdits, type Delta, type SeqEdit } from '@hearsay/seq'
+import { checkInvariants, List, Text, applyListDelta, applyTextDelta, composeDeltas, composeEdits, type Delta, type SeqEdit } from '@hearsay/seq'
 
 type PRNG = prng.PRNG
 
@@ -206,7 +206,7 @@ test('Text: a batch of offline edits arrives over a stream as one change event',
     assertCanonical(events[0]!.delta)
     assert.equal(applyTextDelta(before, events[0]!.delta), b.toString())
     assert.notEqual(events[0]!.origin, LOCAL_ORIGIN)
-    b.checkInvariants()
+    checkInvariants(b)
   })
 })
 
