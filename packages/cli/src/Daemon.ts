@@ -253,8 +253,9 @@ export class Daemon extends Emitter<DaemonEvents> {
     }
   }
 
-  #object(id: string): Replicated<any> {
-    const r = id === MEMBERSHIP_OBJECT_ID ? undefined : this.node.get(id)
+  async #object(id: string): Promise<Replicated<any>> {
+    // A stored object is loaded on first use (Node.load).
+    const r = id === MEMBERSHIP_OBJECT_ID ? undefined : await this.#load(id)
     if (r === undefined) throw new CliError(`no object ${JSON.stringify(id)} on this node ('hearsay ls' lists them)`, ExitCode.NOT_FOUND)
     return r
   }
@@ -263,7 +264,7 @@ export class Daemon extends Emitter<DaemonEvents> {
   // (and fail when the store did).
   async #get(object: string, key: string | undefined): Promise<{ value: unknown }> {
     await this.#durable()
-    const r = this.#object(object)
+    const r = await this.#object(object)
     const json = jsonOf(r) as Record<string, unknown>
     if (key === undefined) return { value: json }
     if (r instanceof LWWMap ? !r.has(key) : json === null || typeof json !== 'object' || !Object.hasOwn(json, key)) {
@@ -274,7 +275,7 @@ export class Daemon extends Emitter<DaemonEvents> {
 
   async #map(object: string): Promise<LWWMap> {
     if (object === MEMBERSHIP_OBJECT_ID) throw new CliError(`${object} is the node's membership; pick another object name`)
-    const existed = this.node.get(object) !== undefined
+    const existed = (await this.#load(object)) !== undefined
     let map: LWWMap
     try {
       map = await this.node.open(object, LWWMap)
@@ -347,7 +348,7 @@ export class Daemon extends Emitter<DaemonEvents> {
       else ctx.send({ type: 'change', key: null, value: jsonOf(replica) })
     }
     let detach: (() => void) | undefined
-    const existing = this.node.get(object)
+    const existing = await this.#load(object)
     if (existing !== undefined) detach = attach(existing)
     const onAppeared = (id: string, replica: Replicated<any>): void => {
       if (id !== object || detach !== undefined) return
@@ -373,18 +374,31 @@ export class Daemon extends Emitter<DaemonEvents> {
     detach?.()
   }
 
-  /** Every object except the membership, for `ls`. */
-  ls(): LsEntry[] {
-    return this.node
-      .status()
-      .objects.filter((o) => o.id !== MEMBERSHIP_OBJECT_ID)
-      .map((o) => ({ id: o.id, type: o.typeName, size: sizeOf(this.node.get(o.id)!), clock: o.vector }))
+  // The replica of a hosted object, loaded when not yet; undefined for a bad name or one not hosted.
+  async #load(object: string): Promise<Replicated<any> | undefined> {
+    try {
+      return await this.node.load(object)
+    } catch (err) {
+      if (isHearsayError(err, ErrorCodes.NOT_OPEN)) throw err
+      throw new CliError(`cannot load ${JSON.stringify(object)} from the store: ${(err as Error).message}`)
+    }
+  }
+
+  /** Every object except the membership, for `ls` (each loaded, for its size). */
+  async ls(): Promise<LsEntry[]> {
+    const out: LsEntry[] = []
+    for (const o of this.node.status().objects) {
+      if (o.id === MEMBERSHIP_OBJECT_ID) continue
+      const r = await this.#load(o.id)
+      out.push({ id: o.id, type: o.typeName, size: r === undefined ? null : sizeOf(r), clock: o.vector })
+    }
+    return out
   }
 
   /** The report printed by `hearsay status`, lag per peer computed from the digests they sent. */
   async status(): Promise<StatusReport> {
     const s = this.node.status()
-    const objects = this.ls()
+    const objects = await this.ls()
     const peers: PeerReport[] = []
     // Every peer's stored digest is read at once: one by one, the first status after a start
     // with hundreds of peers waited on hundreds of store reads in a row (issue 19 part 5).

@@ -130,7 +130,8 @@ export function explainLocal(n: NodeFacts): string[] {
 export interface FactSource {
   readonly id: string | undefined
   status(): { peers: ReadonlyArray<{ id: string; connected: boolean; inSync: boolean; suspected: boolean; lastSync: number | undefined }>; objects: ReadonlyArray<{ id: string }> }
-  get(objectId: string): Replicated<any> | undefined
+  /** The replica of a hosted object, loaded from the store if nothing used it yet. */
+  load(objectId: string): Promise<Replicated<any> | undefined>
   digestSeen(peerId: string): Promise<Map<string, ReadonlyVersionVector>>
 }
 
@@ -147,7 +148,7 @@ export async function gatherFacts(node: FactSource, options: { object?: string; 
   const ids = options.object !== undefined ? [options.object] : s.objects.map((o) => o.id).filter((id) => id !== options.skip)
   const objects: ObjectFacts[] = []
   for (const id of ids) {
-    const r = node.get(id)
+    const r = await node.load(id)
     if (r === undefined) continue
     const f = replicaFacts(r, { kept: options.kept === true })
     objects.push({

@@ -12,7 +12,7 @@ function source(id: string, objects: Record<string, Replicated<any>>, peers: Rec
       objects: Object.keys(objects).map((o) => ({ id: o })),
       peers: Object.keys(peers).map((p) => ({ id: p, connected: true, inSync: false, suspected: false, lastSync: Date.UTC(2026, 11, 3, 12) })),
     }),
-    get: (o) => objects[o],
+    load: async (o) => objects[o],
     digestSeen: async (p) => new Map(Object.entries(peers[p] ?? {}).map(([o, v]) => [o, new VersionVector(v)])),
   }
 }

@@ -1,8 +1,12 @@
 import { sha256 } from '@noble/hashes/sha2.js'
 import * as encoding from 'lib0/encoding'
-import {  } from '@hearsay/core'
+import type { ReadonlyVersionVector } from '@hearsay/core'
 import { ROOT_HASH_BYTES } from './messages.js'
 import type { HostedObject } from './ObjectHost.js'
+import type { IndexLine } from './ObjectIndex.js'
+
+/** A hosted object: loaded (its replica) or not (its index line, whose content hash is known). */
+export type ContentSource = HostedObject | IndexLine
 
 /**
  * Content hashes of hosted objects, for the content check of the in-sync exchange: per object
@@ -16,19 +20,40 @@ import type { HostedObject } from './ObjectHost.js'
  * one hash per object changed since the last check, not a pass over every object (that pass,
  * a Map walk and a 16-byte XOR per object every tenth round, made the in-sync round ~20%
  * slower at 1k-10k objects).
+ *
+ * An object not loaded (an index line) brings the hash the store's index holds for it: the
+ * host loads at start every object whose line has none.
  */
 export class ContentHashes {
   readonly #cache = new Map<string, Uint8Array>()
   /** Hosted objects whose hash is not in the root (new, changed, or empty when last looked at). */
   readonly #stale = new Set<string>()
   readonly #root = new Uint8Array(ROOT_HASH_BYTES)
-  readonly #lookup: (objectId: string) => HostedObject | undefined
+  readonly #lookup: (objectId: string) => ContentSource | undefined
+  readonly #computedHook: ((objectId: string, clock: ReadonlyVersionVector, hash: Uint8Array) => void) | undefined
   /** Objects hashed since the node started (each change of an object costs one encodeState at the next check). */
   computed = 0
 
-  /** @param lookup the hosted object of an id (the root covers exactly the hosted objects). */
-  constructor(lookup: (objectId: string) => HostedObject | undefined) {
+  /**
+   * @param lookup the hosted object of an id (the root covers exactly the hosted objects).
+   * @param computed told every hash computed from a loaded replica, with the vector it holds for.
+   */
+  constructor(lookup: (objectId: string) => ContentSource | undefined, computed?: (objectId: string, clock: ReadonlyVersionVector, hash: Uint8Array) => void) {
     this.#lookup = lookup
+    this.#computedHook = computed
+  }
+
+  /** Puts the known hash of an object not loaded into the root (at start). */
+  seed(line: IndexLine): void {
+    if (line.content === undefined || this.#cache.has(line.objectId)) return
+    this.#cache.set(line.objectId, line.content)
+    this.#stale.delete(line.objectId)
+    this.#xor(line.content)
+  }
+
+  /** True when the object's hash is in the root now. */
+  has(objectId: string): boolean {
+    return this.#cache.has(objectId)
   }
 
   /** Forgets an object's hash (it was hosted, applied something, or was replaced). */
@@ -41,10 +66,19 @@ export class ContentHashes {
     this.#stale.add(objectId)
   }
 
-  /** The content hash of an object (16 bytes). */
-  of(o: HostedObject): Uint8Array {
+  /** The content hash of an object (16 bytes). @throws Error for an object not loaded whose line holds no hash (the host never leaves one so). */
+  of(o: ContentSource): Uint8Array {
     let h = this.#cache.get(o.objectId)
-    if (h === undefined) {
+    if (h === undefined && !('replica' in o)) {
+      if (o.content === undefined) throw new Error(`content hash of ${o.objectId} is unknown and the object is not loaded`)
+      h = o.content
+      if (o.vectorBytes.length > 1 && this.#lookup(o.objectId) === o) {
+        this.#cache.set(o.objectId, h)
+        this.#stale.delete(o.objectId)
+        this.#xor(h)
+      }
+    }
+    if (h === undefined && 'replica' in o) {
       const e = encoding.createEncoder()
       encoding.writeVarString(e, o.objectId)
       h = sha256.create().update(encoding.toUint8Array(e)).update(o.replica.encodeState()).digest().slice(0, ROOT_HASH_BYTES)
@@ -55,8 +89,9 @@ export class ContentHashes {
         this.#stale.delete(o.objectId)
         this.#xor(h)
       }
+      this.#computedHook?.(o.objectId, o.clock, h)
     }
-    return h
+    return h!
   }
 
   /** XOR of the content hashes of the non-empty hosted objects (a copy). */

@@ -8,10 +8,12 @@ export interface IndexedObject {
   readonly objectId: string
   readonly typeId: number
   readonly clock: ReadonlyVersionVector
+  /** The clock canonically encoded, when the object holds it so (an object not loaded): read instead of `clock`. */
+  readonly vectorBytes?: Uint8Array
 }
 
 interface Entry {
-  readonly object: IndexedObject
+  object: IndexedObject
   /** 16 hex digits: the first 64 bits of SHA-256(object id); places the object in the bucket tree. */
   readonly key: string
   /** SHA-256 over id, type and vector, cut to 16 bytes; undefined while the clock is empty. */
@@ -45,11 +47,23 @@ export function objectKey(objectId: string): string {
 
 /** The entry hash of an object: SHA-256 over its id, type id and canonical vector, cut to 16 bytes. */
 export function entryHash(objectId: string, typeId: number, clock: ReadonlyVersionVector): Uint8Array {
+  return entryHashOf(objectId, typeId, encodeVersionVector(clock))
+}
+
+/** {@link entryHash} from the canonically encoded vector. */
+export function entryHashOf(objectId: string, typeId: number, vectorBytes: Uint8Array): Uint8Array {
   const e = encoding.createEncoder()
   encoding.writeVarString(e, objectId)
   encoding.writeVarUint(e, typeId)
   const head = encoding.toUint8Array(e)
-  return sha256.create().update(head).update(encodeVersionVector(clock)).digest().slice(0, ROOT_HASH_BYTES)
+  return sha256.create().update(head).update(vectorBytes).digest().slice(0, ROOT_HASH_BYTES)
+}
+
+/** The entry hash of an indexed object, undefined while its clock is empty. */
+function hashOf(o: IndexedObject): Uint8Array | undefined {
+  const bytes = o.vectorBytes
+  if (bytes !== undefined) return bytes.length === 1 && bytes[0] === 0 ? undefined : entryHashOf(o.objectId, o.typeId, bytes)
+  return o.clock.size === 0 ? undefined : entryHash(o.objectId, o.typeId, o.clock)
 }
 
 function xorInto(target: Uint8Array, src: Uint8Array, n: number): void {
@@ -88,6 +102,17 @@ export class DigestIndex {
     set.add(entry)
     this.#dirty.add(entry)
     this.#changed(entry)
+  }
+
+  /**
+   * Puts `object` in the place of the indexed object of the same id (an object loaded in the
+   * place of its index line) and rehashes it when it is next needed.
+   */
+  rebind(object: IndexedObject): void {
+    const entry = this.#entries.get(object.objectId)
+    if (entry === undefined) return this.add(object)
+    entry.object = object
+    this.touch(object.objectId)
   }
 
   /** Removes an object. */
@@ -179,8 +204,7 @@ export class DigestIndex {
       entry.dirty = false
       if (this.#entries.get(entry.object.objectId) !== entry) continue
       if (entry.hash !== undefined) this.#toggle(entry, entry.hash, -1)
-      const { objectId, typeId, clock } = entry.object
-      entry.hash = clock.size === 0 ? undefined : entryHash(objectId, typeId, clock)
+      entry.hash = hashOf(entry.object)
       if (entry.hash !== undefined) this.#toggle(entry, entry.hash, 1)
     }
     this.#dirty.clear()

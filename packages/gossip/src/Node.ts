@@ -282,7 +282,7 @@ export class Node extends Emitter<NodeEvents> {
     this.#incarnation = await Incarnation.begin(this.#store, this.#id, (n) => this.#security.randomBytes(n))
     this.#log('info', 'writing under a fresh incarnation', { source: this.#incarnation.source })
     await this.#objects.restore()
-    let membership = this.#objects.get(MEMBERSHIP_OBJECT_ID)?.replica
+    let membership = (await this.#objects.load(MEMBERSHIP_OBJECT_ID))?.replica
     if (!(membership instanceof Membership)) {
       membership = new Membership(this.#replicaOptions())
       this.#objects.host(MEMBERSHIP_OBJECT_ID, membership)
@@ -318,6 +318,7 @@ export class Node extends Emitter<NodeEvents> {
     }
     await this.#dialer.close()
     try {
+      await this.#objects.saveIndex()
       await this.#objects.persister.idle()
       await this.#seen.save()
     } catch {
@@ -346,9 +347,25 @@ export class Node extends Emitter<NodeEvents> {
     return this.#objects.open(objectId, Type)
   }
 
-  /** The replica of a hosted object, if any (objects created by peers included). */
+  /**
+   * The replica of a loaded object, if any (objects created by peers included). A stored object
+   * is loaded on first use (`open`, a peer's ranges or request, a bundle), so after a restart
+   * `get` returns undefined for one nothing used yet: `open` it (see {@link objectIds} for
+   * every hosted id).
+   */
   get(objectId: string): Replicated<any> | undefined {
     return this.#objects.get(objectId)?.replica
+  }
+
+  /**
+   * The replica of a hosted object, loaded from the store first when nothing used it since the
+   * node started (see {@link get}); undefined when the object is not hosted.
+   * @throws what the store or decoding throws for an object that cannot be loaded.
+   */
+  async load(objectId: string): Promise<Replicated<any> | undefined> {
+    await this.start()
+    if (this.#closed) throw new HearsayError(ErrorCodes.NOT_OPEN, 'node is closed')
+    return (await this.#objects.load(objectId))?.replica
   }
 
   /** Ids of every hosted object, sorted. */
@@ -557,7 +574,7 @@ export class Node extends Emitter<NodeEvents> {
     const index = this.#objects.index
     this.#seen.recordInSync(peerId, index.root(), index.version, (since) => {
       const entries = []
-      for (const o of since === undefined ? this.#objects.values() : index.changedSince(since)) {
+      for (const o of since === undefined ? this.#objects.entries() : index.changedSince(since)) {
         if (o.clock.size > 0) entries.push({ objectId: o.objectId, typeId: o.typeId, vector: o.clock.clone() })
       }
       return entries

@@ -5,6 +5,8 @@ import {
   restoreObject,
   ErrorCodes,
   HearsayError,
+  bytesEqual,
+  encodeVersionVector,
   type Range,
   type ReadonlyVersionVector,
   type Replicated,
@@ -14,6 +16,7 @@ import {
 } from '@hearsay/core'
 import { ContentHashes } from './ContentHashes.js'
 import { DigestIndex } from './DigestIndex.js'
+import { INDEX_OBJECT_ID, ObjectIndex, type IndexLine } from './ObjectIndex.js'
 import type { Logger } from './options.js'
 import { Persister, type CompactionPolicy } from './Persister.js'
 
@@ -45,21 +48,45 @@ export interface ObjectHostOptions {
   adopted(objectId: string, replica: Replicated<any>): void
 }
 
+/** What {@link ObjectHost.restore} found of the stored object index. */
+export interface IndexRestore {
+  /** Objects hosted from their index line only (not loaded). */
+  readonly idle: number
+  /** Objects loaded at start because their line was missing, damaged or held no content hash. */
+  readonly loaded: number
+  /** Why the stored index was unreadable (then rebuilt from every object's updates), if it was. */
+  readonly damage: string | undefined
+}
+
 /**
  * The objects a node hosts, by id: opening (hosted, else loaded from the store, else created),
  * restoring everything stored at start, creating and adopting objects peers bring, the digest
  * index over their vectors, and the path of every applied range: appended to the store (a
  * local write durable before it is forwarded), then handed to `forward`.
+ *
+ * Objects are loaded on first use: at start only the stored {@link ObjectIndex} is read, and
+ * an object is hosted by its index line (type, stored vector, content hash), which is all the
+ * digest exchange reads. Its replica is materialized from its stored updates when it is
+ * opened, when a peer sends it ranges or needs its history, or when a bundle carries it
+ * ({@link load}); `get` and `values` see loaded objects only, `entry` and `entries` every one.
  */
 export class ObjectHost {
   readonly #options: ObjectHostOptions
   readonly #objects = new Map<string, HostedObject>()
+  /** Hosted objects not loaded: their index lines. */
+  readonly #idle = new Map<string, IndexLine>()
+  readonly #loading = new Map<string, Promise<HostedObject | undefined>>()
   readonly #opening = new Map<string, Promise<Replicated<any>>>()
   #halted = false
   /** Root digest, buckets and per-object hashes over every hosted object's vector. */
   readonly index = new DigestIndex()
   /** Content hashes of the hosted objects, for the content check. */
-  readonly contents = new ContentHashes((id) => this.#objects.get(id))
+  readonly contents = new ContentHashes(
+    (id) => this.#objects.get(id) ?? this.#idle.get(id),
+    (id, clock, hash) => this.objectIndex.noteContent(id, clock, hash),
+  )
+  /** Type, stored vector and content hash of every stored object, kept in the store with the updates. */
+  readonly objectIndex = new ObjectIndex()
   /** The store appends and compactions of every hosted object. */
   readonly persister: Persister
 
@@ -69,41 +96,178 @@ export class ObjectHost {
       policy: options.compaction,
       onError: options.storeError,
       onFailed: options.storeFailed,
+      index: this.objectIndex,
     })
   }
 
-  /** The hosted object `objectId`, if any. */
+  /** The loaded object `objectId`, if any (see {@link entry} for one not loaded). */
   get(objectId: string): HostedObject | undefined {
     return this.#objects.get(objectId)
   }
 
-  /** The number of hosted objects. */
+  /** The hosted object `objectId`, loaded (with its replica) or not (its index line). */
+  entry(objectId: string): HostedObject | IndexLine | undefined {
+    return this.#objects.get(objectId) ?? this.#idle.get(objectId)
+  }
+
+  /** True when `objectId` is hosted, loaded or not. */
+  has(objectId: string): boolean {
+    return this.#objects.has(objectId) || this.#idle.has(objectId)
+  }
+
+  /** The number of hosted objects, loaded or not. */
   get size(): number {
+    return this.#objects.size + this.#idle.size
+  }
+
+  /** The number of loaded objects. */
+  get loadedCount(): number {
     return this.#objects.size
   }
 
   /** Ids of every hosted object, sorted. */
   ids(): string[] {
-    return [...this.#objects.keys()].sort()
+    return [...this.#objects.keys(), ...this.#idle.keys()].sort()
   }
 
-  /** Every hosted object, in hosting order. */
+  /** Every loaded object, in hosting order. */
   values(): IterableIterator<HostedObject> {
     return this.#objects.values()
   }
 
-  /** Restores every stored object of a registered type (others are logged and left in the store). */
-  async restore(): Promise<void> {
-    for (const { objectId, typeId } of await this.#options.store.list()) {
+  /** Every hosted object, loaded or not. */
+  *entries(): IterableIterator<HostedObject | IndexLine> {
+    yield* this.#objects.values()
+    yield* this.#idle.values()
+  }
+
+  /**
+   * Hosts every stored object of a registered type (others are logged and left in the store):
+   * from its index line when the line is there with a content hash, else loaded (and its line
+   * rebuilt from its updates). A stored index that fails its checksum or does not decode is
+   * reported at `error` and rebuilt from every object's updates; lines missing (a store
+   * written before the index) are rebuilt too. A rebuilt index is written at once.
+   */
+  async restore(): Promise<IndexRestore> {
+    const store = this.#options.store
+    const listed = await store.list()
+    const index = this.objectIndex
+    const { damage, found } = await index.read(store)
+    if (damage !== undefined) {
+      this.#options.log('error', 'the stored object index is damaged; rebuilding it from every object\'s updates (nothing is lost: the updates are the truth)', { reason: damage })
+    }
+    const held = new Set<string>()
+    let loaded = 0
+    let rebuilt = 0
+    for (const { objectId, typeId } of listed) {
+      if (objectId === INDEX_OBJECT_ID) continue
+      held.add(objectId)
       const type = getType(typeId)
       if (type === undefined) {
         this.#options.log('warn', 'stored object of an unregistered type left unloaded', { objectId, typeId })
         continue
       }
+      const line = index.line(objectId)
+      if (line !== undefined && line.typeId === typeId && line.content !== undefined) {
+        this.#idle.set(objectId, line)
+        this.index.add(line)
+        this.contents.seed(line)
+        continue
+      }
       const replica = new type(this.#options.replicaOptions())
       await this.#load(objectId, replica)
+      if (!this.#checkLine(objectId, replica)) rebuilt++
       this.host(objectId, replica)
+      loaded++
     }
+    let dropped = 0
+    for (const line of [...index.lines()]) {
+      if (!held.has(line.objectId)) {
+        index.drop(line.objectId)
+        dropped++
+      }
+    }
+    if (damage === undefined && (rebuilt > 0 || dropped > 0)) {
+      this.#options.log(found ? 'error' : 'info', found ? 'the stored object index disagreed with the stored objects; rebuilt the lines from their updates' : 'no stored object index (a store written before it); built it from every object\'s updates', { rebuilt, dropped })
+    }
+    if (damage !== undefined || rebuilt > 0 || dropped > 0) {
+      await this.persister.flushIndex()
+      await this.persister.compactIndex()
+    }
+    return { idle: this.#idle.size, loaded, damage }
+  }
+
+  // After loading an object from its updates: a line that disagrees with them (or is missing) is rebuilt from them.
+  #checkLine(objectId: string, replica: Replicated<any>): boolean {
+    const line = this.objectIndex.line(objectId)
+    if (line !== undefined && line.typeId === replica.typeId && bytesEqual(line.vectorBytes, encodeVersionVector(replica.clock))) return true
+    this.objectIndex.correct(objectId, replica.typeId, replica.clock)
+    return false
+  }
+
+  /**
+   * The object `objectId` with its replica: the one loaded, else materialized from the store
+   * (for an object hosted by its index line), else undefined when it is not hosted.
+   * Concurrent calls share one load.
+   * @throws what the store or decoding throws.
+   */
+  load(objectId: string): Promise<HostedObject | undefined> {
+    const have = this.#objects.get(objectId)
+    if (have !== undefined) return Promise.resolve(have)
+    const line = this.#idle.get(objectId)
+    if (line === undefined) return Promise.resolve(undefined)
+    let p = this.#loading.get(objectId)
+    if (p === undefined) {
+      p = this.#materialize(line)
+      this.#loading.set(objectId, p)
+      p.finally(() => this.#loading.delete(objectId)).catch(() => {})
+    }
+    return p
+  }
+
+  async #materialize(line: IndexLine): Promise<HostedObject | undefined> {
+    const { objectId } = line
+    const type = getType(line.typeId)
+    if (type === undefined) throw new HearsayError(ErrorCodes.UNKNOWN_TYPE, `object ${objectId} is of type ${line.typeId}, not registered`)
+    const replica = new type(this.#options.replicaOptions())
+    try {
+      await this.#load(objectId, replica)
+    } catch (err) {
+      replica.dispose()
+      throw err
+    }
+    const again = this.#objects.get(objectId)
+    if (again !== undefined || this.#idle.get(objectId) !== line) {
+      replica.dispose()
+      return again
+    }
+    this.#idle.delete(objectId)
+    const agrees = this.#checkLine(objectId, replica)
+    if (!agrees) {
+      this.#options.log('error', 'the object index disagreed with the object\'s stored updates; took the updates and rebuilt its line', {
+        objectId,
+        index: Object.fromEntries(line.clock.entries()),
+        stored: Object.fromEntries(replica.clock.entries()),
+      })
+      this.persister.flushIndex().catch(() => {})
+    }
+    return this.host(objectId, replica)
+  }
+
+  /**
+   * Computes the content hash of every loaded object whose index line holds none for its
+   * stored vector, and appends the index's pending lines: so that the next start hosts every
+   * object from its line. Called at close, after the last write.
+   */
+  async saveIndex(): Promise<void> {
+    await this.persister.flush()
+    for (const o of this.#objects.values()) {
+      if (o.clock.size === 0 || !this.persister.isDurable(o.objectId)) continue
+      const line = this.objectIndex.line(o.objectId)
+      if (line !== undefined && line.content !== undefined) continue
+      this.contents.of(o)
+    }
+    await this.persister.flushIndex()
   }
 
   /**
@@ -114,6 +278,12 @@ export class ObjectHost {
   async open<R extends Replicated<any>>(objectId: string, Type: ReplicatedClass<R>): Promise<R> {
     const have = this.#objects.get(objectId)
     if (have !== undefined) return checkType(objectId, have.replica, Type)
+    const line = this.#idle.get(objectId)
+    if (line !== undefined) {
+      if (line.typeId !== Type.typeId) throw new HearsayError(ErrorCodes.TYPE_MISMATCH, `object ${objectId} is of type ${line.typeId}, not a ${Type.typeName}`)
+      const loaded = await this.load(objectId)
+      if (loaded !== undefined) return checkType(objectId, loaded.replica, Type)
+    }
     let p = this.#opening.get(objectId)
     if (p === undefined) {
       p = (async () => {
@@ -159,8 +329,11 @@ export class ObjectHost {
       },
     }
     this.#objects.set(objectId, hosted)
-    this.index.add(hosted)
-    // A restored replica applied its log before it was hosted: its hash is not in the content root yet.
+    this.#idle.delete(objectId)
+    this.index.rebind(hosted)
+    // A restored replica applied its log before it was hosted: its hash is not in the content
+    // root yet. One loaded in the place of its index line is hashed again too: the content
+    // check is there to find stored state that changed under its vector.
     this.contents.invalidate(objectId)
     const encode = (ranges: readonly Range<any>[]): Uint8Array => replica.encodeRanges(ranges)
     replica.on('ranges', (ranges: readonly Range<any>[], origin: unknown) => this.#applied(hosted, ranges, origin, encode))
@@ -180,6 +353,7 @@ export class ObjectHost {
    */
   replace(objectId: string, replica: Replicated<any>): HostedObject {
     const old = this.#objects.get(objectId)
+    this.#idle.delete(objectId)
     this.index.delete(objectId)
     this.contents.invalidate(objectId)
     old?.replica.dispose()
@@ -209,6 +383,7 @@ export class ObjectHost {
     this.persister.close()
     for (const o of this.#objects.values()) o.replica.dispose()
     this.#objects.clear()
+    this.#idle.clear()
   }
 
   // Loads like `restoreObject` and counts the batches read for the compaction policy.

@@ -1,4 +1,5 @@
 import { coalesceRanges, type Range, type Store } from '@hearsay/core'
+import { INDEX_OBJECT_ID, INDEX_TYPE_ID, type IndexRecord, type ObjectIndex } from './ObjectIndex.js'
 
 /** When to replace an object's appended batches by a snapshot. */
 export interface CompactionPolicy {
@@ -43,6 +44,10 @@ export type SnapshotSource = (objectId: string) => { typeId: number; encodeState
  * and their bytes exceed the last snapshot's size, or when `maxBatches` batches piled up.
  * Compaction runs on the same serial chain as appends, so the snapshot, taken when it runs,
  * holds every batch appended before it.
+ *
+ * With an {@link ObjectIndex}, every append also carries the index record of the objects it
+ * touches (their lines, in the same atomic append), and the index is compacted into one
+ * snapshot on the same chain when its records outweigh the last one.
  */
 export class Persister {
   readonly #store: Store
@@ -50,6 +55,9 @@ export class Persister {
   readonly #policy: Required<CompactionPolicy>
   readonly #onError: (err: unknown) => void
   readonly #onFailed: (err: unknown) => void
+  readonly #index: ObjectIndex | undefined
+  /** An append of the index alone (corrections, content hashes) was asked for. */
+  #indexDue = false
   #failure: { error: unknown } | undefined
   #pending: Array<{ objectId: string; typeId: number; ranges: readonly Range<any>[]; encode: (r: readonly Range<any>[]) => Uint8Array; seq: number }> = []
   #scheduled = false
@@ -71,8 +79,9 @@ export class Persister {
   /** Batches appended, compactions run, append failures. */
   readonly stats = { batches: 0, appends: 0, compactions: 0, failures: 0, bytes: 0 }
 
-  constructor(store: Store, snapshot: SnapshotSource, options: { policy?: CompactionPolicy | undefined; onError: (err: unknown) => void; onFailed: (err: unknown) => void }) {
+  constructor(store: Store, snapshot: SnapshotSource, options: { policy?: CompactionPolicy | undefined; onError: (err: unknown) => void; onFailed: (err: unknown) => void; index?: ObjectIndex | undefined }) {
     this.#store = store
+    this.#index = options.index
     this.#snapshot = snapshot
     this.#policy = { minBatches: options.policy?.minBatches ?? 64, maxBatches: options.policy?.maxBatches ?? 1024 }
     this.#onError = options.onError
@@ -166,9 +175,25 @@ export class Persister {
     return (this.#logs.get(objectId)?.lastSeq ?? 0) <= this.#durable
   }
 
+  /**
+   * Appends what the index holds that is not in the store yet (corrections, content hashes),
+   * alone if no batch is queued; resolves once durable.
+   */
+  flushIndex(): Promise<void> {
+    if (this.#index === undefined || !this.#index.due) return this.flush()
+    if (this.#failure !== undefined) return Promise.reject(this.#failure.error)
+    this.#indexDue = true
+    const seq = ++this.#seq
+    if (!this.#scheduled) {
+      this.#scheduled = true
+      queueMicrotask(() => this.#flush())
+    }
+    return this.#wait(seq)
+  }
+
   /** Resolves when every batch queued so far is durable. */
   flush(): Promise<void> {
-    if (this.#pending.length > 0 && !this.#scheduled) {
+    if ((this.#pending.length > 0 || this.#indexDue) && !this.#scheduled) {
       this.#scheduled = true
       queueMicrotask(() => this.#flush())
     }
@@ -182,7 +207,7 @@ export class Persister {
 
   #flush(): void {
     this.#scheduled = false
-    if (this.#pending.length === 0 || this.#closed || this.#failure !== undefined) return
+    if ((this.#pending.length === 0 && !this.#indexDue) || this.#closed || this.#failure !== undefined) return
     // Group commit: while one append is with the store, what is queued meanwhile waits and goes
     // as one append after it. Chaining one append per tick instead made a writer whose ticks
     // come faster than the store commits wait for one synced write per tick (100k objects
@@ -191,6 +216,7 @@ export class Persister {
     this.#writing = true
     const queued = this.#pending
     this.#pending = []
+    this.#indexDue = false
     // One entry per object: its pieces joined into as few ranges as possible.
     const byObject = new Map<string, { objectId: string; typeId: number; ranges: Range<any>[]; encode: (r: readonly Range<any>[]) => Uint8Array }>()
     for (const q of queued) {
@@ -198,11 +224,23 @@ export class Persister {
       if (e === undefined || e.typeId !== q.typeId) byObject.set(q.objectId, { objectId: q.objectId, typeId: q.typeId, ranges: [...q.ranges], encode: q.encode })
       else e.ranges.push(...q.ranges)
     }
-    const batch = [...byObject.values()].map((e) => ({ objectId: e.objectId, typeId: e.typeId, data: e.encode(coalesceRanges(e.ranges)) }))
-    const lastSeq = queued[queued.length - 1]!.seq
+    const joined = [...byObject.values()].map((e) => ({ ...e, ranges: coalesceRanges(e.ranges) }))
+    const batch = joined.map((e) => ({ objectId: e.objectId, typeId: e.typeId, data: e.encode(e.ranges) }))
+    // The index lines of these objects go in the same atomic append: never updates without
+    // their line, nor a line ahead of its updates.
+    const record = this.#index?.record(joined)
+    if (record !== undefined) batch.push(record.entry)
+    // flushIndex() took a seq of its own, past the last queued batch.
+    const lastSeq = this.#seq
+    if (batch.length === 0) {
+      this.#writing = false
+      this.#durable = lastSeq
+      this.#resolveDurable()
+      return
+    }
     this.#chain = this.#chain.then(async () => {
       try {
-        await this.#write(batch, lastSeq)
+        await this.#write(batch, lastSeq, record)
       } finally {
         this.#writing = false
         // What was queued while this append ran goes now, as one append.
@@ -211,20 +249,23 @@ export class Persister {
     })
   }
 
-  async #write(batch: ReadonlyArray<{ objectId: string; typeId: number; data: Uint8Array }>, lastSeq: number): Promise<void> {
+  async #write(batch: ReadonlyArray<{ objectId: string; typeId: number; data: Uint8Array }>, lastSeq: number, record: IndexRecord | undefined): Promise<void> {
     if (this.#closed || this.#failure !== undefined) return
     try {
       await this.#store.append(batch)
     } catch (err) {
       this.stats.failures++
+      if (record !== undefined) this.#index!.uncommit(record)
       this.#fail(err)
       return
     }
+    if (record !== undefined) this.#index!.commit(record)
     this.stats.appends++
     this.stats.batches += batch.length
     const touched = new Set<string>()
     for (const b of batch) {
       this.stats.bytes += b.data.length
+      if (b.objectId === INDEX_OBJECT_ID) continue
       const log = this.#logs.get(b.objectId)!
       log.batches++
       log.bytes += b.data.length
@@ -233,6 +274,29 @@ export class Persister {
     this.#durable = lastSeq
     this.#resolveDurable()
     for (const id of touched) await this.#maybeCompact(id)
+    if (this.#index?.wantsSnapshot) await this.#compactIndex()
+  }
+
+  /** Replaces the stored index records by one snapshot of every line (on the serial chain). */
+  compactIndex(): Promise<void> {
+    const run = this.#chain.then(() => this.#compactIndex())
+    this.#chain = run.catch(() => {})
+    return run
+  }
+
+  async #compactIndex(): Promise<void> {
+    const index = this.#index
+    if (index === undefined || this.#failure !== undefined || this.#closed) return
+    const snapshot = index.snapshot()
+    try {
+      await this.#store.compact(INDEX_OBJECT_ID, INDEX_TYPE_ID, snapshot)
+    } catch (err) {
+      this.stats.failures++
+      this.#onError(err)
+      return
+    }
+    this.stats.compactions++
+    index.compacted(snapshot.length)
   }
 
   #fail(error: unknown): void {

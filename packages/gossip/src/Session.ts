@@ -516,7 +516,7 @@ export class Session {
   #contentEntries(ids: Iterable<string> | undefined): ContentEntry[] {
     const out: ContentEntry[] = []
     const objects = this.#host.objects
-    for (const o of ids === undefined ? objects.values() : [...ids].map((id) => objects.get(id)!)) {
+    for (const o of ids === undefined ? objects.entries() : [...ids].map((id) => objects.entry(id))) {
       if (o === undefined || o.clock.size === 0) continue
       out.push({ objectId: o.objectId, vector: entryHash(o.objectId, o.typeId, o.clock), content: objects.contents.of(o) })
     }
@@ -539,7 +539,7 @@ export class Session {
     const objects = this.#host.objects
     const differ: string[] = []
     for (const x of entries) {
-      const o = objects.get(x.objectId)
+      const o = objects.entry(x.objectId)
       if (o === undefined || o.clock.size === 0) continue
       // A vector that moved on since is the ordinary anti-entropy's business, not a content fault.
       if (!bytesEqual(entryHash(o.objectId, o.typeId, o.clock).subarray(0, CONTENT_ENTRY_HASH_BYTES), x.vector)) continue
@@ -570,7 +570,7 @@ export class Session {
 
   #onState(objectId: string, typeId: number, state: Uint8Array): void {
     if (!this.#awaitingState.delete(objectId)) throw new HearsayError(ErrorCodes.DECODE_ERROR, `state of ${objectId} that no content mismatch asked for`)
-    const o = this.#host.objects.get(objectId)
+    const o = this.#host.objects.entry(objectId)
     if (o === undefined || o.typeId !== typeId) return
     const fresh = this.#host.objects.create(typeId)
     try {
@@ -622,6 +622,11 @@ export class Session {
   #whenDurable(objectId: string, send: (o: HostedObject) => void): void {
     const go = (): void => {
       if (this.state !== 'ready') return
+      // An object hosted by its index line is loaded first (see ObjectHost.load).
+      if (this.#host.objects.get(objectId) === undefined && this.#host.objects.has(objectId)) {
+        this.#host.objects.load(objectId).then(go, (err: unknown) => this.#loadFailed(objectId, err))
+        return
+      }
       if (!this.#host.objects.isDurable(objectId)) {
         this.#host.objects.whenDurable(objectId).then(go, () => {})
         return
@@ -668,9 +673,44 @@ export class Session {
     if (o !== undefined) for (const f of this.#encodeChunk(o, chunk)) this.send(f)
   }
 
+  // The store could not give an object hosted by its index line: reported, the round goes on.
+  #loadFailed(objectId: string, err: unknown): void {
+    const e = err instanceof HearsayError ? err : new HearsayError(ErrorCodes.STORE_ERROR, `could not load ${objectId} from the store: ${String(err)}`, { cause: err })
+    this.#host.events.report(e, this)
+  }
+
+  // Ranges for an object hosted by its index line: read now (a bad frame fails now), applied once it is loaded.
+  #onRangesUnloaded(objectId: string, typeId: number, d: decoding.Decoder): void {
+    const reader = this.#host.objects.create(typeId)
+    let ranges: Range<any>[]
+    try {
+      ranges = reader.readRanges(d)
+    } catch (err) {
+      if (err instanceof HearsayError) throw err
+      throw new HearsayError(ErrorCodes.DECODE_ERROR, `malformed ranges: ${(err as Error).message}`, { offset: d.pos, cause: err })
+    } finally {
+      reader.dispose()
+    }
+    if (d.pos !== d.arr.length) throw new HearsayError(ErrorCodes.DECODE_ERROR, `${d.arr.length - d.pos} trailing bytes`, { offset: d.pos })
+    this.#host.objects.load(objectId).then(
+      (o) => {
+        if (o === undefined || this.state !== 'ready') return
+        this.#host.events.applied(this.#link.receive(objectId, o.replica, ranges, this).applied)
+      },
+      (err: unknown) => this.#loadFailed(objectId, err),
+    )
+  }
+
   #onRanges(objectId: string, typeId: number, d: decoding.Decoder): void {
     let o = this.#host.objects.get(objectId)
     let fresh: Replicated<any> | undefined
+    if (o === undefined) {
+      const line = this.#host.objects.entry(objectId)
+      if (line !== undefined) {
+        if (line.typeId !== typeId) throw new HearsayError(ErrorCodes.TYPE_MISMATCH, `object ${objectId} is type ${line.typeId} here; ${this.peerId} sent type ${typeId}`)
+        return this.#onRangesUnloaded(objectId, typeId, d)
+      }
+    }
     if (o !== undefined && o.typeId !== typeId) {
       throw new HearsayError(ErrorCodes.TYPE_MISMATCH, `object ${objectId} is type ${o.typeId} here; ${this.peerId} sent type ${typeId}`)
     }

@@ -181,20 +181,32 @@ export async function exportBundle(host: BundleHost, forPeer: string | undefined
   const { objects } = host
   await objects.persister.flush()
   const seen = forPeer === undefined ? undefined : await host.seen.load(forPeer)
+  const sinceOf = (o: { objectId: string; typeId: number; clock: ReadonlyVersionVector }): ReadonlyVersionVector | undefined => {
+    if (o.clock.size === 0) return undefined
+    const theirs = seen?.objects.get(o.objectId)
+    if (theirs !== undefined && theirs.typeId !== o.typeId) return undefined
+    const since = theirs?.vector ?? new VersionVector()
+    const cmp = o.clock.compare(since)
+    return cmp === 'after' || cmp === 'concurrent' ? since : undefined
+  }
+  // Objects hosted by their index line that the bundle carries are loaded first.
+  for (const id of objects.ids()) {
+    const o = objects.entry(id)
+    if (o !== undefined && objects.get(id) === undefined && sinceOf(o) !== undefined) await objects.load(id)
+  }
   // Writes made while we waited must be durable too: the history below is read at once.
   while (objects.persister.backlog > 0) await objects.persister.flush()
   const digest: Array<{ objectId: string; typeId: number; vector: ReadonlyVersionVector }> = []
   const carried: Array<{ objectId: string; typeId: number; ranges: Uint8Array }> = []
   for (const id of objects.ids()) {
-    const o = objects.get(id)!
+    const o = objects.entry(id)!
     if (o.clock.size === 0) continue
     digest.push({ objectId: id, typeId: o.typeId, vector: o.clock })
-    const theirs = seen?.objects.get(id)
-    if (theirs !== undefined && theirs.typeId !== o.typeId) continue
-    const since = theirs?.vector ?? new VersionVector()
-    const cmp = o.clock.compare(since)
-    if (cmp !== 'after' && cmp !== 'concurrent') continue
-    carried.push({ objectId: id, typeId: o.typeId, ranges: o.replica.encodeRanges(o.replica.historySince(since)) })
+    const since = sinceOf(o)
+    if (since === undefined) continue
+    const loaded = objects.get(id)
+    if (loaded === undefined) throw new HearsayError(ErrorCodes.STORE_ERROR, `object ${id} could not be loaded for the bundle`)
+    carried.push({ objectId: id, typeId: o.typeId, ranges: loaded.replica.encodeRanges(loaded.replica.historySince(since)) })
   }
   return encodeBundle(host.key, { from: host.nodeId, for: forPeer, time: host.now(), digest, objects: carried }, host.nonce())
 }
@@ -211,7 +223,7 @@ export async function importBundle(host: BundleHost, bytes: Uint8Array): Promise
   let waiting = 0
   for (const x of content.objects) {
     try {
-      const have = host.objects.get(x.objectId)
+      const have = host.objects.get(x.objectId) ?? (await host.objects.load(x.objectId))
       if (have !== undefined && have.typeId !== x.typeId) throw new HearsayError(ErrorCodes.TYPE_MISMATCH, `object ${x.objectId} is type ${have.typeId} here; the bundle has type ${x.typeId}`)
       const replica = have?.replica ?? host.objects.create(x.typeId)
       let ranges: Range<any>[]

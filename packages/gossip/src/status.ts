@@ -1,3 +1,4 @@
+import { getType } from '@hearsay/core'
 import type { Dialer } from './Dialer.js'
 import type { BandwidthStats } from './PeerBandwidth.js'
 import type { Membership } from './Membership.js'
@@ -50,6 +51,8 @@ export interface NodeStatus {
   readonly peers: readonly PeerStatus[]
   /** Hosted objects (counting the membership object); kept as a count, O(1). */
   readonly objectCount: number
+  /** Hosted objects whose replica is in memory; the others are hosted by their index line and loaded on first use. */
+  readonly loadedObjects: number
   /**
    * Every hosted object, sorted by id. Built when first read (O(objects): a vector per object),
    * so a status polled for its counts costs nothing per object; it reflects the objects at
@@ -140,10 +143,14 @@ export function readStatus(node: StatusSource): NodeStatus {
     addresses: [...node.dialer.addresses],
     peers,
     objectCount: hosted.size,
+    loadedObjects: hosted.loadedCount,
     get objects(): ObjectStatus[] {
       return (objects ??= hosted.ids().map((id) => {
-        const r = hosted.get(id)!.replica
-        return { id, typeId: r.typeId, typeName: r.typeName, vector: r.clock.toJSON(), pending: r.pendingCount }
+        const r = hosted.get(id)?.replica
+        if (r !== undefined) return { id, typeId: r.typeId, typeName: r.typeName, vector: r.clock.toJSON(), pending: r.pendingCount }
+        // Not loaded (hosted by its index line): nothing can wait in a causal buffer.
+        const line = hosted.entry(id)!
+        return { id, typeId: line.typeId, typeName: getType(line.typeId)?.typeName ?? String(line.typeId), vector: Object.fromEntries(line.clock.entries()), pending: 0 }
       }))
     },
     bytesIn,

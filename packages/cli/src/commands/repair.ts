@@ -1,5 +1,6 @@
 import { getType, isHearsayError, restoreReplica, ErrorCodes } from '@hearsay/core'
 import { LevelStore, repairLevelStore } from '@hearsay/adapters/level'
+import { INDEX_OBJECT_ID } from '@hearsay/gossip'
 import { CliError, ExitCode, dataDirOf, expectPositionals, parseCommand } from '../args.js'
 import { databasePath, openError } from '../Daemon.js'
 import { connectControl } from '../control.js'
@@ -44,7 +45,8 @@ export async function repairCommand(args: readonly string[], io: Output): Promis
   try {
     const saved = await store.getMeta(META_NODE_ID)
     const oldId = saved === undefined ? undefined : new TextDecoder().decode(saved)
-    const objects = await store.list()
+    // The node's object index is rebuilt from the objects' updates when it does not check.
+    const objects = (await store.list()).filter((o) => o.objectId !== INDEX_OBJECT_ID)
     io.out(`kept ${objects.length} object${objects.length === 1 ? '' : 's'}:`)
     for (const { objectId, typeId } of objects) {
       const Type = getType(typeId)
