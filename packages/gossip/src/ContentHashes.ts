@@ -43,42 +43,39 @@ export class ContentHashes {
     this.#computedHook = computed
   }
 
-  /** Puts the known hash of an object not loaded into the root (at start). */
+  /**
+   * Puts the known hash of an object not loaded (its index line) into the root, at start. The
+   * root holds it while the object stays unloaded; `invalidate` takes it out when the object
+   * is loaded. Nothing is cached per line (a cache entry per idle object cost ~150 B of heap).
+   */
   seed(line: IndexLine): void {
-    if (line.content === undefined || this.#cache.has(line.objectId)) return
-    this.#cache.set(line.objectId, line.content)
-    this.#stale.delete(line.objectId)
-    this.#xor(line.content)
+    const h = line.content
+    if (h !== undefined && !line.empty) this.#xor(h)
   }
 
-  /** True when the object's hash is in the root now. */
-  has(objectId: string): boolean {
-    return this.#cache.has(objectId)
-  }
-
-  /** Forgets an object's hash (it was hosted, applied something, or was replaced). */
+  /** Forgets an object's hash (it was hosted, applied something, or was replaced). Call it while `lookup` still gives what the root holds. */
   invalidate(objectId: string): void {
     const h = this.#cache.get(objectId)
     if (h !== undefined) {
       this.#xor(h)
       this.#cache.delete(objectId)
+    } else {
+      // An object leaving its index line: the hash seeded for it leaves the root (XOR undoes XOR).
+      const o = this.#lookup(objectId)
+      if (o !== undefined && !('replica' in o)) this.seed(o)
     }
     this.#stale.add(objectId)
   }
 
   /** The content hash of an object (16 bytes). @throws Error for an object not loaded whose line holds no hash (the host never leaves one so). */
   of(o: ContentSource): Uint8Array {
-    let h = this.#cache.get(o.objectId)
-    if (h === undefined && !('replica' in o)) {
-      if (o.content === undefined) throw new Error(`content hash of ${o.objectId} is unknown and the object is not loaded`)
-      h = o.content
-      if (o.vectorBytes.length > 1 && this.#lookup(o.objectId) === o) {
-        this.#cache.set(o.objectId, h)
-        this.#stale.delete(o.objectId)
-        this.#xor(h)
-      }
+    if (!('replica' in o)) {
+      const content = o.content
+      if (content === undefined) throw new Error(`content hash of ${o.objectId} is unknown and the object is not loaded`)
+      return content
     }
-    if (h === undefined && 'replica' in o) {
+    let h = this.#cache.get(o.objectId)
+    if (h === undefined) {
       const e = encoding.createEncoder()
       encoding.writeVarString(e, o.objectId)
       h = sha256.create().update(encoding.toUint8Array(e)).update(o.replica.encodeState()).digest().slice(0, ROOT_HASH_BYTES)
@@ -91,7 +88,7 @@ export class ContentHashes {
       }
       this.#computedHook?.(o.objectId, o.clock, h)
     }
-    return h!
+    return h
   }
 
   /** XOR of the content hashes of the non-empty hosted objects (a copy). */
@@ -99,7 +96,8 @@ export class ContentHashes {
     for (const id of this.#stale) {
       const o = this.#lookup(id)
       // An object absent or still empty leaves the set: hosting it or a change brings it back.
-      if (o !== undefined && o.clock.size > 0) this.of(o)
+      // (An object on its index line is never stale: its seeded hash is in the root.)
+      if (o !== undefined && 'replica' in o && o.clock.size > 0) this.of(o)
     }
     this.#stale.clear()
     return this.#root.slice()

@@ -14,10 +14,14 @@ export interface IndexedObject {
 
 interface Entry {
   object: IndexedObject
-  /** 16 hex digits: the first 64 bits of SHA-256(object id); places the object in the bucket tree. */
-  readonly key: string
-  /** SHA-256 over id, type and vector, cut to 16 bytes; undefined while the clock is empty. */
-  hash: Uint8Array | undefined
+  /**
+   * The entry's slot in the index's pool: 8 bytes of key (the first 64 bits of SHA-256(object
+   * id), which place it in the bucket tree) and 16 of entry hash (SHA-256 over id, type and
+   * vector, cut to 16 bytes). A typed array per entry cost ~220 B of heap each.
+   */
+  readonly slot: number
+  /** The hash slot holds a hash (the clock was non-empty when last hashed). */
+  hashed: boolean
   dirty: boolean
   /** The index's change count when this entry last changed (see {@link DigestIndex.changedSince}). */
   changedAt: number
@@ -39,10 +43,28 @@ const TREE_DEPTH = 3
 
 const UTF8 = new TextEncoder()
 const EMPTY_BUCKET_HASH = new Uint8Array(BUCKET_HASH_BYTES)
+const KEY_BYTES = MAX_PREFIX_DEPTH / 2
+const SLOT_BYTES = KEY_BYTES + ROOT_HASH_BYTES
+const HEX = '0123456789abcdef'
 
 /** The bucket key of an object id: the first 64 bits of its SHA-256, as 16 hex digits. */
 export function objectKey(objectId: string): string {
-  return toHex(sha256(UTF8.encode(objectId)).subarray(0, MAX_PREFIX_DEPTH / 2))
+  return toHex(keyBytes(objectId))
+}
+
+function keyBytes(objectId: string): Uint8Array {
+  return sha256(utf8(objectId)).subarray(0, KEY_BYTES)
+}
+
+// UTF-8 of an id, ASCII copied by hand: a TextEncoder call per id was a tenth of a start at 100k objects.
+function utf8(s: string): Uint8Array {
+  const out = new Uint8Array(s.length)
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i)
+    if (c >= 0x80) return UTF8.encode(s)
+    out[i] = c
+  }
+  return out
 }
 
 /** The entry hash of an object: SHA-256 over its id, type id and canonical vector, cut to 16 bytes. */
@@ -81,7 +103,8 @@ export class DigestIndex {
   readonly #entries = new Map<string, Entry>()
   readonly #root = new Uint8Array(ROOT_HASH_BYTES)
   #count = 0
-  readonly #dirty = new Set<Entry>()
+  /** Entries to rehash (each once: its `dirty` flag guards the push). */
+  #dirty: Entry[] = []
   /** Buckets of prefixes of length 1..TREE_DEPTH holding at least one non-empty object. */
   readonly #buckets = new Map<string, Bucket>()
   /** Every entry (empty or not) by the first TREE_DEPTH digits of its key. */
@@ -90,17 +113,67 @@ export class DigestIndex {
   #changes: Entry[] = []
   #changeAt: number[] = []
   #version = 0
+  /** Key and hash of every entry, SLOT_BYTES per slot. */
+  #pool = new Uint8Array(SLOT_BYTES * 256)
+  #slots = 0
+  readonly #freeSlots: number[] = []
+
+  #allocSlot(): number {
+    const free = this.#freeSlots.pop()
+    if (free !== undefined) return free
+    if ((this.#slots + 1) * SLOT_BYTES > this.#pool.length) {
+      const grown = new Uint8Array(this.#pool.length * 2)
+      grown.set(this.#pool)
+      this.#pool = grown
+    }
+    return this.#slots++
+  }
+
+  /** Hex digit `d` of an entry's key. */
+  #digit(entry: Entry, d: number): number {
+    const b = this.#pool[entry.slot * SLOT_BYTES + (d >> 1)]!
+    return d & 1 ? b & 15 : b >> 4
+  }
+
+  /** The first `n` hex digits of an entry's key. */
+  #prefix(entry: Entry, n: number): string {
+    let p = ''
+    for (let d = 0; d < n; d++) p += HEX[this.#digit(entry, d)]
+    return p
+  }
+
+  #startsWith(entry: Entry, prefix: string): boolean {
+    for (let d = 0; d < prefix.length; d++) if (HEX[this.#digit(entry, d)] !== prefix[d]) return false
+    return true
+  }
+
+  #compareKeys(a: Entry, b: Entry): number {
+    const pool = this.#pool
+    for (let i = 0; i < KEY_BYTES; i++) {
+      const x = pool[a.slot * SLOT_BYTES + i]!
+      const y = pool[b.slot * SLOT_BYTES + i]!
+      if (x !== y) return x - y
+    }
+    return 0
+  }
+
+  #hash(entry: Entry): Uint8Array {
+    const at = entry.slot * SLOT_BYTES + KEY_BYTES
+    return this.#pool.subarray(at, at + ROOT_HASH_BYTES)
+  }
 
   /** Adds an object (its clock may be empty) or ignores one already present. */
   add(object: IndexedObject): void {
     if (this.#entries.has(object.objectId)) return
-    const entry: Entry = { object, key: objectKey(object.objectId), hash: undefined, dirty: true, changedAt: 0 }
+    const slot = this.#allocSlot()
+    this.#pool.set(keyBytes(object.objectId), slot * SLOT_BYTES)
+    const entry: Entry = { object, slot, hashed: false, dirty: true, changedAt: 0 }
     this.#entries.set(object.objectId, entry)
-    const leaf = entry.key.slice(0, TREE_DEPTH)
+    const leaf = this.#prefix(entry, TREE_DEPTH)
     let set = this.#leaves.get(leaf)
     if (set === undefined) this.#leaves.set(leaf, (set = new Set()))
     set.add(entry)
-    this.#dirty.add(entry)
+    this.#dirty.push(entry)
     this.#changed(entry)
   }
 
@@ -120,13 +193,16 @@ export class DigestIndex {
     const entry = this.#entries.get(objectId)
     if (entry === undefined) return
     this.#refresh()
-    if (entry.hash !== undefined) this.#toggle(entry, entry.hash, -1)
-    entry.hash = undefined
+    if (entry.hashed) this.#toggle(entry, this.#hash(entry), -1)
+    entry.hashed = false
     this.#entries.delete(objectId)
-    const leaf = entry.key.slice(0, TREE_DEPTH)
+    const leaf = this.#prefix(entry, TREE_DEPTH)
     const set = this.#leaves.get(leaf)!
     set.delete(entry)
     if (set.size === 0) this.#leaves.delete(leaf)
+    // Nothing reads a deleted entry's slot again: the change log and the dirty set skip
+    // entries that are no longer the id's (and the dirty set was just emptied).
+    this.#freeSlots.push(entry.slot)
   }
 
   /** Records that an object's clock changed; its hash is recomputed when next needed. */
@@ -135,7 +211,7 @@ export class DigestIndex {
     if (entry === undefined) return
     if (!entry.dirty) {
       entry.dirty = true
-      this.#dirty.add(entry)
+      this.#dirty.push(entry)
     }
     this.#changed(entry)
   }
@@ -188,8 +264,9 @@ export class DigestIndex {
   #toggle(entry: Entry, hash: Uint8Array, sign: 1 | -1): void {
     xorInto(this.#root, hash, ROOT_HASH_BYTES)
     this.#count += sign
+    let prefix = ''
     for (let d = 1; d <= TREE_DEPTH; d++) {
-      const prefix = entry.key.slice(0, d)
+      prefix += HEX[this.#digit(entry, d - 1)]
       let b = this.#buckets.get(prefix)
       if (b === undefined) this.#buckets.set(prefix, (b = { count: 0, hash: new Uint8Array(BUCKET_HASH_BYTES) }))
       b.count += sign
@@ -199,15 +276,20 @@ export class DigestIndex {
   }
 
   #refresh(): void {
-    if (this.#dirty.size === 0) return
-    for (const entry of this.#dirty) {
+    if (this.#dirty.length === 0) return
+    const dirty = this.#dirty
+    this.#dirty = []
+    for (const entry of dirty) {
       entry.dirty = false
       if (this.#entries.get(entry.object.objectId) !== entry) continue
-      if (entry.hash !== undefined) this.#toggle(entry, entry.hash, -1)
-      entry.hash = hashOf(entry.object)
-      if (entry.hash !== undefined) this.#toggle(entry, entry.hash, 1)
+      if (entry.hashed) this.#toggle(entry, this.#hash(entry), -1)
+      const h = hashOf(entry.object)
+      entry.hashed = h !== undefined
+      if (h !== undefined) {
+        this.#pool.set(h, entry.slot * SLOT_BYTES + KEY_BYTES)
+        this.#toggle(entry, h, 1)
+      }
     }
-    this.#dirty.clear()
   }
 
   /** Non-empty objects and the root hash (a copy). */
@@ -235,10 +317,10 @@ export class DigestIndex {
     const hashes: Uint8Array[] = Array.from({ length: 16 }, () => new Uint8Array(BUCKET_HASH_BYTES))
     const d = prefix.length
     for (const entry of this.#leaves.get(prefix.slice(0, TREE_DEPTH)) ?? []) {
-      if (entry.hash === undefined || !entry.key.startsWith(prefix)) continue
-      const c = parseInt(entry.key[d]!, 16)
+      if (!entry.hashed || !this.#startsWith(entry, prefix)) continue
+      const c = this.#digit(entry, d)
       counts[c]!++
-      xorInto(hashes[c]!, entry.hash, BUCKET_HASH_BYTES)
+      xorInto(hashes[c]!, this.#hash(entry), BUCKET_HASH_BYTES)
     }
     for (let c = 0; c < 16; c++) out.push({ count: counts[c]!, hash: counts[c] === 0 ? EMPTY_BUCKET_HASH : hashes[c]! })
     return out
@@ -249,7 +331,7 @@ export class DigestIndex {
     this.#refresh()
     const found: Entry[] = []
     const collect = (leaf: string): void => {
-      for (const entry of this.#leaves.get(leaf) ?? []) if (entry.hash !== undefined && entry.key.startsWith(prefix)) found.push(entry)
+      for (const entry of this.#leaves.get(leaf) ?? []) if (entry.hashed && this.#startsWith(entry, prefix)) found.push(entry)
     }
     if (prefix.length >= TREE_DEPTH) collect(prefix.slice(0, TREE_DEPTH))
     else {
@@ -263,7 +345,7 @@ export class DigestIndex {
       }
       walk(prefix)
     }
-    found.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+    found.sort((a, b) => this.#compareKeys(a, b))
     return found.map((e) => e.object)
   }
 

@@ -156,19 +156,19 @@ export class ObjectHost {
     if (damage !== undefined) {
       this.#options.log('error', 'the stored object index is damaged; rebuilding it from every object\'s updates (nothing is lost: the updates are the truth)', { reason: damage })
     }
-    const held = new Set<string>()
     let loaded = 0
     let rebuilt = 0
+    let stored = 0
     for (const { objectId, typeId } of listed) {
       if (objectId === INDEX_OBJECT_ID) continue
-      held.add(objectId)
+      stored++
       const type = getType(typeId)
       if (type === undefined) {
         this.#options.log('warn', 'stored object of an unregistered type left unloaded', { objectId, typeId })
         continue
       }
       const line = index.line(objectId)
-      if (line !== undefined && line.typeId === typeId && line.content !== undefined) {
+      if (line !== undefined && line.typeId === typeId && line.hasContent) {
         this.#idle.set(objectId, line)
         this.index.add(line)
         this.contents.seed(line)
@@ -180,11 +180,15 @@ export class ObjectHost {
       this.host(objectId, replica)
       loaded++
     }
+    // Lines of objects the store does not hold (there are more lines than stored objects).
     let dropped = 0
-    for (const line of [...index.lines()]) {
-      if (!held.has(line.objectId)) {
-        index.drop(line.objectId)
-        dropped++
+    if (index.size > stored) {
+      const held = new Set(listed.map((o) => o.objectId))
+      for (const line of [...index.lines()]) {
+        if (!held.has(line.objectId)) {
+          index.drop(line.objectId)
+          dropped++
+        }
       }
     }
     if (damage === undefined && (rebuilt > 0 || dropped > 0)) {
@@ -241,7 +245,7 @@ export class ObjectHost {
       replica.dispose()
       return again
     }
-    this.#idle.delete(objectId)
+    // host() takes the object off its line (and the line's content hash out of the root).
     const agrees = this.#checkLine(objectId, replica)
     if (!agrees) {
       this.#options.log('error', 'the object index disagreed with the object\'s stored updates; took the updates and rebuilt its line', {
@@ -264,7 +268,7 @@ export class ObjectHost {
     for (const o of this.#objects.values()) {
       if (o.clock.size === 0 || !this.persister.isDurable(o.objectId)) continue
       const line = this.objectIndex.line(o.objectId)
-      if (line !== undefined && line.content !== undefined) continue
+      if (line !== undefined && line.hasContent) continue
       this.contents.of(o)
     }
     await this.persister.flushIndex()
@@ -328,13 +332,14 @@ export class ObjectHost {
         return replica.clock
       },
     }
+    // A restored replica applied its log before it was hosted: its hash is not in the content
+    // root yet. One loaded in the place of its index line is hashed again too (its line's
+    // hash leaves the root first): the content check is there to find stored state that
+    // changed under its vector.
+    this.contents.invalidate(objectId)
     this.#objects.set(objectId, hosted)
     this.#idle.delete(objectId)
     this.index.rebind(hosted)
-    // A restored replica applied its log before it was hosted: its hash is not in the content
-    // root yet. One loaded in the place of its index line is hashed again too: the content
-    // check is there to find stored state that changed under its vector.
-    this.contents.invalidate(objectId)
     const encode = (ranges: readonly Range<any>[]): Uint8Array => replica.encodeRanges(ranges)
     replica.on('ranges', (ranges: readonly Range<any>[], origin: unknown) => this.#applied(hosted, ranges, origin, encode))
     replica.on('rejected', (err: HearsayError) => this.#options.log('debug', 'update refused', { objectId, code: err.code, message: err.message }))
@@ -353,9 +358,9 @@ export class ObjectHost {
    */
   replace(objectId: string, replica: Replicated<any>): HostedObject {
     const old = this.#objects.get(objectId)
-    this.#idle.delete(objectId)
     this.index.delete(objectId)
     this.contents.invalidate(objectId)
+    this.#idle.delete(objectId)
     old?.replica.dispose()
     const hosted = this.host(objectId, replica)
     this.persister.compactNow(objectId).catch(() => {})

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import { MemoryStore, type Store, type StoreEntry, type StoredObject } from '@hearsay/core'
 import { withSeed, prng } from '@hearsay/core/testing'
 import { LWWMap, ORSet, PNCounter } from '@hearsay/model'
-import { INDEX_OBJECT_ID, INDEX_TYPE_ID, type Node } from '@hearsay/gossip'
+import { INDEX_OBJECT_ID, INDEX_TYPE_ID, ObjectHost, type Node } from '@hearsay/gossip'
 import { TestNet, waitFor } from './helpers/net.ts'
 
 /** A store over another that can hide the object index (a store written before it) or stop writing it (an older build). */
@@ -93,7 +93,48 @@ const logsOf = (into: string[]) => ({
   info: (_d: unknown, m: string) => into.push(`info: ${m}`),
 })
 
+function hostOn(store: Store): ObjectHost {
+  return new ObjectHost({
+    store,
+    replicaOptions: () => ({ id: 'reader' }),
+    log: () => {},
+    storeError: () => {},
+    storeFailed: () => {},
+    forward: () => {},
+    adopted: () => {},
+  })
+}
+
+const hex = (b: Uint8Array) => [...b].map((x) => x.toString(16).padStart(2, '0')).join('')
+
 describe('object index and lazy loading', () => {
+  it('digest and content roots over index lines equal those over the loaded replicas, however many are loaded', async () => {
+    await withSeed('lazy roots', async (rng) => {
+      const net = new TestNet()
+      try {
+        const store = new MemoryStore()
+        const written = await writeObjects(net.node({ id: 'a', store }), 40, rng)
+        await store.open()
+        const lazy = hostOn(store)
+        assert.equal((await lazy.restore()).loaded, 0, 'every object hosted by its line')
+        // Reference: every object loaded.
+        const full = hostOn(store)
+        await full.restore()
+        for (const id of full.ids()) await full.load(id)
+        assert.equal(full.loadedCount, full.size)
+        const roots = (h: ObjectHost) => ({ digest: hex(h.index.root().hash), count: h.index.root().count, content: hex(h.contentRoot()) })
+        assert.deepEqual(roots(lazy), roots(full))
+        for (const id of [...written.states.keys()].filter(() => rng.next() < 0.5)) {
+          await lazy.load(id)
+          assert.deepEqual(roots(lazy), roots(full), `after loading ${id}`)
+        }
+        await store.close()
+      } finally {
+        await net.close()
+      }
+    })
+  })
+
   it('a restarted node hosts stored objects unloaded, and each loads with exactly the state it had', async () => {
     await withSeed('lazy restart', async (rng) => {
       const net = new TestNet()
@@ -164,6 +205,15 @@ describe('object index and lazy loading', () => {
         await waitFor(() => a2.status().peers.some((p) => p.id === 'b' && p.inSync), 'a and b in sync')
         // Objects b already held equal stay unloaded on a: the digest answered for them.
         assert.ok(a2.status().loadedObjects < a2.status().objectCount, `loaded ${a2.status().loadedObjects} of ${a2.status().objectCount}`)
+        // The content root over loaded objects and index lines equals b's over its replicas:
+        // a round with the content check finds no mismatch.
+        // Every tenth round of a link in sync carries the content root: count 40 rounds in sync.
+        let rounds = 0
+        a2.on('sync', (peer, inSync) => void (peer === 'b' && inSync && rounds++))
+        b.on('sync', (peer, inSync) => void (peer === 'a' && inSync && rounds++))
+        await waitFor(() => rounds >= 80, 'forty rounds in sync each way')
+        assert.equal(a2.status().contentMismatches, 0, 'no content mismatch on a')
+        assert.equal(b.status().contentMismatches, 0, 'no content mismatch on b')
       } finally {
         await net.close()
       }
