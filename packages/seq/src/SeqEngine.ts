@@ -51,6 +51,10 @@ export class SeqEngine<C> {
 
   /** True for a List: its engine has moves. */
   readonly isList: boolean
+  /** @internal The readers of ops applied, and checked, from their bytes: one each, reset per op. */
+  readonly applyReader = new PartReader(new Uint8Array(0), [], true, true)
+  /** @internal See applyReader. */
+  readonly checkReader = new PartReader(new Uint8Array(0), [], true, true)
 
   constructor(
     readonly kind: ContentKind<C>,
@@ -476,7 +480,7 @@ export class SeqEngine<C> {
   // objects, skipping what `covered` already holds.
   #applyRead(op: ReadSeqOp<C>, source: string, seq: number, covered: number): void {
     const self = this.agent(source)
-    const r = new PartReader(op.bytes, op.table, true)
+    const r = this.applyReader.reset(op.bytes, op.table)
     const contents = op.contents
     let ci = 0
     let ps = seq

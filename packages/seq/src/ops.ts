@@ -170,6 +170,8 @@ function seeDep(max: Map<string, number> | null, src: string, n: number): Map<st
 
 const NO_SOURCES: string[] = []
 const NO_DEPS: readonly Dot[] = Object.freeze([])
+// The maxSeq of an op whose table is empty (skimParts writes nothing into it).
+const NO_SEQS: number[] = []
 
 // Adds `r`'s source to the op's table of other sources when it is new (the table is created on
 // the first other source: most ops name none).
@@ -263,7 +265,7 @@ function readRef(decoder: decoding.Decoder, table: string[]): Ref {
  * part objects on demand, and by the engine to apply a loaded op without building them.
  */
 export class PartReader {
-  readonly decoder: decoding.Decoder
+  decoder: decoding.Decoder
   // The current part (see the Part types).
   kind = 0
   len = 0
@@ -280,12 +282,51 @@ export class PartReader {
   readonly dirs: Array<1 | -1> = []
   nranges = 0
 
+  // With `transient`, the references of inserts and deletes are these reused objects, valid
+  // until the next call of next(): the engine resolves them at once, and a load of a document
+  // of several writers reads a reference to another source in almost every part.
+  readonly #transient: boolean
+  readonly #left = { src: '', n: 0 }
+  readonly #right = { src: '', n: 0 }
+  readonly #starts: Array<{ src: string; n: number }> = []
+
+  /**
+   * @param transient true when every reference of an insert or a delete is consumed before the
+   *   next part is read (the engine's own passes); a move's references are always fresh objects.
+   */
   constructor(
     bytes: Uint8Array,
-    readonly table: string[],
+    public table: string[],
     readonly allowMove: boolean,
+    transient = false,
   ) {
     this.decoder = decoding.createDecoder(bytes)
+    this.#transient = transient
+  }
+
+  /** Reads another op's parts with this reader (the engine keeps one per pass, not one per op). */
+  reset(bytes: Uint8Array, table: string[]): this {
+    this.decoder = decoding.createDecoder(bytes)
+    this.table = table
+    return this
+  }
+
+  // readRef into `into` (when transient) instead of a new object.
+  #ref(into: { src: string; n: number }): Ref {
+    const decoder = this.decoder
+    const w = readUint(decoder)
+    if (w % 2 === 0) {
+      if (w === 0) fail(decoder, 'reference to its own part')
+      return w / 2
+    }
+    const t = (w - 1) / 2
+    if (t >= this.table.length) fail(decoder, `source index ${t} outside the op's table`)
+    const n = readUint(decoder)
+    if (n < 1) fail(decoder, 'reference to seq 0')
+    if (!this.#transient) return { src: this.table[t]!, n }
+    into.src = this.table[t]!
+    into.n = n
+    return into
   }
 
   /** Reads the next part. @throws HearsayError `HEARSAY_DECODE_ERROR`. */
@@ -299,8 +340,8 @@ export class PartReader {
     if (kind === INSERT) {
       if (count < 1) fail(decoder, 'empty insert')
       this.len = count
-      this.left = head & 4 ? readRef(decoder, table) : null
-      this.right = head & 8 ? readRef(decoder, table) : null
+      this.left = head & 4 ? this.#ref(this.#left) : null
+      this.right = head & 8 ? this.#ref(this.#right) : null
       const ns = readCount(decoder, 1)
       const segs = this.segs
       let total = 0
@@ -317,8 +358,9 @@ export class PartReader {
       const nr = count
       if (nr === 0 || nr * 2 > decoder.arr.length - decoder.pos) fail(decoder, 'delete without ranges or with more than the payload holds')
       let len = 0
+      const pool = this.#starts
       for (let j = 0; j < nr; j++) {
-        const start = readRef(decoder, table)
+        const start = this.#ref(pool[j] ?? (pool[j] = { src: '', n: 0 }))
         const w = readUint(decoder)
         const n = half(w)
         if (n < 1) fail(decoder, 'empty delete range')
@@ -421,29 +463,36 @@ function failAt(decoder: decoding.Decoder, pos: number, message: string): never 
   fail(decoder, message)
 }
 
-// readRef at `pos` of `arr`; leaves the next position in skimPos.
-function skimRef(decoder: decoding.Decoder, arr: Uint8Array, pos: number, table: string[]): Ref {
+// The checks of readRef at `pos` of `arr`, building nothing; leaves the next position in
+// skimPos. A reference to a source of the table raises that source's entry of `maxSeq` (what
+// the op depends on, see opDeps) and leaves its index in skimSource; a reference to a part of
+// the op leaves -1 there. Returns the seq named (or the part's distance back).
+let skimSource = -1
+function skimRef(decoder: decoding.Decoder, arr: Uint8Array, pos: number, table: string[], maxSeq: number[]): number {
   const w = skimUint(decoder, arr, pos)
   if (w % 2 === 0) {
     if (w === 0) failAt(decoder, skimPos, 'reference to its own part')
+    skimSource = -1
     return w / 2
   }
   const t = (w - 1) / 2
   if (t >= table.length) failAt(decoder, skimPos, `source index ${t} outside the op's table`)
   const n = skimUint(decoder, arr, skimPos)
   if (n < 1) failAt(decoder, skimPos, 'reference to seq 0')
-  return { src: table[t]!, n }
+  if (n > maxSeq[t]!) maxSeq[t] = n
+  skimSource = t
+  return n
 }
 
 // The left and right references an insert or move head announces, from `pos`; returns the
 // position after them.
-function skimOrigins(decoder: decoding.Decoder, arr: Uint8Array, pos: number, head: number, table: string[]): number {
+function skimOrigins(decoder: decoding.Decoder, arr: Uint8Array, pos: number, head: number, table: string[], maxSeq: number[]): number {
   if (head & 4) {
-    skimRef(decoder, arr, pos, table)
+    skimRef(decoder, arr, pos, table, maxSeq)
     pos = skimPos
   }
   if (head & 8) {
-    skimRef(decoder, arr, pos, table)
+    skimRef(decoder, arr, pos, table, maxSeq)
     pos = skimPos
   }
   return pos
@@ -452,10 +501,11 @@ function skimOrigins(decoder: decoding.Decoder, arr: Uint8Array, pos: number, he
 /**
  * The checking pass over `np` parts at `decoder.pos`: the checks of {@link PartReader.next}
  * without keeping the parts (an op is applied from its bytes later). Pushes the count of every
- * content segment to `counts`, leaves the decoder after the parts and returns the seqs the parts
- * cover, negated when one is a move.
+ * content segment to `counts` and the highest seq it names of each table source to `maxSeq`,
+ * leaves the decoder after the parts and returns the seqs the parts cover, negated when one is
+ * a move.
  */
-function skimParts(decoder: decoding.Decoder, np: number, table: string[], allowMove: boolean, counts: number[]): number {
+function skimParts(decoder: decoding.Decoder, np: number, table: string[], allowMove: boolean, counts: number[], maxSeq: number[]): number {
   const arr = decoder.arr
   let pos = decoder.pos
   let length = 0
@@ -467,7 +517,7 @@ function skimParts(decoder: decoding.Decoder, np: number, table: string[], allow
     const count = Math.floor(head / 16)
     if (kind === INSERT) {
       if (count < 1) failAt(decoder, pos, 'empty insert')
-      pos = skimOrigins(decoder, arr, pos, head, table)
+      pos = skimOrigins(decoder, arr, pos, head, table, maxSeq)
       decoder.pos = pos
       const ns = readCount(decoder, 1)
       pos = decoder.pos
@@ -485,18 +535,21 @@ function skimParts(decoder: decoding.Decoder, np: number, table: string[], allow
       if (head % 16 !== DELETE) failAt(decoder, pos, 'unknown delete flags')
       if (count === 0 || count * 2 > arr.length - pos) failAt(decoder, pos, 'delete without ranges or with more than the payload holds')
       for (let j = 0; j < count; j++) {
-        const start = skimRef(decoder, arr, pos, table)
+        const start = skimRef(decoder, arr, pos, table, maxSeq)
+        const t = skimSource
         const w = skimUint(decoder, arr, skimPos)
         pos = skimPos
         const n = half(w)
         if (n < 1) failAt(decoder, pos, 'empty delete range')
-        if (w & 1 && typeof start !== 'number' && start.n - n + 1 < 1) failAt(decoder, pos, 'delete range below seq 1')
+        if (w & 1 && t >= 0 && start - n + 1 < 1) failAt(decoder, pos, 'delete range below seq 1')
+        // A forward range reaches up to start + n - 1 of its source (opDeps counts the same).
+        if (!(w & 1) && t >= 0 && start + n - 1 > maxSeq[t]!) maxSeq[t] = start + n - 1
         length += n
       }
     } else if (kind === MOVE && allowMove) {
       if (head > 15) failAt(decoder, pos, 'unknown move flags')
-      pos = skimOrigins(decoder, arr, pos, head, table)
-      skimRef(decoder, arr, pos, table)
+      pos = skimOrigins(decoder, arr, pos, head, table, maxSeq)
+      skimRef(decoder, arr, pos, table, maxSeq)
       skimUint(decoder, arr, skimPos)
       pos = skimPos
       length += 1
@@ -527,7 +580,8 @@ export function readSeqOp<C>(decoder: decoding.Decoder, content: ContentCodec<C>
   // The checking pass reads the parts in place (errors carry offsets into the whole input).
   const at = decoder.pos
   const counts: number[] = []
-  const sk = skimParts(decoder, np, table, allowMove, counts)
+  const maxSeq: number[] = nt === 0 ? NO_SEQS : new Array(nt).fill(0)
+  const sk = skimParts(decoder, np, table, allowMove, counts, maxSeq)
   const hasMove = sk < 0
   const length = hasMove ? -sk : sk
   // The kind is in the low bits of the first part's head, whatever its length in bytes.
@@ -544,7 +598,11 @@ export function readSeqOp<C>(decoder: decoding.Decoder, content: ContentCodec<C>
       throw new HearsayError(ErrorCodes.DECODE_ERROR, `malformed content: ${(err as Error).message}`, { offset: cat })
     }
   }
-  // An op whose table names no other source depends on nothing but its own earlier seqs, which
-  // the envelope already orders: no need to scan its parts for dependencies later.
-  return new ReadSeqOp<C>(bytes, table, np, length, values, hasMove, firstKind, nt === 0 ? NO_DEPS : undefined)
+  // The dependencies come from the checking pass, so nothing builds the parts to find them (a
+  // load of a document of several writers applies every op from its bytes). An op whose table
+  // names no other source depends on nothing but its own earlier seqs, which the envelope
+  // already orders. A table may name the op's own source: Replicated skips such a dependency.
+  let deps: Dot[] | undefined
+  for (let t = 0; t < nt; t++) if (maxSeq[t]! > 0) (deps ??= []).push({ source: table[t] as ReplicaId, seq: maxSeq[t]! })
+  return new ReadSeqOp<C>(bytes, table, np, length, values, hasMove, firstKind, deps ?? NO_DEPS)
 }

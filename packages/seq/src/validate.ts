@@ -4,7 +4,7 @@
 import type { ReplicaId } from '@hearsay/core'
 import { DELETED } from './BlockTree.js'
 import { InvalidOp } from './InvalidOp.js'
-import { DELETE, INSERT, MOVE, PartReader, ReadSeqOp, type InsertPart, type Ref, type SeqOp } from './ops.js'
+import { DELETE, INSERT, MOVE, ReadSeqOp, type InsertPart, type Ref, type SeqOp } from './ops.js'
 import type { SeqEngine } from './SeqEngine.js'
 import { SourceLog } from './SourceLog.js'
 
@@ -94,7 +94,7 @@ function validateRead<C>(e: SeqEngine<C>, op: ReadSeqOp<C>, self: SourceLog<C>, 
   for (const c of op.contents) checkValue(e, c)
   const n = op.count
   const v = validation(self, n, op.firstKind, op.length, seq, covered)
-  const r = new PartReader(op.bytes, op.table, true)
+  const r = e.checkReader.reset(op.bytes, op.table)
   let ps = seq
   for (let pi = 0; pi < n; pi++) {
     r.next()
