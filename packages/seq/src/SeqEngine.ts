@@ -55,6 +55,10 @@ export class SeqEngine<C> {
   readonly applyReader = new PartReader(new Uint8Array(0), [], true, true)
   /** @internal See applyReader. */
   readonly checkReader = new PartReader(new Uint8Array(0), [], true, true)
+  /** @internal Scratch of validate for an update of many parts: their kinds, and their starts as a log used for its lookup by seq. */
+  checkKinds = new Uint8Array(64)
+  /** @internal See checkKinds. */
+  readonly checkParts = new SourceLog<C>(-1, '' as ReplicaId)
 
   constructor(
     readonly kind: ContentKind<C>,

@@ -64,7 +64,7 @@ export function validate<C>(e: SeqEngine<C>, op: SeqOp<C>, source: string, seq: 
     return
   }
   const parts = op.parts
-  const v = validation(self, parts.length, parts[0]!.kind, total, seq, covered)
+  const v = validation(e, self, parts.length, parts[0]!.kind, total, seq, covered)
   let ps = seq
   for (let pi = 0; pi < parts.length; pi++) {
     const p = parts[pi]!
@@ -93,7 +93,7 @@ export function validate<C>(e: SeqEngine<C>, op: SeqOp<C>, source: string, seq: 
 function validateRead<C>(e: SeqEngine<C>, op: ReadSeqOp<C>, self: SourceLog<C>, seq: number, covered: number): void {
   for (const c of op.contents) checkValue(e, c)
   const n = op.count
-  const v = validation(self, n, op.firstKind, op.length, seq, covered)
+  const v = validation(e, self, n, op.firstKind, op.length, seq, covered)
   const r = e.checkReader.reset(op.bytes, op.table)
   let ps = seq
   for (let pi = 0; pi < n; pi++) {
@@ -118,10 +118,14 @@ function validateRead<C>(e: SeqEngine<C>, op: ReadSeqOp<C>, self: SourceLog<C>, 
 
 // The state of validating an update of `n` parts; the parts' kinds and start seqs are filled in
 // as the parts are checked (a reference only ever names an earlier part), so an update read
-// from bytes is read once here, not once more to list them.
-function validation<C>(self: SourceLog<C>, n: number, firstKind: number, total: number, seq: number, covered: number): Validation<C> {
+// from bytes is read once here, not once more to list them. The kinds and the lookup of the
+// parts are the engine's scratch, emptied per update (validations never nest).
+function validation<C>(e: SeqEngine<C>, self: SourceLog<C>, n: number, firstKind: number, total: number, seq: number, covered: number): Validation<C> {
   if (n === 1) return { self, kinds: ONE_KIND[firstKind]!, parts: null, total, seq, covered }
-  return { self, kinds: new Uint8Array(n), parts: new SourceLog<C>(-1, self.name), total, seq, covered }
+  if (e.checkKinds.length < n) e.checkKinds = new Uint8Array(Math.max(n, 2 * e.checkKinds.length))
+  const parts = e.checkParts
+  parts.clear()
+  return { self, kinds: e.checkKinds, parts, total, seq, covered }
 }
 
 // Checks the references of an insert part at seq `ps`.
