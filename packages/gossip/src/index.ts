@@ -44,7 +44,7 @@ export { MEMBERSHIP_OBJECT_ID, MAX_ADDRESS_LENGTH, MAX_MEMBER_ADDRESSES, Members
 export type { Member, MembershipEvents, MembershipOp } from './Membership.js'
 export { DigestIndex, entryHash, objectKey } from './DigestIndex.js'
 export type { IndexedObject } from './DigestIndex.js'
-export { CONTENT_CHECK_EVERY, LEAF_OBJECTS, Session } from './Session.js'
+export { CONTENT_CHECK_EVERY, LEAF_OBJECTS, MAX_DEFERRALS, Session } from './Session.js'
 export { ContentHashes } from './ContentHashes.js'
 export type { SessionEvents, SessionHost } from './Session.js'
 export { Persister } from './Persister.js'
