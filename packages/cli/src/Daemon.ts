@@ -1,7 +1,7 @@
 import { link, mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { Emitter, isHearsayError, ErrorCodes, type Replicated } from '@hearsay/core'
-import { IDENTITY_BYTES, Node, MEMBERSHIP_OBJECT_ID, SIGNING_IDENTITY_BYTES, decodeIdentity, encodeIdentity, generateIdentity, isIdentityBytes, type NodeIdentity, type NodeOptions } from '@hearsay/gossip'
+import { IDENTITY_BYTES, Node, MEMBERSHIP_OBJECT_ID, SIGNING_IDENTITY_BYTES, decodeIdentity, encodeIdentity, generateIdentity, isIdentityBytes, type BundleExport, type NodeIdentity, type NodeOptions } from '@hearsay/gossip'
 import { LWWMap } from '@hearsay/model'
 import { LevelStore, classifyLevelError } from '@hearsay/adapters/level'
 import { TcpTransport, WsTransport } from '@hearsay/adapters'
@@ -159,6 +159,20 @@ export async function writeFileAtomic(file: string, bytes: Uint8Array): Promise<
   await rename(tmp, file)
 }
 
+/**
+ * A bundle for `peer` through `node.exportBundleReport`, its errors as the CLI reports them: a
+ * bad id, a `--max-bytes` too small for the bundle's header or its first update.
+ */
+export async function exportFor(node: Node, peer: string, maxBytes: number | undefined): Promise<BundleExport> {
+  try {
+    return await node.exportBundleReport({ for: peer, ...(maxBytes !== undefined && { maxBytes }) })
+  } catch (err) {
+    if (err instanceof TypeError) throw new CliError(`--for ${JSON.stringify(peer)} is not a node id`)
+    if (isHearsayError(err) && err.code === ErrorCodes.LIMIT_EXCEEDED) throw new CliError(`--max-bytes ${maxBytes} is too small: ${err.message}`)
+    throw err
+  }
+}
+
 /** Reads a bundle file, with a message that names it when it cannot. */
 export async function readBundleFile(file: string): Promise<Uint8Array> {
   try {
@@ -228,15 +242,9 @@ export class Daemon extends Emitter<DaemonEvents> {
       case 'watch':
         return this.#watch(req.object, ctx)
       case 'bundle-export': {
-        let bytes: Uint8Array
-        try {
-          bytes = await this.node.exportBundle({ for: req.for })
-        } catch (err) {
-          if (err instanceof TypeError) throw new CliError(`--for ${JSON.stringify(req.for)} is not a node id`)
-          throw err
-        }
-        await writeFileAtomic(req.file, bytes)
-        return { bytes: bytes.length }
+        const r = await exportFor(this.node, req.for, req.maxBytes)
+        await writeFileAtomic(req.file, r.bytes)
+        return { bytes: r.bytes.length, updates: r.updates, complete: r.complete }
       }
       case 'bundle-import': {
         const bytes = await readBundleFile(req.file)

@@ -20,7 +20,7 @@ export type ControlRequest =
   | { op: 'put'; object: string; key: string; value: unknown }
   | { op: 'del'; object: string; key: string }
   | { op: 'watch'; object: string }
-  | { op: 'bundle-export'; for: string; file: string }
+  | { op: 'bundle-export'; for: string; file: string; maxBytes?: number }
   | { op: 'bundle-import'; file: string }
   | { op: 'explain'; object?: string; kept?: boolean }
 

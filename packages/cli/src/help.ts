@@ -175,7 +175,7 @@ ${DATA}
 
 ${EXIT_CODES}`,
 
-  bundle: `Usage: hearsay bundle export [--data DIR] --for PEER <file>
+  bundle: `Usage: hearsay bundle export [--data DIR] --for PEER [--max-bytes N] <file>
        hearsay bundle import [--data DIR] <file>
 
 Offline links. 'export' writes everything PEER may lack (judged from the last digest seen from
@@ -187,6 +187,10 @@ Flags:
 ${DATA}
   --for PEER        export: the id of the node the bundle is for ('hearsay status' shows ids);
                     a peer never heard from gets everything
+  --max-bytes N     export: a bundle of at most N bytes (65536, 64KiB, 1M): the oldest updates
+                    PEER lacks that fit; the next export picks up where this one stopped (a
+                    bundle back from PEER resets that to what it holds, so a lost file is
+                    carried again)
   --key KEY         the network key (or $HEARSAY_KEY); needed only when no daemon runs,
                     since bundles are sealed with it
   -h, --help        show this help

@@ -21,7 +21,8 @@ import { Security } from './secure/Security.js'
 import { SyncBudget, runSync, type SyncOptions, type SyncResult } from './Budget.js'
 import { PeerQuota } from './PeerQuota.js'
 import { PeerBandwidth } from './PeerBandwidth.js'
-import { exportBundle, importBundle, type BundleHost, type ImportResult } from './bundle.js'
+import { exportBundle, importBundle, type BundleExport, type BundleHost, type ImportResult } from './bundle.js'
+import { SentBundles } from './SentBundles.js'
 import { Dialer } from './Dialer.js'
 import { Incarnation } from './Incarnation.js'
 import { MEMBERSHIP_OBJECT_ID, Membership, type Member } from './Membership.js'
@@ -111,6 +112,7 @@ export class Node extends Emitter<NodeEvents> {
   readonly #objects: ObjectHost
   readonly #peers: PeerTable
   readonly #seen: SeenDigests
+  readonly #sent: SentBundles
   readonly #dialer: Dialer
   readonly #sessionHost: SessionHost
   readonly #newObjects: PeerQuota
@@ -177,6 +179,7 @@ export class Node extends Emitter<NodeEvents> {
       recovered: (id) => this.emit('peer-recovered', id),
     })
     this.#seen = new SeenDigests(this.#store, log)
+    this.#sent = new SentBundles(this.#store, log)
     this.#dialer = new Dialer({
       backoff: o.backoff,
       maxBackoff: o.maxBackoff,
@@ -623,12 +626,29 @@ export class Node extends Emitter<NodeEvents> {
    * A bundle (the bytes of a file) holding everything peer `for` may lack since the last digest
    * seen from it, or everything when no peer is named, plus this node's digest. Waits until the
    * local writes it carries are durable. Carry it by any means; `importBundle` on the other side.
+   * With `maxBytes`, at most that many bytes: see {@link exportBundleReport}.
    */
-  async exportBundle(options: { for?: string } = {}): Promise<Uint8Array> {
+  async exportBundle(options: { for?: string; maxBytes?: number } = {}): Promise<Uint8Array> {
+    return (await this.exportBundleReport(options)).bytes
+  }
+
+  /**
+   * {@link exportBundle}, with what the bundle carries. With `maxBytes` the file is at most
+   * that many bytes: it holds the oldest updates `for` lacks that fit (each object oldest
+   * first, per source in seq order), `complete` is false when some were left out, and the
+   * next export for the same peer starts where this one stopped (past what bundles for it
+   * carried since its last acknowledgement; a bundle back from it resets that to what it holds,
+   * so a lost bundle is carried again).
+   * @throws RangeError on a `maxBytes` that is not a positive integer; TypeError on a bad peer id.
+   * @throws HearsayError `HEARSAY_LIMIT_EXCEEDED` when `maxBytes` cannot hold the header and digest, or the first update to carry.
+   */
+  async exportBundleReport(options: { for?: string; maxBytes?: number } = {}): Promise<BundleExport> {
+    const { maxBytes } = options
+    if (maxBytes !== undefined && !(Number.isSafeInteger(maxBytes) && maxBytes > 0)) throw new RangeError(`maxBytes is a positive integer; got ${String(maxBytes)}`)
     await this.start()
     const peer = options.for
     if (peer !== undefined) toReplicaId(peer)
-    return exportBundle(this.#bundleHost, peer)
+    return exportBundle(this.#bundleHost, peer, { maxBytes })
   }
 
   /**
@@ -655,6 +675,7 @@ export class Node extends Emitter<NodeEvents> {
       nonce: () => this.#security.randomBytes(24),
       objects: this.#objects,
       seen: this.#seen,
+      sent: this.#sent,
       now: () => this.#now(),
       report: (err, from) => this.#report(err, from),
     }

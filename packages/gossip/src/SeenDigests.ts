@@ -94,10 +94,11 @@ export class SeenDigests {
    * Records a digest a peer sent in a bundle made at its wall time `time`, replacing what was
    * known, unless a later bundle was recorded already (files arrive in any order: an older one
    * must not roll back a newer acknowledgement). Saves at once.
+   * @returns false when a later bundle was recorded already (nothing changed).
    */
-  async acknowledge(peerId: string, time: number, digest: BundleDigest): Promise<void> {
+  async acknowledge(peerId: string, time: number, digest: BundleDigest): Promise<boolean> {
     const seen = await this.load(peerId)
-    if (time < seen.time) return
+    if (time < seen.time) return false
     seen.time = time
     seen.objects.clear()
     // What the last in-sync record held is gone: the next one records every object again.
@@ -106,6 +107,7 @@ export class SeenDigests {
     for (const d of digest) seen.objects.set(d.objectId, { typeId: d.typeId, vector: d.vector.clone() })
     this.#dirty.add(peerId)
     await this.save()
+    return true
   }
 
   /** The peer's digest, merged with the stored one (read once per peer). */

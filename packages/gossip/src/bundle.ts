@@ -15,14 +15,17 @@ import {
   readVersionVector,
   writeVersionVector,
   MAX_REPLICA_ID_LENGTH,
+  encodeWith,
   type Range,
   type ReadonlyVersionVector,
   readReplicaId,
 } from '@hearsay/core'
 import { bundleKeyFromNetworkKey } from './secure/keys.js'
 import { readObjectId } from './messages.js'
-import type { ObjectHost } from './ObjectHost.js'
+import type { HostedObject, ObjectHost } from './ObjectHost.js'
 import type { SeenDigests } from './SeenDigests.js'
+import type { SentBundles } from './SentBundles.js'
+import { OldestFirst, largestFitting } from './Budget.js'
 
 /** The four bytes every bundle starts with: `HSBD`. */
 export const BUNDLE_MAGIC = Uint8Array.of(0x48, 0x53, 0x42, 0x44)
@@ -81,18 +84,7 @@ export function readDigest(d: decoding.Decoder): Array<{ objectId: string; typeI
  */
 export function encodeBundle(networkKey: string | Uint8Array, content: BundleContent, nonce: Uint8Array = crypto.getRandomValues(new Uint8Array(BUNDLE_NONCE_BYTES))): Uint8Array {
   if (!(nonce instanceof Uint8Array) || nonce.length !== BUNDLE_NONCE_BYTES) throw new TypeError(`a bundle nonce is ${BUNDLE_NONCE_BYTES} bytes`)
-  const e = encoding.createEncoder()
-  encoding.writeVarString(e, content.from)
-  encoding.writeVarString(e, content.for ?? '')
-  encoding.writeVarUint(e, Math.max(0, Math.floor(content.time)))
-  writeDigest(e, content.digest)
-  encoding.writeVarUint(e, content.objects.length)
-  for (const o of content.objects) {
-    encoding.writeVarString(e, o.objectId)
-    encoding.writeVarUint(e, o.typeId)
-    encoding.writeVarUint8Array(e, o.ranges)
-  }
-  const body = encoding.toUint8Array(e)
+  const body = encodeWith((e) => writeBundleBody(e, content))
   const h = encoding.createEncoder()
   encoding.writeUint8Array(h, BUNDLE_MAGIC)
   encoding.writeVarUint(h, BUNDLE_FORMAT_VERSION)
@@ -104,6 +96,27 @@ export function encodeBundle(networkKey: string | Uint8Array, content: BundleCon
   out.set(sealed, header.length)
   return out
 }
+
+function writeBundleBody(e: encoding.Encoder, content: BundleContent): void {
+  encoding.writeVarString(e, content.from)
+  encoding.writeVarString(e, content.for ?? '')
+  encoding.writeVarUint(e, Math.max(0, Math.floor(content.time)))
+  writeDigest(e, content.digest)
+  encoding.writeVarUint(e, content.objects.length)
+  for (const o of content.objects) {
+    writeObjectHead(e, o.objectId, o.typeId, o.ranges.length)
+    encoding.writeUint8Array(e, o.ranges)
+  }
+}
+
+function writeObjectHead(e: encoding.Encoder, objectId: string, typeId: number, bytes: number): void {
+  encoding.writeVarString(e, objectId)
+  encoding.writeVarUint(e, typeId)
+  encoding.writeVarUint(e, bytes)
+}
+
+/** Bytes of a sealed bundle besides its body: magic, format version, nonce, tag. */
+const SEAL_BYTES = BUNDLE_MAGIC.length + 1 + BUNDLE_NONCE_BYTES + TAG_BYTES
 
 /**
  * Opens a bundle and decodes it whole.
@@ -167,25 +180,53 @@ export interface BundleHost {
   nonce(): Uint8Array
   readonly objects: ObjectHost
   readonly seen: SeenDigests
+  /** What was exported for each peer since it last acknowledged a bundle. */
+  readonly sent: SentBundles
   now(): number
   /** Reports an object of a bundle that could not be applied (the rest of the bundle is). */
   report(err: HearsayError, from: string): void
 }
 
+/** What {@link exportBundle} made. */
+export interface BundleExport {
+  /** The bundle's bytes (at most `maxBytes`). */
+  readonly bytes: Uint8Array
+  /** Updates it carries. */
+  readonly updates: number
+  /** Objects it carries ranges of. */
+  readonly objects: number
+  /** False when `maxBytes` left updates out; the next export for the same peer carries on from there. */
+  readonly complete: boolean
+}
+
 /**
- * A bundle holding everything peer `forPeer` may lack since the last digest seen from it, or
- * everything when no peer is named, plus this node's digest. Waits until the local writes it
- * carries are durable.
+ * A bundle holding what peer `forPeer` may lack, or everything when no peer is named, plus
+ * this node's digest. Waits until the local writes it carries are durable.
+ *
+ * Without `maxBytes` it carries everything past the last digest seen from the peer (what it
+ * acknowledged, or reported in a session), so a lost bundle is made good by the next one. With
+ * `maxBytes` the whole file is at most that many bytes: each object's history goes oldest
+ * first ({@link OldestFirst}), objects in id order, and the bundle ends at the first update
+ * that does not fit; it starts past what earlier bundles for the peer carried since it last
+ * acknowledged one ({@link SentBundles}), so bundles carried one way pick up where the last
+ * stopped, and an acknowledgement (the peer's bundle back) makes the next one start from what
+ * the peer holds, carrying again what was lost. Every export for a peer is recorded there.
+ * @throws HearsayError `HEARSAY_LIMIT_EXCEEDED` when `maxBytes` cannot hold the bundle's header
+ * and digest, or the first update to carry (nothing is recorded then).
  */
-export async function exportBundle(host: BundleHost, forPeer: string | undefined): Promise<Uint8Array> {
+export async function exportBundle(host: BundleHost, forPeer: string | undefined, options: { maxBytes?: number | undefined } = {}): Promise<BundleExport> {
+  const maxBytes = options.maxBytes ?? Infinity
   const { objects } = host
   await objects.persister.flush()
   const seen = forPeer === undefined ? undefined : await host.seen.load(forPeer)
-  const sinceOf = (o: { objectId: string; typeId: number; clock: ReadonlyVersionVector }): ReadonlyVersionVector | undefined => {
+  const sent = forPeer === undefined || maxBytes === Infinity ? undefined : await host.sent.load(forPeer)
+  const sinceOf = (o: { objectId: string; typeId: number; clock: ReadonlyVersionVector }): VersionVector | undefined => {
     if (o.clock.size === 0) return undefined
     const theirs = seen?.objects.get(o.objectId)
     if (theirs !== undefined && theirs.typeId !== o.typeId) return undefined
-    const since = theirs?.vector ?? new VersionVector()
+    const since = theirs?.vector.clone() ?? new VersionVector()
+    const mine = sent?.get(o.objectId)
+    if (mine !== undefined && mine.typeId === o.typeId) since.merge(mine.vector)
     const cmp = o.clock.compare(since)
     return cmp === 'after' || cmp === 'concurrent' ? since : undefined
   }
@@ -197,7 +238,7 @@ export async function exportBundle(host: BundleHost, forPeer: string | undefined
   // Writes made while we waited must be durable too: the history below is read at once.
   while (objects.persister.backlog > 0) await objects.persister.flush()
   const digest: Array<{ objectId: string; typeId: number; vector: ReadonlyVersionVector }> = []
-  const carried: Array<{ objectId: string; typeId: number; ranges: Uint8Array }> = []
+  const wanted: Array<{ o: HostedObject; since: VersionVector }> = []
   for (const id of objects.ids()) {
     const o = objects.entry(id)!
     if (o.clock.size === 0) continue
@@ -206,9 +247,61 @@ export async function exportBundle(host: BundleHost, forPeer: string | undefined
     if (since === undefined) continue
     const loaded = objects.get(id)
     if (loaded === undefined) throw new HearsayError(ErrorCodes.STORE_ERROR, `object ${id} could not be loaded for the bundle`)
-    carried.push({ objectId: id, typeId: o.typeId, ranges: loaded.replica.encodeRanges(loaded.replica.historySince(since)) })
+    wanted.push({ o: loaded, since })
   }
-  return encodeBundle(host.key, { from: host.nodeId, for: forPeer, time: host.now(), digest, objects: carried }, host.nonce())
+  const time = host.now()
+  const carried: Array<{ objectId: string; typeId: number; ranges: Uint8Array }> = []
+  const record: Array<{ objectId: string; typeId: number; vector: ReadonlyVersionVector }> = []
+  let updates = 0
+  let complete = true
+  if (maxBytes === Infinity) {
+    for (const { o, since } of wanted) {
+      const h = o.replica.historySince(since)
+      carried.push({ objectId: o.objectId, typeId: o.typeId, ranges: o.replica.encodeRanges(h) })
+      updates += h.reduce((n, r) => n + r.updates.length, 0)
+      record.push({ objectId: o.objectId, typeId: o.typeId, vector: o.clock.clone() })
+    }
+  } else {
+    // The sealed bundle without objects, plus a byte for an object count that may grow past 127.
+    let used = SEAL_BYTES + encodeWith((e) => writeBundleBody(e, { from: host.nodeId, for: forPeer, time, digest, objects: [] })).length + 1
+    if (used > maxBytes) throw new HearsayError(ErrorCodes.LIMIT_EXCEEDED, `a bundle${forPeer === undefined ? '' : ` for ${forPeer}`} needs ${used} bytes for its header and this node's digest; maxBytes is ${maxBytes}`)
+    let perUpdate = 0
+    for (const { o, since } of wanted) {
+      const cursor = new OldestFirst(o.replica.historySince(since), { since, depsOf: (u) => o.replica.dependencies(u) })
+      const room = maxBytes - used - (carried.length === 127 ? 1 : 0)
+      let best: { n: number; ranges: Uint8Array } | undefined
+      const fits = (n: number): boolean => {
+        const ranges = o.replica.encodeRanges(cursor.peek(n))
+        if (encodeWith((e) => writeObjectHead(e, o.objectId, o.typeId, ranges.length)).length + ranges.length > room) return false
+        if (best === undefined || n > best.n) best = { n, ranges }
+        return true
+      }
+      const n = cursor.remaining === 0 ? (fits(0) ? 0 : -1) : largestFitting(cursor.remaining, fits, perUpdate > 0 ? room / perUpdate : 1)
+      if (n <= 0 && (n < 0 || cursor.remaining > 0)) {
+        if (carried.length === 0) {
+          const one = o.replica.encodeRanges(cursor.peek(1)).length
+          throw new HearsayError(ErrorCodes.LIMIT_EXCEEDED, `the next update of ${o.objectId} for ${forPeer ?? 'the bundle'} takes ${one} bytes and the bundle's header and digest ${used}; maxBytes ${maxBytes} cannot hold them`)
+        }
+        complete = false
+        break
+      }
+      const pieces = cursor.take(n)
+      const vector = since.clone()
+      for (const r of pieces) vector.advance(r.source, r.to)
+      carried.push({ objectId: o.objectId, typeId: o.typeId, ranges: best!.ranges })
+      record.push({ objectId: o.objectId, typeId: o.typeId, vector })
+      used += encodeWith((e) => writeObjectHead(e, o.objectId, o.typeId, best!.ranges.length)).length + best!.ranges.length
+      updates += n
+      if (n > 0) perUpdate = best!.ranges.length / n
+      if (!cursor.done) {
+        complete = false
+        break
+      }
+    }
+  }
+  const bytes = encodeBundle(host.key, { from: host.nodeId, for: forPeer, time, digest, objects: carried }, host.nonce())
+  if (forPeer !== undefined) await host.sent.record(forPeer, record)
+  return { bytes, updates, objects: carried.length, complete }
 }
 
 /**
@@ -243,6 +336,7 @@ export async function importBundle(host: BundleHost, bytes: Uint8Array): Promise
     }
   }
   // The sender holds what it listed: record that, so the next bundle back carries only what it lacks.
-  if (content.from !== host.nodeId) await host.seen.acknowledge(content.from, content.time, content.digest)
+  // What was sent before counts no more: the next budgeted bundle starts from what the sender holds.
+  if (content.from !== host.nodeId && (await host.seen.acknowledge(content.from, content.time, content.digest))) await host.sent.clear(content.from)
   return { from: content.from, objects: content.objects.length, applied, waiting }
 }

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path'
-import { CliError, ExitCode, UsageError, dataDirOf, expectPositionals, parseCommand } from '../args.js'
+import { ExitCode, UsageError, dataDirOf, expectPositionals, parseCommand } from '../args.js'
 import { connectControl, requestDaemon } from '../control.js'
-import { bundleError, openDataNode, readBundleFile, writeFileAtomic } from '../Daemon.js'
+import { bundleError, exportFor, openDataNode, readBundleFile, writeFileAtomic } from '../Daemon.js'
 import { formatBytes, printable } from '../format.js'
 import type { Output } from './client.js'
 import { networkKeyOf } from './peer.js'
@@ -16,6 +16,7 @@ export async function bundleCommand(args: readonly string[], io: Output): Promis
     data: { type: 'string' },
     for: { type: 'string' },
     key: { type: 'string' },
+    'max-bytes': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   })
   const [action, ...rest] = positionals
@@ -30,13 +31,16 @@ export async function bundleCommand(args: readonly string[], io: Output): Promis
     throw new UsageError('bundle', "bundle export needs --for PEER: the id of the node that will import it ('hearsay status' on that node shows its id)")
   }
   if (action === 'import' && peer !== undefined) throw new UsageError('bundle', '--for is for export only; an import reads who the bundle is from out of the file')
+  const maxArg = values['max-bytes'] as string | undefined
+  if (action === 'import' && maxArg !== undefined) throw new UsageError('bundle', '--max-bytes is for export only')
+  const maxBytes = maxArg === undefined ? undefined : parseBytes(maxArg)
 
   const socket = await connectControl(dataDir)
   if (socket !== undefined) {
     socket.destroy()
     if (action === 'export') {
-      const r = (await requestDaemon(dataDir, { op: 'bundle-export', for: peer!, file })) as { bytes: number }
-      io.out(printable(`wrote ${file} (${formatBytes(r.bytes)}) for ${peer}`))
+      const r = (await requestDaemon(dataDir, { op: 'bundle-export', for: peer!, file, ...(maxBytes !== undefined && { maxBytes }) })) as { bytes: number; updates: number; complete: boolean }
+      io.out(printable(exportLine(file, peer!, r)))
     } else {
       const r = (await requestDaemon(dataDir, { op: 'bundle-import', file })) as { from: string; objects: number; applied: number; waiting: number }
       io.out(printable(importLine(file, r)))
@@ -51,15 +55,9 @@ export async function bundleCommand(args: readonly string[], io: Output): Promis
   const node = await openDataNode({ dataDir, networkKey: key })
   try {
     if (action === 'export') {
-      let bytes: Uint8Array
-      try {
-        bytes = await node.exportBundle({ for: peer! })
-      } catch (err) {
-        if (err instanceof TypeError) throw new CliError(`--for ${JSON.stringify(peer)} is not a node id`)
-        throw err
-      }
-      await writeFileAtomic(file, bytes)
-      io.out(printable(`wrote ${file} (${formatBytes(bytes.length)}) for ${peer}`))
+      const r = await exportFor(node, peer!, maxBytes)
+      await writeFileAtomic(file, r.bytes)
+      io.out(printable(exportLine(file, peer!, { bytes: r.bytes.length, updates: r.updates, complete: r.complete })))
     } else {
       const bytes = await readBundleFile(file)
       let r
@@ -75,6 +73,19 @@ export async function bundleCommand(args: readonly string[], io: Output): Promis
     await node.close()
   }
   return ExitCode.OK
+}
+
+function exportLine(file: string, peer: string, r: { bytes: number; updates: number; complete: boolean }): string {
+  return `wrote ${file} (${formatBytes(r.bytes)}) for ${peer}: ${r.updates} update(s)${r.complete ? '' : '; more to send: export again for the rest'}`
+}
+
+/** A `--max-bytes` value: a positive integer of bytes, or with a k/K (1000), KiB (1024), M or MiB suffix. */
+function parseBytes(text: string): number {
+  const m = /^(\d+)(k|kb|kib|m|mb|mib)?$/i.exec(text.trim())
+  const unit = m?.[2]?.toLowerCase()
+  const n = m === null ? NaN : Number(m[1]) * (unit === undefined ? 1 : unit === 'kib' ? 1024 : unit === 'mib' ? 2 ** 20 : unit.startsWith('m') ? 1e6 : 1e3)
+  if (!Number.isSafeInteger(n) || n <= 0) throw new UsageError('bundle', `--max-bytes takes a positive number of bytes (such as 65536, 64KiB or 1M); got ${JSON.stringify(text)}`)
+  return n
 }
 
 function importLine(file: string, r: { from: string; objects: number; applied: number; waiting: number }): string {
