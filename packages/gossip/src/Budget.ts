@@ -19,10 +19,13 @@ import type { Timers } from './options.js'
  */
 export class OldestFirst<Op> {
   readonly #streams: Array<{ source: ReplicaId; ranges: Range<Op>[]; ri: number; ui: number; at: number }> = []
-  /** Stream index of each update, oldest first. */
-  readonly #order: Uint32Array
+  /** Stream index of each update merged so far, oldest first: the merge runs only as far as a peek needs. */
+  readonly #order: number[] = []
+  readonly #total: number
   #pos = 0
   #leadDone = false
+  /** The merge: one step appends the next update's stream to #order. */
+  readonly #step: () => void
 
   /**
    * @param since what the peer holds (the vector the history was read past): dependencies it
@@ -31,6 +34,7 @@ export class OldestFirst<Op> {
    */
   constructor(ranges: readonly Range<Op>[], options: { since?: ReadonlyVersionVector; depsOf?: (u: Update<Op>) => readonly Dot[] | undefined } = {}) {
     const bySource = new Map<ReplicaId, number>()
+    let total = 0
     for (const r of ranges) {
       let i = bySource.get(r.source)
       if (i === undefined) {
@@ -38,32 +42,37 @@ export class OldestFirst<Op> {
         this.#streams.push({ source: r.source, ranges: [], ri: 0, ui: 0, at: r.from })
       }
       this.#streams[i]!.ranges.push(r)
+      total += r.updates.length
     }
-    const flat = this.#streams.map((s) => s.ranges.flatMap((r) => r.updates))
-    // Where the peer's clock of the source stands once an update is taken: just before the
-    // next kept update, or the range's end after the last one. The seqs between are ones a
-    // compacting type left out, so a piece may cover them; covering them at once is what lets
-    // an update that needs one of them (a remove that observed a since-removed add) go early.
-    const ends = this.#streams.map((s) => s.ranges.flatMap((r) => r.updates.map((_, i) => (i === r.updates.length - 1 ? r.to : r.updates[i + 1]!.seq - 1))))
-    const total = flat.reduce((n, u) => n + u.length, 0)
-    this.#order = new Uint32Array(total)
+    this.#total = total
+    const streams = this.#streams
     const covered = options.since?.clone() ?? new VersionVector()
+    const depsOf = options.depsOf
+    // The merge's own position in each stream: range and update index of its next update.
+    const mri = new Uint32Array(streams.length)
+    const mui = new Uint32Array(streams.length)
+    const skipEmpty = (s: number): void => {
+      const rs = streams[s]!.ranges
+      while (mri[s]! < rs.length && mui[s]! >= rs[mri[s]!]!.updates.length) {
+        mri[s]!++
+        mui[s] = 0
+      }
+    }
+    const head = (s: number): Update<Op> | undefined => streams[s]!.ranges[mri[s]!]?.updates[mui[s]!]
     // The first take covers every source's leading gap (see #pieces).
-    for (let s = 0; s < flat.length; s++) {
-      const r = this.#streams[s]!.ranges[0]!
+    for (let s = 0; s < streams.length; s++) {
+      skipEmpty(s)
+      const r = streams[s]!.ranges[0]!
       if (r.updates.length > 0) covered.advance(r.source, Math.max(r.from, r.updates[0]!.seq - 1))
     }
-    const depsOf = options.depsOf
     // A merge of the streams by the time of their next update, in a binary heap of the streams
     // whose next update has its dependencies met; a stream whose next update needs a dot not
     // covered yet waits on that dot. Each stream stays in seq order whatever the times.
-    const heads = new Uint32Array(flat.length)
     const heap: number[] = []
     const waiting = new Map<string, Array<{ seq: number; stream: number }>>()
-    const timeOf = (s: number): number => flat[s]![heads[s]!]!.time
     const less = (a: number, b: number): boolean => {
-      const ta = timeOf(a)
-      const tb = timeOf(b)
+      const ta = head(a)!.time
+      const tb = head(b)!.time
       return ta < tb || (ta === tb && a < b)
     }
     const down = (i: number): void => {
@@ -87,8 +96,8 @@ export class OldestFirst<Op> {
       }
     }
     const place = (s: number): void => {
-      if (heads[s]! >= flat[s]!.length) return
-      const u = flat[s]![heads[s]!]!
+      const u = head(s)
+      if (u === undefined) return
       for (const d of depsOf?.(u) ?? []) {
         if (d.source === u.source || covered.get(d.source) >= d.seq) continue
         let w = waiting.get(d.source)
@@ -99,8 +108,8 @@ export class OldestFirst<Op> {
       heap.push(s)
       up(heap.length - 1)
     }
-    for (let s = 0; s < flat.length; s++) place(s)
-    for (let n = 0; n < total; n++) {
+    for (let s = 0; s < streams.length; s++) place(s)
+    this.#step = () => {
       let s: number
       if (heap.length > 0) {
         s = heap[0]!
@@ -116,10 +125,17 @@ export class OldestFirst<Op> {
         for (const [source, w] of waiting) for (let i = 0; i < w.length; i++) if (best === undefined || less(w[i]!.stream, waiting.get(best.source)![best.i]!.stream)) best = { source, i }
         s = waiting.get(best!.source)!.splice(best!.i, 1)[0]!.stream
       }
-      this.#order[n] = s
-      const u = flat[s]![heads[s]!]!
-      covered.advance(u.source, ends[s]![heads[s]!]!)
-      heads[s]!++
+      this.#order.push(s)
+      // Where the peer's clock of the source stands once this update is taken: just before the
+      // next kept update, or the range's end after the last one. The seqs between are ones a
+      // compacting type left out, so a piece may cover them; covering them at once is what lets
+      // an update that needs one of them (a remove that observed a since-removed add) go early.
+      const r = streams[s]!.ranges[mri[s]!]!
+      const i = mui[s]!
+      const u = r.updates[i]!
+      covered.advance(u.source, i === r.updates.length - 1 ? r.to : r.updates[i + 1]!.seq - 1)
+      mui[s]!++
+      skipEmpty(s)
       place(s)
       const w = waiting.get(u.source)
       if (w !== undefined) {
@@ -135,7 +151,7 @@ export class OldestFirst<Op> {
 
   /** Updates not taken yet. */
   get remaining(): number {
-    return this.#order.length - this.#pos
+    return this.#total - this.#pos
   }
 
   /** True once every update and every range was taken. */
@@ -154,6 +170,7 @@ export class OldestFirst<Op> {
   }
 
   #pieces(count: number, advance: boolean): Range<Op>[] {
+    while (this.#order.length < this.#pos + count) this.#step()
     const per = new Map<number, number>()
     for (let i = this.#pos; i < this.#pos + count; i++) per.set(this.#order[i]!, (per.get(this.#order[i]!) ?? 0) + 1)
     const lead = !this.#leadDone
