@@ -58,6 +58,17 @@ export const MAX_DEFERRALS = 4
 /** Bad frames tolerated from one peer before the connection is dropped. */
 const MAX_BAD_FRAMES = 16
 
+/**
+ * On a link that may lose or reorder frames (datagrams, the simulator's lossy links): frames
+ * that overtook the peer's hello are held, at most this many and {@link MAX_EARLY_BYTES}, and
+ * read once it arrives (more are dropped, as the link might have); and the hello is sent again
+ * every {@link HELLO_RETRY_MS} until a frame shows the peer read it. Without this, a reordered
+ * first round refused the session and a lost hello cost the whole auth timeout.
+ */
+const MAX_EARLY_FRAMES = 16
+const MAX_EARLY_BYTES = 1 << 20
+const HELLO_RETRY_MS = 1000
+
 /** Where a session reports to its node. */
 export interface SessionEvents {
   /** The peer authenticated. */
@@ -129,6 +140,10 @@ export class Session {
   closeReason: Error | undefined
   readonly #host: SessionHost
   #authTimer: unknown
+  /** Unordered links: frames held until the peer's hello (see MAX_EARLY_FRAMES), and the hello resend timer. */
+  #early: Uint8Array[] | undefined
+  #earlyBytes = 0
+  #helloTimer: unknown
   /** What the peer is known to hold, per object (its vectors, ranges it sent, ranges we sent), and the live outbox. */
   readonly #link = new PeerLink<any>((objectId, chunk) => this.#sendChunk(objectId, chunk))
   #queue: Uint8Array[] = []
@@ -162,7 +177,10 @@ export class Session {
       this.#authTimer = undefined
       if (this.state === 'hello') this.close(new HearsayError(ErrorCodes.TIMEOUT, `peer ${connection.remoteAddress} did not authenticate in ${authTimeout} ms`))
     }, authTimeout)
-    const hello = () => this.#sendNow(buildFrame((e) => writeHelloMessage(e, host.nodeId)))
+    const hello = () => {
+      this.#sendNow(buildFrame((e) => writeHelloMessage(e, host.nodeId)))
+      if (!connection.ordered) this.#retryHello()
+    }
     if (connection.secure) hello()
     else connection.once('secure', hello)
   }
@@ -188,12 +206,29 @@ export class Session {
     this.#closed(reason)
   }
 
+  // Unordered links: the hello again, until the peer is heard from after it (see HELLO_RETRY_MS).
+  #retryHello(): void {
+    this.#helloTimer = this.#host.timers.setTimeout(() => {
+      this.#helloTimer = undefined
+      if (this.state === 'closed') return
+      this.#sendNow(buildFrame((e) => writeHelloMessage(e, this.#host.nodeId)))
+      this.#retryHello()
+    }, HELLO_RETRY_MS)
+  }
+
+  #stopHelloRetry(): void {
+    if (this.#helloTimer !== undefined) this.#host.timers.clearTimeout(this.#helloTimer)
+    this.#helloTimer = undefined
+  }
+
   #closed(reason: Error | undefined): void {
     if (this.state === 'closed') return
     this.state = 'closed'
     this.closeReason = reason
     if (this.#authTimer !== undefined) this.#host.timers.clearTimeout(this.#authTimer)
     this.#authTimer = undefined
+    this.#stopHelloRetry()
+    this.#early = undefined
     this.#queue = []
     this.#queued = 0
     this.#work = []
@@ -267,6 +302,24 @@ export class Session {
       this.close(new HearsayError(ErrorCodes.FRAME_TOO_LARGE, `frame of ${frame.length} bytes exceeds the cap of ${this.#host.maxFrame}`))
       return
     }
+    if (!this.connection.ordered) {
+      const kind = frame[0]
+      if (this.state === 'hello' && kind !== GossipKind.Hello && kind !== GossipKind.Refuse) {
+        // Overtook the peer's hello (the channel has authenticated it already): held.
+        if ((this.#early ??= []).length < MAX_EARLY_FRAMES && this.#earlyBytes + frame.length <= MAX_EARLY_BYTES) {
+          this.#early.push(frame)
+          this.#earlyBytes += frame.length
+        }
+        return
+      }
+      if (this.state === 'ready' && kind === GossipKind.Hello) return // a resent or duplicated hello
+      // Anything but a hello from a ready peer: it read ours.
+      if (this.state === 'ready' && this.#helloTimer !== undefined) this.#stopHelloRetry()
+    }
+    this.#read(frame)
+  }
+
+  #read(frame: Uint8Array): void {
     try {
       const d = decoding.createDecoder(frame)
       let msg: GossipMessage
@@ -316,6 +369,11 @@ export class Session {
         if (this.#authTimer !== undefined) this.#host.timers.clearTimeout(this.#authTimer)
         this.#authTimer = undefined
         this.#host.events.ready(this)
+        // Frames that overtook the hello, in the order they came.
+        const early = this.#early
+        this.#early = undefined
+        this.#earlyBytes = 0
+        for (const f of early ?? []) if (this.state === 'ready') this.#read(f)
         return
       }
       throw new HearsayError(ErrorCodes.AUTH_FAILED, `message kind ${msg.kind} before authentication`)

@@ -128,6 +128,28 @@ test('sim: a network with lossy links all the way converges once partitions heal
   assertConverged(r)
 })
 
+test('sim: lossy, reordering links: a first round that overtakes the hello does not refuse the session (seed 1298697088)', async () => {
+  // Replays the seed that found it: n16's sessions were refused ("message kind 4 before
+  // authentication") whenever its Root overtook its hello, and a lost hello cost 10 s; it never
+  // synced in 120 rounds. Now early frames wait for the hello and the hello is resent.
+  const r = await simulate({
+    seed: 1298697088,
+    nodes: 24,
+    objects,
+    ops: { count: 150, until: 5000 },
+    heal: 9000,
+    faults: {
+      link: { latency: 40, jitter: 40, loss: 0.3, duplicate: 0.2, reorder: 0.3 },
+      partitions: [
+        { at: 1000, heal: 4000, groups: [['n0', 'n1', 'n2', 'n3', 'n4', 'n5']] },
+        { at: 5000 },
+      ],
+      skew: 5000,
+    },
+  })
+  assertConverged(r)
+})
+
 test('sim: nodes joined through one seed keep converging after the seed crashes (membership)', async () => {
   const seed = testSeed()
   const cluster = new SimCluster({

@@ -167,6 +167,11 @@ export class SecureConnection extends Emitter<SecureConnectionEvents> implements
     return this.inner.bufferedBytes
   }
 
+  /** False on a link that may lose, duplicate or reorder frames (see {@link SecureConnectionOptions.ordered}). */
+  get ordered(): boolean {
+    return this.#o.ordered
+  }
+
   /** True once the handshake is complete on this side. */
   get secure(): boolean {
     return this.#send !== undefined
