@@ -226,6 +226,7 @@ export abstract class Replicated<Op, Json = unknown, E extends ReplicatedEvents<
   #codec: OpCodec<Op> | undefined
   readonly #rejections: Rejection[] = []
   readonly #stats: ReplicatedStats = { applied: 0, duplicates: 0, driftRefused: 0, invalid: 0, overflowed: 0 }
+  #writeGuard: (() => void) | undefined
 
   // The base's own events, emitted through the base map: `E` extends it, but TypeScript cannot
   // resolve a generic map's argument types at these call sites.
@@ -388,6 +389,27 @@ export abstract class Replicated<Op, Json = unknown, E extends ReplicatedEvents<
     if (this.#disposed) throw new HearsayError(ErrorCodes.NOT_OPEN, `${this.typeName} replica ${this.id} is disposed`)
   }
 
+  /**
+   * Makes every later local write call `check` first, before anything changes: a `check` that
+   * throws refuses the write whole (a gossip node refuses writes to an object whose write policy
+   * does not name it). `undefined` removes the guard. Remote updates are not guarded.
+   */
+  guardWrites(check: (() => void) | undefined): void {
+    if (check !== undefined && typeof check !== 'function') throw new TypeError('check is a function or undefined')
+    this.#writeGuard = check
+  }
+
+  /**
+   * Checks that a local write may happen now: the replica is open and its write guard (see
+   * {@link guardWrites}) lets it. {@link commit} calls it; a type that changes its state before
+   * it commits calls it before that change.
+   * @throws HearsayError `HEARSAY_NOT_OPEN`, or what the guard throws.
+   */
+  protected assertWritable(): void {
+    this.assertOpen()
+    this.#writeGuard?.()
+  }
+
   get #opCodec(): OpCodec<Op> {
     return (this.#codec ??= { write: (e, op) => this.writeOp(e, op), read: (d) => this.readOp(d) })
   }
@@ -423,7 +445,7 @@ export abstract class Replicated<Op, Json = unknown, E extends ReplicatedEvents<
    * @throws HearsayError `HEARSAY_VALUE_TOO_LARGE` (nothing changed) unless `sizeChecked`.
    */
   protected commit(op: Op, extra?: { deps?: readonly Dot[]; len?: number; sizeChecked?: boolean }): Update<Op> {
-    this.assertOpen()
+    this.assertWritable()
     if (extra?.sizeChecked !== true) this.checkUpdateSize(op, () => encodeWith((e) => this.writeOp(e, op)).length, extra?.deps)
     const covered = this.#clock.get(this.id)
     const u: { -readonly [K in keyof Update<Op>]: Update<Op>[K] } = { source: this.id, seq: covered + 1, time: this.hlc.now(), op }

@@ -5,6 +5,7 @@ import {
   MemoryStore,
   MemoryTransport,
   maxUpdateBytesFor,
+  UPDATES_PER_FRAME,
   randomBytes,
   registerType,
   toReplicaId,
@@ -33,10 +34,22 @@ import { PeerTable } from './PeerTable.js'
 import { SeenDigests } from './SeenDigests.js'
 import { Session, type SessionHost } from './Session.js'
 import { readStatus, type NodeStatus } from './status.js'
+import { SignedHost } from './signed/SignedHost.js'
+import { checkPolicyForId, createWritePolicy, isSignedObjectId, signedObjectId } from './signed/WritePolicy.js'
 
 const META_NODE_ID = 'node-id'
 /** Store meta key of the node's static secret key when none was given (see `NodeOptions.identity`). */
 const META_IDENTITY = 'node-identity'
+
+/** Options of {@link Node.open}. */
+export interface OpenOptions {
+  /**
+   * Opens a signed object that only these nodes may write (their node ids, each an Ed25519
+   * public key; see `signedObjectId`). A name without the signed mark is opened as
+   * `signedObjectId(name, createWritePolicy(writers))`; a signed id must certify these writers.
+   */
+  readonly writers?: readonly string[] | undefined
+}
 
 /** What a {@link Node} emits. */
 export interface NodeEvents {
@@ -110,6 +123,7 @@ export class Node extends Emitter<NodeEvents> {
   readonly maxFrame: number
   readonly maxSendBuffer: number
   readonly #objects: ObjectHost
+  readonly #signed: SignedHost
   readonly #peers: PeerTable
   readonly #seen: SeenDigests
   readonly #sent: SentBundles
@@ -155,7 +169,22 @@ export class Node extends Emitter<NodeEvents> {
     const log = (level: keyof Logger, message: string, data?: Record<string, unknown>): void => this.#log(level, message, data)
     const now = (): number => this.#now()
     const random = (): number => this.#rand()
+    this.#signed = new SignedHost({
+      identity: () => this.#security.identity,
+      store: this.#store,
+      get: (id) => this.#objects.get(id),
+      create: (typeId) => this.#objects.create(typeId),
+      adopt: (id, replica) => void this.#objects.adopt(id, replica),
+      persist: (id, typeId, encode) => this.#objects.persister.append(id, typeId, [], encode),
+      // A segment and its frame header fit one frame.
+      limits: { updates: UPDATES_PER_FRAME, bytes: Math.floor(this.maxFrame / 2) },
+      forward: (id, typeId, batch, origin) => {
+        for (const s of this.#dialer.sessions) if (s !== origin && s.state === 'ready') s.pushSigned(id, typeId, batch)
+      },
+      log,
+    })
     this.#objects = new ObjectHost({
+      signed: this.#signed,
       store: this.#store,
       compaction: options.compaction,
       replicaOptions: () => this.#replicaOptions(),
@@ -338,16 +367,31 @@ export class Node extends Emitter<NodeEvents> {
    * The replica of object `objectId`, of type `Type`: the one already hosted, else loaded from
    * the store, else created empty. The type is registered (so peers' objects of that type can be
    * created here). Concurrent calls for one id share one replica.
-   * @throws TypeError on a bad id or a type that is not a replicated class.
-   * @throws HearsayError `HEARSAY_TYPE_MISMATCH` when the object exists with another type; `HEARSAY_NOT_OPEN` after close.
+   *
+   * With `writers` (or for a signed object's id, `<name>~w1.<policy digest>`) the object is
+   * signed: a local write by a node its policy does not name throws `HEARSAY_NOT_PERMITTED`
+   * before anything changes; this node's writes leave it as segments signed with its key (one
+   * signature per tick of writes); updates from peers and bundles apply only inside segments
+   * that verify and whose writer the policy names. A signed id opened without `writers` before
+   * its policy arrived from a peer refuses local writes.
+   * @throws TypeError on a bad id, bad writers, or a type that is not a replicated class.
+   * @throws HearsayError `HEARSAY_TYPE_MISMATCH` when the object exists with another type;
+   * `HEARSAY_NOT_PERMITTED` when a signed id does not certify `writers`; `HEARSAY_NOT_OPEN` after close.
    */
-  async open<R extends Replicated<any>>(objectId: string, Type: ReplicatedClass<R>): Promise<R> {
+  async open<R extends Replicated<any>>(objectId: string, Type: ReplicatedClass<R>, options: OpenOptions = {}): Promise<R> {
     assertObjectId(objectId)
     if (typeof Type !== 'function' || typeof Type.typeId !== 'number') throw new TypeError('Type is a replicated class with a static typeId')
+    let id = objectId
+    const policy = options.writers === undefined ? undefined : createWritePolicy(options.writers)
+    if (policy !== undefined) {
+      if (isSignedObjectId(objectId)) checkPolicyForId(objectId, policy)
+      else assertObjectId((id = signedObjectId(objectId, policy)))
+    }
     registerType(Type)
     await this.start()
     if (this.#closed) throw new HearsayError(ErrorCodes.NOT_OPEN, 'node is closed')
-    return this.#objects.open(objectId, Type)
+    if (policy !== undefined) this.#signed.declare(id, policy)
+    return this.#objects.open(id, Type)
   }
 
   /**
@@ -544,6 +588,7 @@ export class Node extends Emitter<NodeEvents> {
       now: () => this.#now(),
       timers: this.#timers,
       objects: this.#objects,
+      signed: this.#signed,
       admitNewObject: (peerId) => this.#newObjects.take(peerId),
       events: {
         ready: (s) => this.#ready(s),
@@ -698,6 +743,7 @@ export class Node extends Emitter<NodeEvents> {
       contentMismatches: this.#contentMismatches,
       contentRepairs: this.#contentRepairs,
       bandwidth: this.#bandwidth?.stats,
+      refused: this.#signed.refused,
     })
   }
 

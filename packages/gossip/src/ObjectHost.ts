@@ -12,6 +12,7 @@ import {
   type Replicated,
   type ReplicatedClass,
   type ReplicatedOptions,
+  type RestoredSize,
   type Store,
 } from '@hearsay/core'
 import { ContentHashes } from './ContentHashes.js'
@@ -46,6 +47,20 @@ export interface ObjectHostOptions {
   forward(object: HostedObject, ranges: readonly Range<any>[], origin: unknown): void
   /** A peer or a bundle brought an object this node did not host. */
   adopted(objectId: string, replica: Replicated<any>): void
+  /** The signed objects: loaded, persisted and forwarded as signed segments, never compacted. */
+  readonly signed?: SignedObjects | undefined
+}
+
+/** How an {@link ObjectHost} hands signed objects (see `SignedHost`) over. */
+export interface SignedObjects {
+  /** True for a signed object's id. */
+  owns(objectId: string): boolean
+  /** Loads a signed object from the store into a replica not yet hosted. */
+  load(objectId: string, replica: Replicated<any>): Promise<RestoredSize | undefined>
+  /** A signed object is now hosted. */
+  hosted(o: HostedObject): void
+  /** A hosted signed object applied ranges (persisting and forwarding them is the signed host's job). */
+  applied(o: HostedObject, ranges: readonly Range<any>[], origin: unknown): void
 }
 
 /** What {@link ObjectHost.restore} found of the stored object index. */
@@ -92,7 +107,8 @@ export class ObjectHost {
 
   constructor(options: ObjectHostOptions) {
     this.#options = options
-    this.persister = new Persister(options.store, (id) => this.#objects.get(id)?.replica, {
+    // A signed object is never compacted: its store log is its signed segments.
+    this.persister = new Persister(options.store, (id) => (options.signed?.owns(id) ? undefined : this.#objects.get(id)?.replica), {
       policy: options.compaction,
       onError: options.storeError,
       onFailed: options.storeFailed,
@@ -343,6 +359,7 @@ export class ObjectHost {
     const encode = (ranges: readonly Range<any>[]): Uint8Array => replica.encodeRanges(ranges)
     replica.on('ranges', (ranges: readonly Range<any>[], origin: unknown) => this.#applied(hosted, ranges, origin, encode))
     replica.on('rejected', (err: HearsayError) => this.#options.log('debug', 'update refused', { objectId, code: err.code, message: err.message }))
+    if (this.#options.signed?.owns(objectId)) this.#options.signed.hosted(hosted)
     return hosted
   }
 
@@ -393,7 +410,8 @@ export class ObjectHost {
 
   // Loads like `restoreObject` and counts the batches read for the compaction policy.
   async #load(objectId: string, replica: Replicated<any>): Promise<void> {
-    const size = await restoreObject(this.#options.store, objectId, replica)
+    const signed = this.#options.signed
+    const size = signed?.owns(objectId) ? await signed.load(objectId, replica) : await restoreObject(this.#options.store, objectId, replica)
     if (size !== undefined) this.persister.track(objectId, size.batches, size.bytes, size.snapshotBytes)
   }
 
@@ -401,6 +419,8 @@ export class ObjectHost {
     this.index.touch(o.objectId)
     this.contents.invalidate(o.objectId)
     if (origin === 'store' || this.#halted) return
+    const signed = this.#options.signed
+    if (signed?.owns(o.objectId)) return signed.applied(o, ranges, origin)
     const durable = this.persister.append(o.objectId, o.typeId, ranges, encode)
     // A failed append is reported once, as 'store-failed'; a local write it held never leaves.
     if (origin === LOCAL_ORIGIN) durable.then(() => this.#options.forward(o, ranges, undefined), () => {})

@@ -36,6 +36,8 @@ import {
 } from './messages.js'
 import type { HostedObject, ObjectHost } from './ObjectHost.js'
 import type { SyncBudget } from './Budget.js'
+import type { SignedHost } from './signed/SignedHost.js'
+import type { SignedBatch } from './signed/signedBatch.js'
 import type { Timers } from './options.js'
 
 /** Buckets holding at most this many objects (on either side) are listed object by object instead of split further. */
@@ -102,6 +104,8 @@ export interface SessionHost {
   readonly timers: Timers
   /** The hosted objects: the digest index, the replicas, objects peers bring, durability. */
   readonly objects: ObjectHost
+  /** The signed objects: their segments replace ranges on this link. */
+  readonly signed: SignedHost
   /** Takes one of the peer's new-object tokens; false when it spent its budget (see `NodeOptions.newObjectsPerPeer`). */
   admitNewObject(peerId: string): boolean
   readonly events: SessionEvents
@@ -391,6 +395,8 @@ export class Session {
         return this.#onVectors(msg.reply, msg.prefixes, msg.entries)
       case GossipKind.Ranges:
         return this.#onRanges(msg.objectId, msg.typeId, msg.decoder)
+      case GossipKind.Signed:
+        return this.#onSigned(msg.objectId, msg.typeId, msg.batch)
       default:
         throw new HearsayError(ErrorCodes.DECODE_ERROR, `unexpected message kind ${msg.kind} after authentication`)
     }
@@ -602,6 +608,8 @@ export class Session {
       // A vector that moved on since is the ordinary anti-entropy's business, not a content fault.
       if (!bytesEqual(entryHash(o.objectId, o.typeId, o.clock).subarray(0, CONTENT_ENTRY_HASH_BYTES), x.vector)) continue
       if (bytesEqual(objects.contents.of(o).subarray(0, CONTENT_ENTRY_HASH_BYTES), x.content)) continue
+      // A signed object's state is taken only as segments that verify, never as a peer's state.
+      if (this.#host.signed.owns(x.objectId)) continue
       differ.push(x.objectId)
     }
     if (differ.length === 0) return
@@ -627,6 +635,7 @@ export class Session {
   }
 
   #onState(objectId: string, typeId: number, state: Uint8Array): void {
+    if (this.#host.signed.owns(objectId)) throw this.#host.signed.refuseUnsigned(objectId)
     if (!this.#awaitingState.delete(objectId)) throw new HearsayError(ErrorCodes.DECODE_ERROR, `state of ${objectId} that no content mismatch asked for`)
     const o = this.#host.objects.entry(objectId)
     if (o === undefined || o.typeId !== typeId) return
@@ -648,6 +657,14 @@ export class Session {
 
   /** Sends everything of an object past `since`, once the object's local writes are durable. */
   sendHistory(objectId: string, since: ReadonlyVersionVector): void {
+    // A signed object's history is its segments, sent whole (outside any byte budget: a budget
+    // cuts ranges, and a cut segment would not verify).
+    if (this.#host.signed.owns(objectId)) {
+      const batch = this.#host.signed.history(objectId, since)
+      const o = this.#host.objects.get(objectId)
+      if (batch !== undefined && o !== undefined) this.#sendSigned(objectId, o.typeId, batch)
+      return
+    }
     if (this.budget !== undefined) return this.#sendBudgeted(objectId, since, this.budget)
     this.#whenDurable(objectId, (o) => {
       const ranges = this.#link.history(objectId, o.replica, since)
@@ -725,6 +742,35 @@ export class Session {
     this.#link.push(o.objectId, ranges)
   }
 
+  /** Pushes segments of a signed object (held here, so durable), in as few frames as fit; a budgeted session sends no live pushes. */
+  pushSigned(objectId: string, typeId: number, batch: SignedBatch): void {
+    if (this.budget !== undefined) return
+    this.#sendSigned(objectId, typeId, batch)
+  }
+
+  #sendSigned(objectId: string, typeId: number, batch: SignedBatch): void {
+    if (this.state !== 'ready') return
+    const tooLarge = (bytes: number): void => this.#host.events.report(new HearsayError(ErrorCodes.FRAME_TOO_LARGE, `a segment of ${objectId} encodes to ${bytes} bytes, over the frame cap of ${this.#host.maxFrame}; not sent`), this)
+    for (const f of this.#host.signed.frames(objectId, typeId, batch, this.#host.maxFrame, tooLarge)) this.send(f)
+  }
+
+  #onSigned(objectId: string, typeId: number, batch: SignedBatch): void {
+    const signed = this.#host.signed
+    if (!signed.owns(objectId)) throw new HearsayError(ErrorCodes.DECODE_ERROR, `signed segments of ${JSON.stringify(objectId.slice(0, 80))}, which is not a signed object's id`)
+    const r = signed.receive(objectId, typeId, batch, this, () => this.#admit(objectId))
+    this.#host.events.applied(r.applied)
+    if (r.error !== undefined) throw r.error
+  }
+
+  // Takes a new-object token for the peer; past its budget the object waits (reported once).
+  #admit(objectId: string): boolean {
+    if (this.#host.admitNewObject(this.peerId!)) return true
+    if (this.stats.objectsDeferred++ === 0) {
+      this.#host.events.report(new HearsayError(ErrorCodes.LIMIT_EXCEEDED, `${this.peerId} brings new objects faster than newObjectsPerPeer allows; ${objectId} and later ones wait`), this)
+    }
+    return false
+  }
+
   #sendChunk(objectId: string, chunk: readonly Range<any>[]): void {
     if (this.state !== 'ready') return
     const o = this.#host.objects.get(objectId)
@@ -760,6 +806,8 @@ export class Session {
   }
 
   #onRanges(objectId: string, typeId: number, d: decoding.Decoder): void {
+    // A signed object's updates count only inside segments that verify.
+    if (this.#host.signed.owns(objectId)) throw this.#host.signed.refuseUnsigned(objectId)
     let o = this.#host.objects.get(objectId)
     let fresh: Replicated<any> | undefined
     if (o === undefined) {
@@ -772,14 +820,9 @@ export class Session {
     if (o !== undefined && o.typeId !== typeId) {
       throw new HearsayError(ErrorCodes.TYPE_MISMATCH, `object ${objectId} is type ${o.typeId} here; ${this.peerId} sent type ${typeId}`)
     }
-    if (o === undefined && !this.#host.admitNewObject(this.peerId!)) {
-      // Past the peer's budget of new objects: not taken now (and not a bad frame: a peer
-      // syncing a large network legitimately gets here); it is offered again later.
-      if (this.stats.objectsDeferred++ === 0) {
-        this.#host.events.report(new HearsayError(ErrorCodes.LIMIT_EXCEEDED, `${this.peerId} brings new objects faster than newObjectsPerPeer allows; ${objectId} and later ones wait`), this)
-      }
-      return
-    }
+    // Past the peer's budget of new objects: not taken now (and not a bad frame: a peer
+    // syncing a large network legitimately gets here); it is offered again later.
+    if (o === undefined && !this.#admit(objectId)) return
     const replica = o?.replica ?? (fresh = this.#host.objects.create(typeId))
     let ranges: Range<any>[]
     try {

@@ -25,7 +25,7 @@
  * @packageDocumentation
  */
 export { Node } from './Node.js'
-export type { NodeEvents } from './Node.js'
+export type { NodeEvents, OpenOptions } from './Node.js'
 export type { Logger, NodeOptions, Timers } from './options.js'
 export type { NodeStatus, ObjectStatus, PeerStatus } from './status.js'
 export { Dialer, schemeOf } from './Dialer.js'
@@ -62,7 +62,10 @@ export type { WritePolicy } from './signed/WritePolicy.js'
 export { SIGNATURE_BYTES, readSegment, segmentSigningBytes, signSegment, verifySegment, writeSegment } from './signed/segment.js'
 export type { Segment, UnsignedSegment } from './signed/segment.js'
 export { SegmentLog } from './signed/SegmentLog.js'
-export type { SegmentOutcome, SegmentRefusals } from './signed/SegmentLog.js'
+export type { SealLimits, SegmentOutcome, SegmentRefusals } from './signed/SegmentLog.js'
+export { readSignedBatch, writeSignedBatch } from './signed/signedBatch.js'
+export type { SignedBatch } from './signed/signedBatch.js'
+export type { SignedRefusals } from './signed/SignedHost.js'
 export type { KeyPair } from './secure/noise.js'
 export { Admission } from './secure/Admission.js'
 export {
@@ -77,6 +80,7 @@ export {
   readGossipMessage,
   readPrefix,
   writePrefix,
+  writeSignedMessage,
 } from './messages.js'
 export type { BucketSummary, ContentEntry, GossipMessage, VectorEntry } from './messages.js'
 export { DEFAULT_NEW_OBJECTS_RATE } from './PeerQuota.js'

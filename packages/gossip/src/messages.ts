@@ -1,5 +1,6 @@
 import * as encoding from 'lib0/encoding'
 import * as decoding from 'lib0/decoding'
+import { readSignedBatch, writeSignedBatch, type SignedBatch } from './signed/signedBatch.js'
 import {
   ErrorCodes,
   HearsayError,
@@ -15,8 +16,12 @@ import {
   readReplicaId,
 } from '@hearsay/core'
 
-/** Version of the gossip session protocol; sent in every hello. */
-export const GOSSIP_PROTOCOL_VERSION = 3
+/**
+ * Version of the gossip session protocol; sent in every hello. 4 added `Signed` (segments of
+ * signed objects) and refuses unsigned ranges of them; a peer of another version is refused at
+ * the hello with `HEARSAY_PROTOCOL_VERSION`, naming both versions.
+ */
+export const GOSSIP_PROTOCOL_VERSION = 4
 
 /** Longest object id accepted, locally or from a peer (UTF-16 units). */
 export const MAX_OBJECT_ID_LENGTH = 512
@@ -49,6 +54,8 @@ export const GossipKind = {
   Contents: 8,
   /** One object's whole encoded state, for a node whose content differed under equal vectors (protocol 3). */
   State: 9,
+  /** Signed segments of one signed object, with its write policy (protocol 4). */
+  Signed: 10,
 } as const
 
 /** Bytes of an object's vector hash and of its content hash in a `Contents` message. */
@@ -88,6 +95,7 @@ export type GossipMessage =
   | { readonly kind: typeof GossipKind.Nodes; readonly nodes: ReadonlyArray<{ readonly prefix: string; readonly children: readonly BucketSummary[] }> }
   | { readonly kind: typeof GossipKind.Vectors; readonly reply: boolean; readonly prefixes: readonly string[]; readonly entries: readonly VectorEntry[] }
   | { readonly kind: typeof GossipKind.Ranges; readonly objectId: string; readonly typeId: number; readonly decoder: decoding.Decoder }
+  | { readonly kind: typeof GossipKind.Signed; readonly objectId: string; readonly typeId: number; readonly batch: SignedBatch }
 
 const HEX = '0123456789abcdef'
 
@@ -218,6 +226,14 @@ export function writeVectorsMessage(e: encoding.Encoder, reply: boolean, prefixe
   }
 }
 
+/** Writes a Signed body: kind, object id, type id, then the policy and segments ({@link writeSignedBatch}). */
+export function writeSignedMessage(e: encoding.Encoder, objectId: string, typeId: number, batch: SignedBatch): void {
+  encoding.writeVarUint(e, GossipKind.Signed)
+  encoding.writeVarString(e, objectId)
+  encoding.writeVarUint(e, typeId)
+  writeSignedBatch(e, batch)
+}
+
 /** Writes the head of a Ranges body; the object's type writes the ranges after it. */
 export function writeRangesHead(e: encoding.Encoder, objectId: string, typeId: number): void {
   encoding.writeVarUint(e, GossipKind.Ranges)
@@ -310,6 +326,15 @@ export function readGossipMessage(d: decoding.Decoder): GossipMessage {
       const objectId = readObjectId(d)
       const typeId = readSafeUint(d)
       return { kind, objectId, typeId, decoder: d }
+    }
+    case GossipKind.Signed: {
+      const objectId = readObjectId(d)
+      const typeId = readSafeUint(d)
+      const batch = readSignedBatch(d)
+      for (const s of batch.segments) {
+        if (s.objectId !== objectId || s.typeId !== typeId) throw new HearsayError(ErrorCodes.DECODE_ERROR, 'a segment of another object in a Signed message', { offset: d.pos })
+      }
+      return { kind, objectId, typeId, batch }
     }
     default:
       throw new HearsayError(ErrorCodes.DECODE_ERROR, `unknown gossip message kind ${kind}`, { offset: at })

@@ -5,6 +5,7 @@ import type { Membership } from './Membership.js'
 import type { ObjectHost } from './ObjectHost.js'
 import type { PeerTable } from './PeerTable.js'
 import type { Session } from './Session.js'
+import type { SignedRefusals } from './signed/SignedHost.js'
 
 /** One peer in {@link NodeStatus}. */
 export interface PeerStatus {
@@ -47,6 +48,12 @@ export interface NodeStatus {
   readonly contentMismatches: number
   /** Objects whose state this node then took from the peer. */
   readonly contentRepairs: number
+  /**
+   * Updates of signed objects refused here (from peers and bundles), by cause: unsigned or
+   * badly signed (`badSignature`), from a writer the object's policy does not name
+   * (`notPermitted`), not fitting their source's chain (`invalid`). Counted per segment or frame.
+   */
+  readonly refused: SignedRefusals
   readonly addresses: readonly string[]
   readonly peers: readonly PeerStatus[]
   /** Hosted objects (counting the membership object); kept as a count, O(1). */
@@ -81,6 +88,7 @@ export interface StatusSource {
   readonly historyAlarms: number
   readonly contentMismatches: number
   readonly contentRepairs: number
+  readonly refused: SignedRefusals
   readonly dialer: Dialer
   readonly peers: PeerTable
   readonly membership: Membership | undefined
@@ -140,6 +148,7 @@ export function readStatus(node: StatusSource): NodeStatus {
     historyAlarms: node.historyAlarms,
     contentMismatches: node.contentMismatches,
     contentRepairs: node.contentRepairs,
+    refused: node.refused,
     addresses: [...node.dialer.addresses],
     peers,
     objectCount: hosted.size,

@@ -92,7 +92,7 @@ export abstract class SequenceBase<C, Json, D = C> extends Replicated<SeqOp<C>, 
    * the engine changed; deletes and moves are a few ranges.
    */
   protected commitLocal(build: (me: SourceLog<C>, seq: number) => Part<C>): void {
-    this.assertOpen()
+    this.assertWritable()
     const seq = this.clock.get(this.id) + 1
     const track = this.listenerCount('change') > 0
     // Edits already pending mean an `update` listener is editing in the middle of a remote

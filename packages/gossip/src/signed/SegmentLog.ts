@@ -1,10 +1,18 @@
-import { ErrorCodes, HearsayError, LOCAL_ORIGIN, VersionVector, coalesceRanges, isHearsayError, type Range, type ReadonlyVersionVector, type Replicated } from '@hearsay/core'
+import { ErrorCodes, HearsayError, LOCAL_ORIGIN, VersionVector, bytesEqual, coalesceRanges, isHearsayError, splitRanges, type Range, type ReadonlyVersionVector, type Replicated } from '@hearsay/core'
 import type { NodeIdentity } from '../secure/keys.js'
 import { signSegment, verifySegment, type Segment } from './segment.js'
 import { checkPolicyForId, isSignedObjectId, mayWrite, type WritePolicy } from './WritePolicy.js'
 
 /** What {@link SegmentLog.receive} did with a segment that verified. */
 export type SegmentOutcome = 'applied' | 'duplicate' | 'gap'
+
+/** Bounds on one segment {@link SegmentLog.seal} signs. */
+export interface SealLimits {
+  /** Most updates in one segment (default: no bound). */
+  readonly updates?: number
+  /** Encoded bytes of its ranges past which it is split in two (default: no bound). */
+  readonly bytes?: number
+}
 
 /** Segments a {@link SegmentLog} refused, by cause. */
 export interface SegmentRefusals {
@@ -62,17 +70,18 @@ export class SegmentLog<R extends Replicated<any> = Replicated<any>> {
   }
 
   /**
-   * Signs the replica's writes under `identity` not yet in the log (one segment for the whole
-   * batch) and appends it.
-   * @returns the new segment, or `undefined` when there was nothing to sign.
+   * Signs the replica's writes under `identity` not yet in the log and appends them: one
+   * segment for the whole batch, or, past `limits`, consecutive segments of at most
+   * `limits.updates` updates and about `limits.bytes` encoded bytes each (so each fits a frame).
+   * @returns the new segments, in chain order (empty when there was nothing to sign).
    * @throws TypeError when the identity cannot sign or is not the replica's source's.
    * @throws HearsayError `HEARSAY_NOT_PERMITTED` when the policy does not name this node.
    */
-  seal(identity: NodeIdentity): Segment | undefined {
+  sealAll(identity: NodeIdentity, limits: SealLimits = {}): Segment[] {
     const source = this.replica.id
     const from = this.#clock.get(source)
     const to = this.replica.clock.get(source)
-    if (to <= from) return undefined
+    if (to <= from) return []
     // Checked before signing (verifying our own signature would double the cost of a seal).
     if (!mayWrite(this.policy, source)) throw new HearsayError(ErrorCodes.NOT_PERMITTED, `this node (${JSON.stringify(source)}) may not write ${JSON.stringify(this.objectId.slice(0, 80))}`)
     let ranges = coalesceRanges(this.#local)
@@ -84,9 +93,55 @@ export class SegmentLog<R extends Replicated<any> = Replicated<any>> {
       since.set(source, from)
       ranges = this.replica.historySince(since).filter((r) => r.source === source)
     }
-    const segment = signSegment(identity, { objectId: this.objectId, typeId: this.replica.typeId, source, from, to, ranges: this.replica.encodeRanges(ranges) })
-    this.#append(segment)
-    return segment
+    const out: Segment[] = []
+    const maxBytes = limits.bytes ?? Infinity
+    const sign = (chunk: readonly Range<unknown>[], start: number): void => {
+      const end = chunk.at(-1)!.to
+      const bytes = this.replica.encodeRanges(chunk)
+      const count = chunk.reduce((n, r) => n + r.updates.length, 0)
+      if (bytes.length > maxBytes && count > 1) {
+        let at = start
+        for (const half of splitRanges(chunk, Math.ceil(count / 2))) {
+          sign(half, at)
+          at = half.at(-1)!.to
+        }
+        return
+      }
+      const segment = signSegment(identity, { objectId: this.objectId, typeId: this.replica.typeId, source, from: start, to: end, ranges: bytes })
+      this.#append(segment)
+      out.push(segment)
+    }
+    let at = from
+    for (const chunk of splitRanges(ranges, limits.updates ?? Infinity)) {
+      if (chunk.length === 0 || chunk.at(-1)!.to <= at) continue
+      sign(chunk, at)
+      at = chunk.at(-1)!.to
+    }
+    return out
+  }
+
+  /**
+   * Signs the replica's writes not yet in the log as one segment and appends it.
+   * @returns the segment, or `undefined` when there was nothing to sign.
+   * @throws as {@link sealAll}.
+   */
+  seal(identity: NodeIdentity): Segment | undefined {
+    return this.sealAll(identity)[0]
+  }
+
+  /** True when the log holds exactly this segment (same seqs, same signature): a replay. */
+  holds(segment: Segment): boolean {
+    const chain = this.#chains.get(segment.source)
+    if (chain === undefined || segment.to > this.#clock.get(segment.source)) return false
+    let lo = 0
+    let hi = chain.length
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      if (chain[mid]!.to < segment.to) lo = mid + 1
+      else hi = mid
+    }
+    const held = chain[lo]
+    return held !== undefined && held.to === segment.to && held.from === segment.from && bytesEqual(held.signature, segment.signature) && bytesEqual(held.ranges, segment.ranges)
   }
 
   /**
@@ -101,6 +156,10 @@ export class SegmentLog<R extends Replicated<any> = Replicated<any>> {
     try {
       if (segment.objectId !== this.objectId) throw new HearsayError(ErrorCodes.NOT_PERMITTED, `segment of object ${JSON.stringify(segment.objectId.slice(0, 80))} offered to ${JSON.stringify(this.objectId.slice(0, 80))}`)
       if (segment.typeId !== this.replica.typeId) throw new HearsayError(ErrorCodes.TYPE_MISMATCH, `segment of type ${segment.typeId} for an object of type ${this.replica.typeId}`)
+      // A replay of a held segment changes nothing: no signature to check. Anything else over
+      // the same seqs (an altered copy) is verified, so a forgery is counted even where the
+      // genuine segment arrived first.
+      if (this.holds(segment)) return 'duplicate'
       verifySegment(segment, this.policy)
       const have = this.#clock.get(segment.source)
       if (segment.to <= have) return 'duplicate'
