@@ -178,6 +178,8 @@ export class Node extends Emitter<NodeEvents> {
       persist: (id, typeId, encode) => this.#objects.persister.append(id, typeId, [], encode),
       // A segment and its frame header fit one frame.
       limits: { updates: UPDATES_PER_FRAME, bytes: Math.floor(this.maxFrame / 2) },
+      sealDelay: o.sealDelay,
+      timers: this.#timers,
       forward: (id, typeId, batch, origin) => {
         for (const s of this.#dialer.sessions) if (s !== origin && s.state === 'ready') s.pushSigned(id, typeId, batch)
       },
@@ -338,6 +340,8 @@ export class Node extends Emitter<NodeEvents> {
 
   async #close(): Promise<void> {
     this.#closed = true
+    // Writes still gathering for a signature are signed and stored, not lost.
+    if (this.#starting !== undefined) this.#signed.sealPending()
     this.#dialer.halt()
     this.#objects.halt()
     if (this.#timer !== undefined) this.#timers.clearTimeout(this.#timer)
@@ -693,6 +697,7 @@ export class Node extends Emitter<NodeEvents> {
     await this.start()
     const peer = options.for
     if (peer !== undefined) toReplicaId(peer)
+    this.#signed.sealPending()
     return exportBundle(this.#bundleHost, peer, { maxBytes })
   }
 
@@ -719,6 +724,7 @@ export class Node extends Emitter<NodeEvents> {
       key: this.#options.networkKey,
       nonce: () => this.#security.randomBytes(24),
       objects: this.#objects,
+      signed: this.#signed,
       seen: this.#seen,
       sent: this.#sent,
       now: () => this.#now(),
@@ -750,6 +756,7 @@ export class Node extends Emitter<NodeEvents> {
   /** Resolves when every batch queued for the store so far is durable (and compactions ran). */
   async flush(): Promise<void> {
     await this.start()
+    this.#signed.sealPending()
     await this.#objects.persister.idle()
   }
 }

@@ -26,12 +26,19 @@ import type { HostedObject, ObjectHost } from './ObjectHost.js'
 import type { SeenDigests } from './SeenDigests.js'
 import type { SentBundles } from './SentBundles.js'
 import { OldestFirst, largestFitting } from './Budget.js'
+import type { SignedHost } from './signed/SignedHost.js'
+import { readSignedBatch, writeSignedBatch, type SignedBatch } from './signed/signedBatch.js'
 
 /** The four bytes every bundle starts with: `HSBD`. */
 export const BUNDLE_MAGIC = Uint8Array.of(0x48, 0x53, 0x42, 0x44)
 
-/** Version of the bundle format (2: sealed with XChaCha20-Poly1305; 1 had a bare HMAC tag). */
-export const BUNDLE_FORMAT_VERSION = 2
+/**
+ * Version of the bundle format written (3: signed objects as segments; 2: sealed with
+ * XChaCha20-Poly1305, read still; 1 had a bare HMAC tag, refused).
+ */
+export const BUNDLE_FORMAT_VERSION = 3
+/** The oldest bundle format read. */
+const OLDEST_BUNDLE_FORMAT = 2
 
 /** Bytes of a bundle's random nonce. */
 export const BUNDLE_NONCE_BYTES = 24
@@ -53,6 +60,8 @@ export interface BundleContent {
   readonly digest: BundleDigest
   /** Per object: its type and encoded ranges (`Replicated.encodeRanges`). */
   readonly objects: ReadonlyArray<{ readonly objectId: string; readonly typeId: number; readonly ranges: Uint8Array }>
+  /** Per signed object: its type, policy and segments, as their writers signed them (none in format 2). */
+  readonly signed?: ReadonlyArray<{ readonly objectId: string; readonly typeId: number; readonly batch: SignedBatch }> | undefined
 }
 
 /** Writes a digest: count, then (object id, type id, vector) sorted by object id. */
@@ -107,6 +116,13 @@ function writeBundleBody(e: encoding.Encoder, content: BundleContent): void {
     writeObjectHead(e, o.objectId, o.typeId, o.ranges.length)
     encoding.writeUint8Array(e, o.ranges)
   }
+  const signed = content.signed ?? []
+  encoding.writeVarUint(e, signed.length)
+  for (const o of signed) {
+    encoding.writeVarString(e, o.objectId)
+    encoding.writeVarUint(e, o.typeId)
+    writeSignedBatch(e, o.batch)
+  }
 }
 
 function writeObjectHead(e: encoding.Encoder, objectId: string, typeId: number, bytes: number): void {
@@ -139,7 +155,7 @@ export function decodeBundle(networkKey: string | Uint8Array, bytes: Uint8Array)
   } catch (err) {
     throw new HearsayError(ErrorCodes.DECODE_ERROR, 'bad bundle header', { offset: vat, cause: err })
   }
-  if (version !== BUNDLE_FORMAT_VERSION) throw new HearsayError(ErrorCodes.PROTOCOL_VERSION, `bundle format ${version} is not ${BUNDLE_FORMAT_VERSION}`, { offset: vat })
+  if (version < OLDEST_BUNDLE_FORMAT || version > BUNDLE_FORMAT_VERSION) throw new HearsayError(ErrorCodes.PROTOCOL_VERSION, `bundle format ${version} is not ${OLDEST_BUNDLE_FORMAT}..${BUNDLE_FORMAT_VERSION}`, { offset: vat })
   const headerEnd = d0.pos + BUNDLE_NONCE_BYTES
   if (bytes.length < headerEnd + TAG_BYTES) throw new HearsayError(ErrorCodes.DECODE_ERROR, 'bundle truncated', { offset: bytes.length })
   const nonce = bytes.subarray(d0.pos, headerEnd)
@@ -157,7 +173,17 @@ export function decodeBundle(networkKey: string | Uint8Array, bytes: Uint8Array)
     const n = readCount(d, 3)
     const objects: Array<{ objectId: string; typeId: number; ranges: Uint8Array }> = []
     for (let i = 0; i < n; i++) objects.push({ objectId: readObjectId(d), typeId: readSafeUint(d), ranges: readBytes(d) })
-    return { from, for: to === '' ? undefined : to, time, digest, objects }
+    const signed: Array<{ objectId: string; typeId: number; batch: SignedBatch }> = []
+    const m = version >= 3 ? readCount(d, 3) : 0
+    for (let i = 0; i < m; i++) {
+      const objectId = readObjectId(d)
+      const typeId = readSafeUint(d)
+      const at = d.pos
+      const batch = readSignedBatch(d)
+      if (batch.segments.some((s) => s.objectId !== objectId || s.typeId !== typeId)) throw new HearsayError(ErrorCodes.DECODE_ERROR, 'a segment of another object in a bundle entry', { offset: at })
+      signed.push({ objectId, typeId, batch })
+    }
+    return { from, for: to === '' ? undefined : to, time, digest, objects, signed }
   })
 }
 
@@ -179,6 +205,8 @@ export interface BundleHost {
   /** A fresh 24-byte nonce for a bundle (seeded in simulations). */
   nonce(): Uint8Array
   readonly objects: ObjectHost
+  /** The signed objects: carried as their segments, verified on import. */
+  readonly signed: SignedHost
   readonly seen: SeenDigests
   /** What was exported for each peer since it last acknowledged a bundle. */
   readonly sent: SentBundles
@@ -239,6 +267,9 @@ export async function exportBundle(host: BundleHost, forPeer: string | undefined
   while (objects.persister.backlog > 0) await objects.persister.flush()
   const digest: Array<{ objectId: string; typeId: number; vector: ReadonlyVersionVector }> = []
   const wanted: Array<{ o: HostedObject; since: VersionVector }> = []
+  const signed: Array<{ objectId: string; typeId: number; batch: SignedBatch }> = []
+  const record: Array<{ objectId: string; typeId: number; vector: ReadonlyVersionVector }> = []
+  let skippedSigned = false
   for (const id of objects.ids()) {
     const o = objects.entry(id)!
     if (o.clock.size === 0) continue
@@ -247,13 +278,22 @@ export async function exportBundle(host: BundleHost, forPeer: string | undefined
     if (since === undefined) continue
     const loaded = objects.get(id)
     if (loaded === undefined) throw new HearsayError(ErrorCodes.STORE_ERROR, `object ${id} could not be loaded for the bundle`)
+    // A signed object travels as its segments, whole (a budget cannot cut a signed segment):
+    // only in a bundle without a byte budget.
+    if (host.signed.owns(id)) {
+      const batch = maxBytes === Infinity ? host.signed.history(id, since) : undefined
+      if (batch !== undefined) {
+        signed.push({ objectId: id, typeId: o.typeId, batch })
+        record.push({ objectId: id, typeId: o.typeId, vector: loaded.clock.clone() })
+      } else if (maxBytes !== Infinity) skippedSigned = true
+      continue
+    }
     wanted.push({ o: loaded, since })
   }
   const time = host.now()
   const carried: Array<{ objectId: string; typeId: number; ranges: Uint8Array }> = []
-  const record: Array<{ objectId: string; typeId: number; vector: ReadonlyVersionVector }> = []
   let updates = 0
-  let complete = true
+  let complete = !skippedSigned
   if (maxBytes === Infinity) {
     for (const { o, since } of wanted) {
       const h = o.replica.historySince(since)
@@ -299,7 +339,8 @@ export async function exportBundle(host: BundleHost, forPeer: string | undefined
       }
     }
   }
-  const bytes = encodeBundle(host.key, { from: host.nodeId, for: forPeer, time, digest, objects: carried }, host.nonce())
+  for (const x of signed) updates += x.batch.segments.reduce((n, seg) => n + (seg.to - seg.from), 0)
+  const bytes = encodeBundle(host.key, { from: host.nodeId, for: forPeer, time, digest, objects: carried, signed }, host.nonce())
   if (forPeer !== undefined) await host.sent.record(forPeer, record)
   return { bytes, updates, objects: carried.length, complete }
 }
@@ -316,6 +357,8 @@ export async function importBundle(host: BundleHost, bytes: Uint8Array): Promise
   let waiting = 0
   for (const x of content.objects) {
     try {
+      // A signed object's updates count only inside segments that verify.
+      if (host.signed.owns(x.objectId)) throw host.signed.refuseUnsigned(x.objectId)
       const have = host.objects.get(x.objectId) ?? (await host.objects.load(x.objectId))
       if (have !== undefined && have.typeId !== x.typeId) throw new HearsayError(ErrorCodes.TYPE_MISMATCH, `object ${x.objectId} is type ${have.typeId} here; the bundle has type ${x.typeId}`)
       const replica = have?.replica ?? host.objects.create(x.typeId)
@@ -334,6 +377,15 @@ export async function importBundle(host: BundleHost, bytes: Uint8Array): Promise
     } catch (err) {
       host.report(isHearsayError(err) ? err : new HearsayError(ErrorCodes.DECODE_ERROR, String(err), { cause: err }), content.from)
     }
+  }
+  for (const x of content.signed ?? []) {
+    if (!host.signed.owns(x.objectId)) {
+      host.report(new HearsayError(ErrorCodes.DECODE_ERROR, `signed segments of ${JSON.stringify(x.objectId.slice(0, 80))}, which is not a signed object's id`), content.from)
+      continue
+    }
+    const r = host.signed.receive(x.objectId, x.typeId, x.batch, 'bundle')
+    applied += r.applied
+    if (r.error !== undefined) host.report(r.error, content.from)
   }
   // The sender holds what it listed: record that, so the next bundle back carries only what it lacks.
   // What was sent before counts no more: the next budgeted bundle starts from what the sender holds.

@@ -109,6 +109,12 @@ export interface NodeOptions {
    * a peer a whole burst over is disconnected with `HEARSAY_LIMIT_EXCEEDED`. Default: no cap.
    */
   bytesPerPeer?: Rate
+  /**
+   * Milliseconds this node gathers its writes to a signed object before it signs them as one
+   * segment (default 5; 0 signs at the end of each tick of writes). A batch of 4096 writes is
+   * signed at once. Longer means fewer signatures and later delivery.
+   */
+  sealDelay?: number
   /** Causal buffer bound of each hosted replica (see `ReplicatedOptions.maxPending`). */
   maxPending?: number
   /** Drift bound of each hosted replica (see `ReplicatedOptions.maxDrift`). */
@@ -128,6 +134,7 @@ export interface ResolvedOptions {
   readonly backoff: number
   readonly maxBackoff: number
   readonly authTimeout: number
+  readonly sealDelay: number
   readonly newObjectsPerPeer: Rate
   readonly bytesPerPeer: Rate | undefined
 }
@@ -156,6 +163,7 @@ export function resolveOptions(options: NodeOptions): ResolvedOptions {
     backoff: num(options.backoff, interval, 'backoff'),
     maxBackoff: num(options.maxBackoff, 30 * interval, 'maxBackoff'),
     authTimeout: num(options.authTimeout, 10_000, 'authTimeout'),
+    sealDelay: num(options.sealDelay, 5, 'sealDelay', 0),
     newObjectsPerPeer: {
       burst: num(options.newObjectsPerPeer?.burst, DEFAULT_NEW_OBJECTS_RATE.burst, 'newObjectsPerPeer.burst'),
       perSecond: num(options.newObjectsPerPeer?.perSecond, DEFAULT_NEW_OBJECTS_RATE.perSecond, 'newObjectsPerPeer.perSecond', Number.MIN_VALUE),

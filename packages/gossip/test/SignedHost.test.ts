@@ -5,6 +5,8 @@ import { LWWMap } from '@hearsay/model'
 import {
   GossipKind,
   createWritePolicy,
+  decodeBundle,
+  encodeBundle,
   encodeWritePolicy,
   generateIdentity,
   identityPublicKey,
@@ -146,6 +148,76 @@ describe('signed objects through nodes', () => {
         assert.deepEqual(mapOf(target, id)!.toJSON(), { bread: 3, milk: 2, eggs: 5 }, 'nothing of a forgery applied')
         assert.deepEqual(Object.keys(mapOf(target, id)!.clock.toJSON()), [prices.id], 'no other source entered the clock')
       }
+    } finally {
+      await net.close()
+    }
+  })
+
+  it('bundles carry the signatures; a forged or unsigned update inside a bundle is refused', async () => {
+    const net = new TestNet()
+    try {
+      const [a, c, d, e] = [net.node(), net.node(), net.node(), net.node()]
+      await Promise.all([a.start(), c.start(), d.start(), e.start()])
+      const id = signedObjectId('prices', createWritePolicy([a.id]))
+      const m = await a.open(id, LWWMap, { writers: [a.id] })
+      m.set('bread', 3)
+      m.set('milk', 2)
+      const bundle = await a.exportBundle()
+      await c.importBundle(bundle)
+      assert.deepEqual(mapOf(c, id)!.toJSON(), { bread: 3, milk: 2 })
+      // C carries A's segments on in its own bundle, signatures intact; C still cannot write.
+      await d.importBundle(await c.exportBundle())
+      assert.deepEqual(mapOf(d, id)!.toJSON(), { bread: 3, milk: 2 })
+      assert.throws(() => mapOf(c, id)!.set('bread', 0), refusedWith(ErrorCodes.NOT_PERMITTED))
+
+      // A holder of the network key opens the bundle, alters a value, seals it again.
+      const content = decodeBundle('test-key', bundle)
+      const entry = content.signed![0]!
+      const seg = entry.batch.segments[0]!
+      const scratch = new LWWMap()
+      const altered = scratch.decodeRanges(seg.ranges).map((rg) => ({ ...rg, updates: rg.updates.map((u) => ({ ...u, op: { ...u.op, value: 0 } })) }))
+      const forged = encodeBundle('test-key', { ...content, signed: [{ ...entry, batch: { ...entry.batch, segments: [{ ...seg, ranges: scratch.encodeRanges(altered) }] } }] })
+      const unsigned = encodeBundle('test-key', { ...content, signed: [], objects: [{ objectId: id, typeId: LWWMap.typeId, ranges: scratch.encodeRanges(altered) }] })
+      const errors: string[] = []
+      e.on('peer-error', (err) => errors.push(err.code))
+      await e.importBundle(forged)
+      await e.importBundle(unsigned)
+      assert.deepEqual(errors, [ErrorCodes.BAD_SIGNATURE, ErrorCodes.BAD_SIGNATURE])
+      assert.equal(e.get(id), undefined, 'no object was created from a forgery')
+      assert.equal(e.status().refused.badSignature, 2)
+      // And the genuine bundle still applies there afterwards.
+      await e.importBundle(bundle)
+      assert.deepEqual(mapOf(e, id)!.toJSON(), { bread: 3, milk: 2 })
+    } finally {
+      await net.close()
+    }
+  })
+
+  it('gathers writes for sealDelay ms into one signature; flush and close sign what is gathering', async () => {
+    const net = new TestNet()
+    try {
+      const store = new MemoryStore()
+      const identity = generateIdentity()
+      const signedFrames: number[] = []
+      const a = net.node({ store, identity, sealDelay: 60_000, inspect: (dir, f) => dir === 'out' && f[0] === GossipKind.Signed && signedFrames.push(f.length) })
+      await a.listen(net.address('a'))
+      const c = net.node()
+      await c.connect(net.address('a'))
+      const m = await a.open('prices', LWWMap, { writers: [a.id] })
+      const id = a.objectIds().find((x) => x.startsWith('prices~'))!
+      for (let i = 0; i < 10; i++) {
+        m.set(`k${i}`, i)
+        await new Promise((r) => setImmediate(r))
+      }
+      await new Promise((r) => setTimeout(r, 50))
+      assert.equal(mapOf(c, id), undefined, 'nothing left before the delay')
+      await a.flush()
+      await waitFor(() => mapOf(c, id)?.size === 10, 'C receives the batch signed by flush')
+      assert.equal(signedFrames.length, 1, 'ten writes in ten ticks: one segment')
+      m.set('last', 1)
+      await a.close()
+      const again = net.node({ store, identity })
+      assert.equal((await again.open(id, LWWMap)).get('last'), 1, 'a write gathering at close was signed and stored')
     } finally {
       await net.close()
     }

@@ -52,6 +52,9 @@ export interface SignedHostOptions {
   persist(objectId: string, typeId: number, encode: () => Uint8Array): Promise<void>
   /** Bounds on one segment, so each fits a frame. */
   readonly limits: SealLimits
+  /** Milliseconds local writes gather before they are signed (0: at the end of the tick). */
+  readonly sealDelay: number
+  readonly timers: { setTimeout(fn: () => void, ms: number): unknown; clearTimeout(handle: unknown): void }
   /** Passes segments now held here on to peers, except the session or bundle they came from. */
   forward(objectId: string, typeId: number, batch: SignedBatch, origin: unknown): void
   log(level: 'debug' | 'info' | 'warn' | 'error', message: string, data?: Record<string, unknown>): void
@@ -75,7 +78,10 @@ interface Entry {
   allowed: string | undefined
   /** Segments applied or sealed and not yet handed to the store. */
   unsaved: Segment[]
-  sealing: boolean
+  /** The timer (or microtask) that will seal the object's writes, when one is due. */
+  sealing: { timer: unknown; object: SignedObject } | undefined
+  /** Local writes since the last seal. */
+  unsealed: number
   /** Segments that arrived before their predecessor, waiting for it (bounded). */
   waiting: Segment[]
 }
@@ -148,16 +154,40 @@ export class SignedHost {
     }
   }
 
-  /** A hosted signed object applied ranges: this node's own writes are sealed at the end of the tick. */
-  applied(o: SignedObject, _ranges: readonly Range<any>[], origin: unknown): void {
+  /**
+   * A hosted signed object applied ranges: this node's own writes are sealed `sealDelay` ms
+   * after the first of a batch, or at once when the batch reaches the segment bound.
+   */
+  applied(o: SignedObject, ranges: readonly Range<any>[], origin: unknown): void {
     if (origin !== LOCAL_ORIGIN) return
     const e = this.#entry(o.objectId)
-    if (e.sealing) return
-    e.sealing = true
-    queueMicrotask(() => {
-      e.sealing = false
+    for (const r of ranges) e.unsealed += r.updates.length
+    if (e.sealing !== undefined) {
+      if (e.unsealed >= (this.#o.limits.updates ?? Infinity)) this.#sealNow(e)
+      return
+    }
+    const sealing: { timer: unknown; object: SignedObject } = { timer: undefined, object: o }
+    e.sealing = sealing
+    const fire = (): void => {
+      if (e.sealing !== sealing) return
+      e.sealing = undefined
       this.#seal(o, e)
-    })
+    }
+    if (this.#o.sealDelay > 0) sealing.timer = this.#o.timers.setTimeout(fire, this.#o.sealDelay)
+    else queueMicrotask(fire)
+  }
+
+  /** Seals every signed object's writes still gathering (before a flush, an export, a close). */
+  sealPending(): void {
+    for (const e of this.#entries.values()) this.#sealNow(e)
+  }
+
+  #sealNow(e: Entry): void {
+    const s = e.sealing
+    if (s === undefined) return
+    e.sealing = undefined
+    if (s.timer !== undefined) this.#o.timers.clearTimeout(s.timer)
+    this.#seal(s.object, e)
   }
 
   /**
@@ -339,7 +369,7 @@ export class SignedHost {
 
   #entry(objectId: string): Entry {
     let e = this.#entries.get(objectId)
-    if (e === undefined) this.#entries.set(objectId, (e = { policy: undefined, policyBytes: undefined, log: undefined, allowed: undefined, unsaved: [], sealing: false, waiting: [] }))
+    if (e === undefined) this.#entries.set(objectId, (e = { policy: undefined, policyBytes: undefined, log: undefined, allowed: undefined, unsaved: [], sealing: undefined, unsealed: 0, waiting: [] }))
     return e
   }
 
@@ -370,6 +400,7 @@ export class SignedHost {
   }
 
   #seal(o: SignedObject, e: Entry): void {
+    e.unsealed = 0
     const log = e.log
     if (log === undefined || log.replica !== o.replica || !o.replica.isOpen) return
     let segments: Segment[]
