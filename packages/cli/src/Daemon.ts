@@ -1,7 +1,7 @@
 import { link, mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { Emitter, isHearsayError, ErrorCodes, type Replicated } from '@hearsay/core'
-import { IDENTITY_BYTES, Node, MEMBERSHIP_OBJECT_ID, SIGNING_IDENTITY_BYTES, decodeIdentity, encodeIdentity, generateIdentity, isIdentityBytes, type BundleExport, type NodeIdentity, type NodeOptions } from '@hearsay/gossip'
+import { IDENTITY_BYTES, Node, MEMBERSHIP_OBJECT_ID, SIGNING_IDENTITY_BYTES, createWritePolicy, decodeIdentity, encodeIdentity, generateIdentity, isIdentityBytes, isSignedObjectId, signedObjectId, type BundleExport, type NodeIdentity, type NodeOptions } from '@hearsay/gossip'
 import { LWWMap } from '@hearsay/model'
 import { LevelStore, classifyLevelError } from '@hearsay/adapters/level'
 import { TcpTransport, WsTransport } from '@hearsay/adapters'
@@ -236,7 +236,7 @@ export class Daemon extends Emitter<DaemonEvents> {
       case 'get':
         return this.#get(req.object, req.key)
       case 'put':
-        return this.#put(req.object, req.key, req.value)
+        return this.#put(req.object, req.key, req.value, req.writers)
       case 'del':
         return this.#del(req.object, req.key)
       case 'watch':
@@ -281,39 +281,57 @@ export class Daemon extends Emitter<DaemonEvents> {
     return { value: r instanceof LWWMap ? r.get(key) : json[key] }
   }
 
-  async #map(object: string): Promise<LWWMap> {
+  async #map(object: string, writers?: readonly string[]): Promise<{ id: string; map: LWWMap }> {
     if (object === MEMBERSHIP_OBJECT_ID) throw new CliError(`${object} is the node's membership; pick another object name`)
-    const existed = (await this.#load(object)) !== undefined
+    if (writers !== undefined && (!Array.isArray(writers) || !writers.every((w) => typeof w === 'string'))) throw new CliError('writers is a list of node ids')
+    // With writers, the object is the signed one they name (its id carries their policy).
+    let id = object
+    if (writers !== undefined) {
+      try {
+        id = isSignedObjectId(object) ? object : signedObjectId(object, createWritePolicy(writers))
+      } catch (err) {
+        throw new CliError(`bad --writers or object name: ${(err as Error).message}`)
+      }
+    }
+    const existed = (await this.#load(id)) !== undefined
     let map: LWWMap
     try {
-      map = await this.node.open(object, LWWMap)
+      map = await this.node.open(object, LWWMap, writers === undefined ? {} : { writers })
     } catch (err) {
-      if (isHearsayError(err, ErrorCodes.TYPE_MISMATCH)) throw new CliError(`${object} is a ${this.node.get(object)?.typeName ?? 'different type'}; put and del write LWW maps only`)
+      if (isHearsayError(err, ErrorCodes.TYPE_MISMATCH)) throw new CliError(`${id} is a ${this.node.get(id)?.typeName ?? 'different type'}; put and del write LWW maps only`)
+      if (isHearsayError(err, ErrorCodes.NOT_PERMITTED)) throw new CliError(`cannot open ${id} (${err.code}): ${err.message}`)
       if (err instanceof TypeError) throw new CliError(`bad object name ${JSON.stringify(object)}: ${err.message}`)
       throw err
     }
-    if (!existed) this.emit('appeared', object, map)
-    return map
+    if (!existed) this.emit('appeared', id, map)
+    return { id, map }
   }
 
-  async #put(object: string, key: string, value: unknown): Promise<{ ok: true }> {
+  async #put(object: string, key: string, value: unknown, writers?: readonly string[]): Promise<{ ok: true; object: string }> {
     await this.#durable()
-    const map = await this.#map(object)
+    const { id, map } = await this.#map(object, writers)
     try {
       map.set(key, value as never)
     } catch (err) {
       if (err instanceof TypeError || err instanceof RangeError) throw new CliError(`cannot store that value: ${err.message}`)
       if (isHearsayError(err, ErrorCodes.VALUE_TOO_LARGE)) throw new CliError(`cannot store that value (${err.code}): ${err.message}`)
+      if (isHearsayError(err, ErrorCodes.NOT_PERMITTED)) throw new CliError(`cannot write ${id} (${err.code}): ${err.message}`)
       throw err
     }
     await this.#durable()
-    return { ok: true }
+    return { ok: true, object: id }
   }
 
   async #del(object: string, key: string): Promise<{ deleted: boolean }> {
     await this.#durable()
-    const map = await this.#map(object)
-    const deleted = map.delete(key)
+    const { id, map } = await this.#map(object)
+    let deleted: boolean
+    try {
+      deleted = map.delete(key)
+    } catch (err) {
+      if (isHearsayError(err, ErrorCodes.NOT_PERMITTED)) throw new CliError(`cannot write ${id} (${err.code}): ${err.message}`)
+      throw err
+    }
     await this.#durable()
     return { deleted }
   }
@@ -442,6 +460,7 @@ export class Daemon extends Emitter<DaemonEvents> {
       historyAlarms: s.historyAlarms,
       contentMismatches: s.contentMismatches,
       contentRepairs: s.contentRepairs,
+      refused: s.refused,
       pid: process.pid,
       dataDir: this.dataDir,
       listen: s.addresses,

@@ -17,7 +17,7 @@ export type ControlRequest =
   | { op: 'status' }
   | { op: 'ls' }
   | { op: 'get'; object: string; key?: string }
-  | { op: 'put'; object: string; key: string; value: unknown }
+  | { op: 'put'; object: string; key: string; value: unknown; writers?: string[] }
   | { op: 'del'; object: string; key: string }
   | { op: 'watch'; object: string }
   | { op: 'bundle-export'; for: string; file: string; maxBytes?: number }

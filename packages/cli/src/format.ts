@@ -31,6 +31,8 @@ export interface StatusReport {
   /** Objects found with equal vectors but different content at a peer, and how many of them this node repaired. */
   readonly contentMismatches: number
   readonly contentRepairs: number
+  /** Updates of signed objects refused here, by cause (see `NodeStatus.refused`). */
+  readonly refused: { readonly badSignature: number; readonly notPermitted: number; readonly invalid: number }
   readonly pid: number
   readonly dataDir: string
   readonly listen: readonly string[]
@@ -144,6 +146,10 @@ export function formatStatus(s: StatusReport): string {
   }
   if (s.contentMismatches > 0) {
     lines.push(`ALARM     ${s.contentMismatches} object${s.contentMismatches === 1 ? '' : 's'} had equal vectors but different content at a peer; ${s.contentRepairs} repaired here by taking the peer's state`)
+  }
+  const r = s.refused
+  if (r !== undefined && r.badSignature + r.notPermitted + r.invalid > 0) {
+    lines.push(`REFUSED   updates of signed objects: ${r.badSignature} unsigned or badly signed, ${r.notPermitted} from writers not permitted, ${r.invalid} out of chain (see the daemon log for the peers)`)
   }
   lines.push('')
   if (s.peers.length === 0) lines.push('peers     (none)')

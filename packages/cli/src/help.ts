@@ -81,7 +81,7 @@ ${DATA}
 
 ${EXIT_CODES}`,
 
-  put: `Usage: hearsay put [--data DIR] <object> <key> <json>
+  put: `Usage: hearsay put [--data DIR] [--writers IDS] <object> <key> <json>
 
 Sets <key> of the replicated map <object> to a JSON value on the running node; the node
 stores it durably and gossips it to its peers. The object is created as an LWW map if new.
@@ -91,10 +91,15 @@ Examples:
   hearsay put inventory apples 12
   hearsay put inventory crate '{"kg": 4.5, "tags": ["fruit"]}'
   hearsay put --string notes monday 'buy rope'     # a plain string, no JSON quoting
+  hearsay put --writers "$(hearsay status --json | jq -r .id)" prices bread 3
+                    # a signed map only this node may write: prints its id, prices~w1.<digest>
 
 Flags:
 ${DATA}
   --string          take <json> as a plain string instead of parsing it as JSON
+  --writers IDS     the object is signed: only these node ids (comma-separated) may write it;
+                    its id becomes <object>~w1.<digest of the writers>, printed by put. Other
+                    nodes refuse writes from anyone else, also when relayed
   -h, --help        show this help
 
 ${EXIT_CODES}`,

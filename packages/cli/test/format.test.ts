@@ -20,10 +20,19 @@ test('ls and status tables escape every cell', () => {
   assert.ok(!raw.test(ls) && ls.split('\n').length === 2, ls)
   assert.match(formatVector({ [evil]: 1 }), /x\\x1b\[31m\\nFAKE\\u202e:1/)
   const status = formatStatus({
-    id: evil, source: evil, historyAlarms: 1, contentMismatches: 1, contentRepairs: 0, pid: 1, dataDir: evil, listen: [evil], uptimeMs: 5, bytesIn: 0, bytesOut: 0, updatesApplied: 0, pending: 0,
+    id: evil, source: evil, historyAlarms: 1, contentMismatches: 1, contentRepairs: 0, refused: { badSignature: 0, notPermitted: 0, invalid: 0 }, pid: 1, dataDir: evil, listen: [evil], uptimeMs: 5, bytesIn: 0, bytesOut: 0, updatesApplied: 0, pending: 0,
     peers: [{ id: evil, address: evil, state: 'connected', lastSync: null, bytesIn: 0, bytesOut: 0, lag: 0 }],
     objects: [{ id: evil, type: 'LWWMap', size: 1, clock: {} }],
   })
   assert.ok(!raw.test(status), status)
   assert.ok(!status.includes('\nFAKE'), 'no forged line')
+  assert.doesNotMatch(status, /REFUSED/, 'nothing refused, no line')
+})
+
+test('status names refused updates of signed objects by cause', () => {
+  const base = {
+    id: 'n', source: 'n.1.AAAAAAAA', historyAlarms: 0, contentMismatches: 0, contentRepairs: 0, pid: 1, dataDir: 'd', listen: [], uptimeMs: 5, bytesIn: 0, bytesOut: 0, updatesApplied: 0, pending: 0, peers: [], objects: [],
+  }
+  const status = formatStatus({ ...base, refused: { badSignature: 3, notPermitted: 2, invalid: 1 } })
+  assert.match(status, /^REFUSED   updates of signed objects: 3 unsigned or badly signed, 2 from writers not permitted, 1 out of chain/m)
 })

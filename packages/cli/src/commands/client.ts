@@ -13,7 +13,7 @@ export interface Output {
 
 /** `hearsay put <object> <key> <json>`. */
 export async function putCommand(args: readonly string[], io: Output): Promise<number> {
-  const { values, positionals } = parseCommand('put', args, { ...DATA, string: { type: 'boolean' } })
+  const { values, positionals } = parseCommand('put', args, { ...DATA, string: { type: 'boolean' }, writers: { type: 'string' } })
   const [object, key, text] = expectPositionals('put', positionals, ['object', 'key', 'json'])
   let value: unknown = text
   if (values['string'] !== true) {
@@ -27,8 +27,11 @@ export async function putCommand(args: readonly string[], io: Output): Promise<n
     }
   }
   const dataDir = dataDirOf(values)
-  await requestDaemon(dataDir, { op: 'put', object: object!, key: key!, value })
-  io.out(printable(`${object}.${key} = ${JSON.stringify(value)}`))
+  const writersFlag = values['writers'] as string | undefined
+  const writers = writersFlag === undefined ? undefined : writersFlag.split(',').map((w) => w.trim()).filter((w) => w.length > 0)
+  if (writers !== undefined && writers.length === 0) throw new UsageError('put', '--writers takes a comma-separated list of node ids (hearsay status shows a node\'s id)')
+  const result = (await requestDaemon(dataDir, { op: 'put', object: object!, key: key!, value, ...(writers !== undefined && { writers }) })) as { object?: string } | undefined
+  io.out(printable(`${result?.object ?? object}.${key} = ${JSON.stringify(value)}`))
   return ExitCode.OK
 }
 
