@@ -4,8 +4,8 @@
 // device holds the network key and carries everything; a field device that writes its own
 // price, or forges one in the camp's name, is refused by every node.
 //
-// The segments travel here as plain bytes between SegmentLogs (as they would in a file or a
-// frame): Node sessions and bundles do not carry signed segments yet (see SECURITY.md).
+// The segments travel here as plain bytes between SegmentLogs, the building blocks a Node uses
+// (examples/signed-prices.ts does the same through real nodes; see SECURITY.md).
 // Run: npx tsx --conditions=source examples/price-list.ts
 import { decodeWith, encodeWith, isHearsayError } from '@hearsay/core'
 import { LWWMap } from '@hearsay/model'

@@ -17,6 +17,12 @@ test('README: the code example is examples/two-replicas.ts, 15 to 20 lines', () 
   assert.ok(lines >= 15 && lines <= 20, `${lines} lines`)
 })
 
+test('README: the signed price list example is examples/signed-prices.ts', () => {
+  const m = /## A price list only the camp can write\n+```ts\n([\s\S]*?)```/.exec(readme)
+  assert.ok(m, 'README has the signed price list ts block')
+  assert.equal(m[1], readFileSync(root + 'examples/signed-prices.ts', 'utf8'))
+})
+
 test('README: exactly two set-up commands, npm ci && npm start and npm test', () => {
   const m = /## Set up\n+```sh\n([\s\S]*?)```/.exec(readme)
   assert.ok(m)

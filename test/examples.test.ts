@@ -18,6 +18,7 @@ const examples: Array<[string, string[], RegExp]> = [
   ['examples/price-log.ts', ['2024'], /\d+ of them duplicates[\s\S]*all three offices converged; nothing was lost/],
   ['examples/price-list.ts', [], /ridge: \{"fuel":40,"rice":12,"water":2\}[\s\S]*relay refused its own write: HEARSAY_NOT_PERMITTED\ncamp refused its own write: HEARSAY_NOT_PERMITTED\nrelay refused a forgery in the camp's name: HEARSAY_BAD_SIGNATURE\ncamp refused a forgery in the camp's name: HEARSAY_BAD_SIGNATURE\nrelay refused a flipped bit: HEARSAY_BAD_SIGNATURE\ncamp refused a flipped bit: HEARSAY_BAD_SIGNATURE[\s\S]*every node holds the camp's prices, unchanged/],
   ['examples/thin-link.ts', [], /link 1: sent \d+ readings in \d+ bytes, budget[\s\S]*, complete\nthe camp holds 2000 readings[\s\S]*mail \d+: \d+ bytes, \d+ updates, the last\nthe office holds 2000 readings/],
+  ['examples/signed-prices.ts', [], /ridge: \{ fuel: 40, rice: 12 \}\nrelay refused: HEARSAY_NOT_PERMITTED/],
   ['examples/field-camp.ts', [], /\[ridge\] nests: one more found \(ranger-1\)[\s\S]*the camp relayed between devices that never met/],
   ['examples/yjs-text.ts', [], /linus: "Gossip spreads updates\. Peers converge\. No server needed\."\ndelta: \[\{"insert":"Gossip spreads","attributes":\{"bold":true\}\}[\s\S]*both Y\.Docs hold the same text/],
 ]
