@@ -175,7 +175,7 @@ export class Node extends Emitter<NodeEvents> {
       get: (id) => this.#objects.get(id),
       create: (typeId) => this.#objects.create(typeId),
       adopt: (id, replica) => void this.#objects.adopt(id, replica),
-      persist: (id, typeId, encode) => this.#objects.persister.append(id, typeId, [], encode),
+      persist: (id, typeId, ranges, encode) => this.#objects.persister.append(id, typeId, ranges, encode),
       // A segment and its frame header fit one frame.
       limits: { updates: UPDATES_PER_FRAME, bytes: Math.floor(this.maxFrame / 2) },
       sealDelay: o.sealDelay,

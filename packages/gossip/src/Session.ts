@@ -660,9 +660,10 @@ export class Session {
     // A signed object's history is its segments, sent whole (outside any byte budget: a budget
     // cuts ranges, and a cut segment would not verify).
     if (this.#host.signed.owns(objectId)) {
-      const batch = this.#host.signed.history(objectId, since)
-      const o = this.#host.objects.get(objectId)
-      if (batch !== undefined && o !== undefined) this.#sendSigned(objectId, o.typeId, batch)
+      this.#whenDurable(objectId, (o) => {
+        const batch = this.#host.signed.history(objectId, since)
+        if (batch !== undefined) this.#sendSigned(objectId, o.typeId, batch)
+      })
       return
     }
     if (this.budget !== undefined) return this.#sendBudgeted(objectId, since, this.budget)
@@ -757,6 +758,20 @@ export class Session {
   #onSigned(objectId: string, typeId: number, batch: SignedBatch): void {
     const signed = this.#host.signed
     if (!signed.owns(objectId)) throw new HearsayError(ErrorCodes.DECODE_ERROR, `signed segments of ${JSON.stringify(objectId.slice(0, 80))}, which is not a signed object's id`)
+    const objects = this.#host.objects
+    if (objects.get(objectId) === undefined && objects.has(objectId)) {
+      // Hosted by its index line: verified and applied once loaded (a refusal is reported then).
+      objects.load(objectId).then(
+        () => {
+          if (this.state !== 'ready') return
+          const r = signed.receive(objectId, typeId, batch, this, () => this.#admit(objectId))
+          this.#host.events.applied(r.applied)
+          if (r.error !== undefined) this.#host.events.report(r.error, this)
+        },
+        (err: unknown) => this.#loadFailed(objectId, err),
+      )
+      return
+    }
     const r = signed.receive(objectId, typeId, batch, this, () => this.#admit(objectId))
     this.#host.events.applied(r.applied)
     if (r.error !== undefined) throw r.error

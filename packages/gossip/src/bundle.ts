@@ -383,6 +383,14 @@ export async function importBundle(host: BundleHost, bytes: Uint8Array): Promise
       host.report(new HearsayError(ErrorCodes.DECODE_ERROR, `signed segments of ${JSON.stringify(x.objectId.slice(0, 80))}, which is not a signed object's id`), content.from)
       continue
     }
+    if (host.objects.get(x.objectId) === undefined && host.objects.has(x.objectId)) {
+      try {
+        await host.objects.load(x.objectId)
+      } catch (err) {
+        host.report(isHearsayError(err) ? err : new HearsayError(ErrorCodes.STORE_ERROR, String(err), { cause: err }), content.from)
+        continue
+      }
+    }
     const r = host.signed.receive(x.objectId, x.typeId, x.batch, 'bundle')
     applied += r.applied
     if (r.error !== undefined) host.report(r.error, content.from)

@@ -235,18 +235,23 @@ describe('signed objects through nodes', () => {
       for (let i = 0; i < 50; i++) m1.set(`old${i}`, i)
       await a1.close()
 
-      const a2 = net.node({ store, identity })
+      const problems: string[] = []
+      const logger = { warn: (_d: unknown, m: string) => problems.push(m), error: (_d: unknown, m: string) => problems.push(m) }
+      const a2 = net.node({ store, identity, logger })
       await a2.listen(net.address('a2'))
+      assert.equal(a2.get(id), undefined, 'after the restart the object is hosted by its index line, not loaded')
+      const c = net.node()
+      await c.connect(net.address('a2'))
+      await waitFor(() => mapOf(c, id)?.size === 50, 'C receives the stored segments of an object A has not opened')
       // Opened without writers: the policy comes back from the store with the segments.
       const m2 = await a2.open(id, LWWMap)
       assert.equal(m2.size, 50)
       m2.set('new', 1)
-      const c = net.node()
-      await c.connect(net.address('a2'))
       await waitFor(() => mapOf(c, id)?.size === 51, 'C receives the segments from before and after the restart')
       assert.deepEqual(mapOf(c, id)!.toJSON(), m2.toJSON())
       assert.equal(Object.keys(mapOf(c, id)!.clock.toJSON()).length, 2, 'two incarnations of A wrote it')
       assert.deepEqual(c.status().refused, { badSignature: 0, notPermitted: 0, invalid: 0 })
+      assert.deepEqual(problems.filter((m) => !/peer/.test(m)), [], 'the store\'s index and the stored segments agree')
     } finally {
       await net.close()
     }

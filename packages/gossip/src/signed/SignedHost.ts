@@ -7,6 +7,7 @@ import {
   bytesEqual,
   isHearsayError,
   type Range,
+  type ReplicaId,
   type ReadonlyVersionVector,
   type Replicated,
   type RestoredSize,
@@ -48,8 +49,11 @@ export interface SignedHostOptions {
   create(typeId: number): Replicated<any>
   /** Hosts a replica a peer or a bundle brought. */
   adopt(objectId: string, replica: Replicated<any>): void
-  /** Queues a store batch of the object; `encode` is called once, when the batch is written. */
-  persist(objectId: string, typeId: number, encode: () => Uint8Array): Promise<void>
+  /**
+   * Queues a store batch of the object covering `ranges` (seqs only, for the store's index);
+   * `encode` is called once, when the batch is written, and returns its bytes.
+   */
+  persist(objectId: string, typeId: number, ranges: readonly Range<any>[], encode: () => Uint8Array): Promise<void>
   /** Bounds on one segment, so each fits a frame. */
   readonly limits: SealLimits
   /** Milliseconds local writes gather before they are signed (0: at the end of the tick). */
@@ -422,7 +426,10 @@ export class SignedHost {
     e.unsaved.push(...segments)
     // Every segment queued until the batch is written goes into it (the persister encodes one
     // batch per object per append).
-    const p = this.#o.persist(objectId, typeId, () => {
+    // The ranges (no updates: the batch holds them as segments) tell the store's object index
+    // how far the object's vector moved.
+    const covered: Range<any>[] = segments.map((s) => ({ source: s.source as ReplicaId, from: s.from, to: s.to, updates: [] }))
+    const p = this.#o.persist(objectId, typeId, covered, () => {
       const bytes = encodeStoredBatch({ policy: e.policyBytes!, segments: e.unsaved })
       e.unsaved = []
       return bytes
