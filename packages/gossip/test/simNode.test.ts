@@ -108,23 +108,26 @@ test('sim: slow disks and crashes never make a node reuse a seq (durable before 
   assert.equal(r.crashes, 4)
 })
 
+// Lossy, duplicating, reordering links everywhere, a partition that heals, skewed clocks.
+const lossyLinks = (seed: number): SimulateOptions => ({
+  seed,
+  nodes: 24,
+  objects,
+  ops: { count: 150, until: 5000 },
+  heal: 9000,
+  faults: {
+    link: { latency: 40, jitter: 40, loss: 0.3, duplicate: 0.2, reorder: 0.3 },
+    partitions: [
+      { at: 1000, heal: 4000, groups: [['n0', 'n1', 'n2', 'n3', 'n4', 'n5']] },
+      { at: 5000 },
+    ],
+    skew: 5000,
+  },
+})
+
 test('sim: a network with lossy links all the way converges once partitions heal, with skewed clocks', async () => {
   const seed = testSeed()
-  const r = await simulate({
-    seed,
-    nodes: 24,
-    objects,
-    ops: { count: 150, until: 5000 },
-    heal: 9000,
-    faults: {
-      link: { latency: 40, jitter: 40, loss: 0.3, duplicate: 0.2, reorder: 0.3 },
-      partitions: [
-        { at: 1000, heal: 4000, groups: [['n0', 'n1', 'n2', 'n3', 'n4', 'n5']] },
-        { at: 5000 },
-      ],
-      skew: 5000,
-    },
-  })
+  const r = await simulate(lossyLinks(seed))
   assertConverged(r)
 })
 
@@ -132,21 +135,7 @@ test('sim: lossy, reordering links: a first round that overtakes the hello does 
   // Replays the seed that found it: n16's sessions were refused ("message kind 4 before
   // authentication") whenever its Root overtook its hello, and a lost hello cost 10 s; it never
   // synced in 120 rounds. Now early frames wait for the hello and the hello is resent.
-  const r = await simulate({
-    seed: 1298697088,
-    nodes: 24,
-    objects,
-    ops: { count: 150, until: 5000 },
-    heal: 9000,
-    faults: {
-      link: { latency: 40, jitter: 40, loss: 0.3, duplicate: 0.2, reorder: 0.3 },
-      partitions: [
-        { at: 1000, heal: 4000, groups: [['n0', 'n1', 'n2', 'n3', 'n4', 'n5']] },
-        { at: 5000 },
-      ],
-      skew: 5000,
-    },
-  })
+  const r = await simulate(lossyLinks(1298697088))
   assertConverged(r)
 })
 
